@@ -1,0 +1,3 @@
+from antenne.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,543 @@
+"""Writes of the accounts domain: login links, members and roles, teams, access requests,
+API tokens. Every function takes keyword arguments and the acting user as `actor`."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from antenne.accounts.models import (
+    AccessRequest,
+    ApiToken,
+    LoginToken,
+    Team,
+    User,
+    hash_secret,
+    normalize_email,
+)
+from antenne.core import actions
+from antenne.core.audit import log_action
+from antenne.core.exceptions import Conflict, Invalid, NotFound, PermissionDenied
+from antenne.core.permissions import Role, is_admin
+from antenne.mailing.services import queue_email
+
+SETUP_LINK_HOURS = 24
+
+
+def absolute_url(path: str) -> str:
+    """Links in emails and on the console come from ANTENNE_BASE_URL, never from a request."""
+    return f"{settings.BASE_URL}{path}"
+
+
+def _require_admin(actor: Any) -> None:
+    if not is_admin(actor):
+        raise PermissionDenied("Only a workspace admin can do this.", code="permission.admin_only")
+
+
+def _checked_email(value: str) -> str:
+    email = normalize_email(value)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid("Enter a valid email address.", code="email.invalid") from None
+    return email
+
+
+# --- Login links -------------------------------------------------------------------------
+
+
+def _new_token(*, user: User | None, purpose: str, lifetime: timedelta) -> str:
+    raw = secrets.token_urlsafe(32)  # 256 bits
+    LoginToken.objects.create(
+        user=user,
+        purpose=purpose,
+        token_hash=hash_secret(raw),
+        expires_at=timezone.now() + lifetime,
+    )
+    return raw
+
+
+def issue_login_url(*, user: User) -> str:
+    """A single-use login link for `user`, valid ANTENNE_LOGIN_LINK_MINUTES."""
+    raw = _new_token(
+        user=user,
+        purpose=LoginToken.Purpose.LOGIN,
+        lifetime=timedelta(minutes=settings.LOGIN_LINK_MINUTES),
+    )
+    return absolute_url(reverse("public:login_confirm", args=[raw]))
+
+
+def request_login_link(*, email: str) -> None:
+    """Answer a login form. The work (lookup, token, email) happens in a background task
+    queued identically for every address, so neither the response nor its timing tells
+    whether the address has an account."""
+    from antenne.accounts.tasks import send_login_link
+
+    address = normalize_email(email)
+    transaction.on_commit(lambda: send_login_link.enqueue(address))
+
+
+def send_login_link(*, email: str) -> bool:
+    """Email a login link if `email` belongs to an active member. True when one was sent."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return False
+    with transaction.atomic():
+        url = issue_login_url(user=user)
+        queue_email(
+            to=user.email,
+            kind="login_link",
+            template="login_link",
+            context={"user": user, "login_url": url, "minutes": settings.LOGIN_LINK_MINUTES},
+            language=user.language,
+        )
+        log_action(user, actions.LOGIN_LINK_SENT, actor=None)
+    return True
+
+
+def redeem_login_token(*, raw: str) -> User:
+    """Consume a login link (POST only): valid once, before it expires."""
+    with transaction.atomic():
+        token = (
+            LoginToken.objects.select_for_update()
+            .select_related("user")
+            .filter(token_hash=hash_secret(raw), purpose=LoginToken.Purpose.LOGIN)
+            .first()
+        )
+        if token is None or token.user is None:
+            raise Invalid("This login link is not valid.", code="login.link_invalid")
+        if token.used_at is not None:
+            raise Invalid("This login link has already been used.", code="login.link_used")
+        if token.expires_at <= timezone.now():
+            raise Invalid("This login link has expired.", code="login.link_expired")
+        if not token.user.is_active:
+            raise Invalid("This login link is not valid.", code="login.link_invalid")
+        token.used_at = timezone.now()
+        token.save(update_fields=["used_at"])
+        user = token.user
+        user.last_login = token.used_at
+        user.save(update_fields=["last_login"])
+        log_action(user, actions.LOGIN, actor=user, data={"method": "email_link"})
+    return user
+
+
+def record_login(*, user: User, method: str) -> None:
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    log_action(user, actions.LOGIN, actor=user, data={"method": method})
+
+
+def record_logout(*, user: User) -> None:
+    log_action(user, actions.LOGOUT, actor=user)
+
+
+# --- First admin -------------------------------------------------------------------------
+
+
+def issue_setup_url() -> str | None:
+    """While the workspace has no admin, a one-time link that makes its first admin.
+    Each call replaces the previous link. None once an admin exists."""
+    if User.objects.filter(role=Role.ADMIN, is_active=True).exists():
+        return None
+    with transaction.atomic():
+        LoginToken.objects.filter(purpose=LoginToken.Purpose.SETUP, used_at__isnull=True).delete()
+        raw = _new_token(
+            user=None,
+            purpose=LoginToken.Purpose.SETUP,
+            lifetime=timedelta(hours=SETUP_LINK_HOURS),
+        )
+    return absolute_url(reverse("public:setup", args=[raw]))
+
+
+def check_setup_token(*, raw: str) -> LoginToken:
+    token = LoginToken.objects.filter(
+        token_hash=hash_secret(raw), purpose=LoginToken.Purpose.SETUP
+    ).first()
+    if token is None or not token.is_usable():
+        raise Invalid(
+            "This setup link is not valid any more. Restart `antenne run` to get a new one, "
+            "or use `antenne admin create --email ...`.",
+            code="setup.link_invalid",
+        )
+    return token
+
+
+def complete_setup(*, raw: str, email: str, full_name: str, language: str) -> User:
+    """Consume the setup link and create the first workspace admin."""
+    address = _checked_email(email)
+    with transaction.atomic():
+        token = LoginToken.objects.select_for_update().get(pk=check_setup_token(raw=raw).pk)
+        if User.objects.filter(role=Role.ADMIN, is_active=True).exists():
+            raise Conflict("The workspace already has an admin.", code="setup.done")
+        token.used_at = timezone.now()
+        token.save(update_fields=["used_at"])
+        user = _make_admin(email=address, full_name=full_name, language=language, actor=None)
+        record_login(user=user, method="setup_link")
+    return user
+
+
+def _make_admin(*, email: str, full_name: str, language: str, actor: Any) -> User:
+    user, created = User.objects.get_or_create(
+        email=email,
+        defaults={"full_name": full_name, "role": Role.ADMIN, "language": language},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        log_action(user, actions.ADMIN_CREATED, actor=actor)
+    else:
+        previous = user.role
+        user.role = Role.ADMIN
+        user.is_active = True
+        user.save(update_fields=["role", "is_active"])
+        if previous != Role.ADMIN:
+            log_action(
+                user, actions.ROLE_CHANGED, actor=actor, data={"from": previous, "to": Role.ADMIN}
+            )
+    return user
+
+
+def create_admin(*, email: str, full_name: str = "", actor: Any = None) -> User:
+    """Make `email` a workspace admin (creating the account if needed). Used by the CLI."""
+    address = _checked_email(email)
+    if actor is not None:
+        _require_admin(actor)
+    with transaction.atomic():
+        return _make_admin(
+            email=address, full_name=full_name, language=settings.LANGUAGE_CODE, actor=actor
+        )
+
+
+# --- Members, roles, teams ---------------------------------------------------------------
+
+
+def add_member(
+    *, actor: Any, email: str, full_name: str = "", role: str = Role.MEMBER, team: Team | None
+) -> User:
+    _require_admin(actor)
+    address = _checked_email(email)
+    if role not in Role.values:
+        raise Invalid("Unknown role.", code="member.role_invalid")
+    with transaction.atomic():
+        if User.objects.filter(email=address).exists():
+            raise Conflict("This address already has an account.", code="member.exists")
+        user = User(email=address, full_name=full_name, role=role, team=team)
+        user.set_unusable_password()
+        user.save()
+        log_action(user, actions.MEMBER_ADDED, actor=actor, data={"role": role})
+        queue_email(
+            to=user.email,
+            kind="welcome",
+            template="welcome",
+            context={"user": user, "login_url": absolute_url(reverse("public:login")), "by": actor},
+            language=user.language,
+        )
+    return user
+
+
+def change_role(*, actor: Any, user: User, role: str) -> User:
+    _require_admin(actor)
+    if role not in Role.values:
+        raise Invalid("Unknown role.", code="member.role_invalid")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        previous = user.role
+        if previous == role:
+            return user
+        if previous == Role.ADMIN and _is_last_admin(user):
+            raise Conflict(
+                "The workspace must keep at least one active admin.", code="member.last_admin"
+            )
+        user.role = role
+        user.save(update_fields=["role"])
+        log_action(user, actions.ROLE_CHANGED, actor=actor, data={"from": previous, "to": role})
+    return user
+
+
+def _is_last_admin(user: User) -> bool:
+    others = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    return not others.exists()
+
+
+def set_active(*, actor: Any, user: User, active: bool) -> User:
+    _require_admin(actor)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_active == active:
+            return user
+        if not active and user.role == Role.ADMIN and _is_last_admin(user):
+            raise Conflict(
+                "The workspace must keep at least one active admin.", code="member.last_admin"
+            )
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        action = actions.MEMBER_REACTIVATED if active else actions.MEMBER_DEACTIVATED
+        log_action(user, action, actor=actor)
+        if not active:
+            ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+    return user
+
+
+def set_team(*, actor: Any, user: User, team: Team | None) -> User:
+    _require_admin(actor)
+    previous = user.team
+    if previous == team:
+        return user
+    user.team = team
+    user.save(update_fields=["team"])
+    log_action(
+        user,
+        actions.TEAM_CHANGED,
+        actor=actor,
+        data={"from": str(previous) if previous else None, "to": str(team) if team else None},
+    )
+    return user
+
+
+def save_team(*, actor: Any, name: str, contact_email: str, team: Team | None = None) -> Team:
+    """Create a team, or rename / re-address `team`."""
+    _require_admin(actor)
+    name = " ".join(name.split())
+    if not name:
+        raise Invalid("A team needs a name.", code="team.name_required")
+    address = _checked_email(contact_email)
+    clash = Team.objects.filter(name__iexact=name)
+    if team is not None:
+        clash = clash.exclude(pk=team.pk)
+    if clash.exists():
+        raise Conflict("A team with this name already exists.", code="team.exists")
+    creating = team is None
+    team = team or Team()
+    team.name, team.contact_email = name, address
+    team.save()
+    log_action(
+        team,
+        actions.TEAM_CREATED if creating else actions.TEAM_UPDATED,
+        actor=actor,
+        data={"name": name, "contact_email": address},
+    )
+    return team
+
+
+# --- Animator access requests ------------------------------------------------------------
+
+
+def email_domain_allowed(email: str) -> bool:
+    domains = settings.WORKSPACE_EMAIL_DOMAINS
+    return not domains or normalize_email(email).rsplit("@", 1)[-1] in domains
+
+
+def submit_access_request(
+    *,
+    email: str,
+    full_name: str,
+    team_name: str,
+    team_contact_email: str,
+    reason: str,
+    language: str,
+) -> AccessRequest:
+    """File a request for animator access. A second request from the same address while one
+    is pending updates that one (and counts it) instead of queueing a duplicate."""
+    address = _checked_email(email)
+    team_address = _checked_email(team_contact_email)
+    if not email_domain_allowed(address):
+        raise Invalid(
+            "Use your workspace email address.",
+            code="access_request.domain",
+            domains=settings.WORKSPACE_EMAIL_DOMAINS,
+        )
+    fields = {
+        "full_name": " ".join(full_name.split())[:150],
+        "team_name": " ".join(team_name.split())[:120],
+        "team_contact_email": team_address,
+        "reason": reason.strip()[:2000],
+        "language": language,
+    }
+    with transaction.atomic():
+        existing = (
+            AccessRequest.objects.select_for_update()
+            .filter(email__iexact=address, status=AccessRequest.Status.PENDING)
+            .first()
+        )
+        if existing is not None:
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.times_requested += 1
+            existing.save()
+            log_action(existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested})
+            return existing
+        try:
+            with transaction.atomic():
+                access_request = AccessRequest.objects.create(email=address, **fields)
+        except IntegrityError:
+            # A concurrent request for the same address won the race: merge into it.
+            return submit_access_request(
+                email=address,
+                full_name=full_name,
+                team_name=team_name,
+                team_contact_email=team_contact_email,
+                reason=reason,
+                language=language,
+            )
+        log_action(access_request, actions.ACCESS_REQUESTED)
+        review_url = absolute_url(reverse("control:access_request", args=[access_request.pk]))
+        for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
+            queue_email(
+                to=admin.email,
+                kind="access_request_admin",
+                template="access_request_admin",
+                context={"request": access_request, "admin": admin, "review_url": review_url},
+                language=admin.language,
+            )
+    return access_request
+
+
+def _locked_pending(access_request: AccessRequest) -> AccessRequest:
+    locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if not locked.is_pending:
+        raise Conflict("This request has already been decided.", code="access_request.decided")
+    return locked
+
+
+def approve_access_request(
+    *, actor: Any, access_request: AccessRequest, message: str = ""
+) -> User:
+    """Grant animator access: the requester's account (created if needed) becomes animator,
+    in the team they named (created if needed), and receives a login link."""
+    _require_admin(actor)
+    with transaction.atomic():
+        access_request = _locked_pending(access_request)
+        team = Team.objects.filter(name__iexact=access_request.team_name).first()
+        if team is None:
+            team = save_team(
+                actor=actor,
+                name=access_request.team_name,
+                contact_email=access_request.team_contact_email,
+            )
+        user, created = User.objects.get_or_create(
+            email=normalize_email(access_request.email),
+            defaults={
+                "full_name": access_request.full_name,
+                "role": Role.ANIMATOR,
+                "team": team,
+                "language": access_request.language,
+            },
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            log_action(user, actions.MEMBER_ADDED, actor=actor, data={"role": Role.ANIMATOR})
+        else:
+            if not user.is_active:
+                user.is_active = True
+                user.save(update_fields=["is_active"])
+                log_action(user, actions.MEMBER_REACTIVATED, actor=actor)
+            if user.role == Role.MEMBER:
+                change_role(actor=actor, user=user, role=Role.ANIMATOR)
+            if user.team is None:
+                set_team(actor=actor, user=user, team=team)
+            user.refresh_from_db()
+        access_request.status = AccessRequest.Status.APPROVED
+        access_request.decided_at = timezone.now()
+        access_request.decided_by = actor
+        access_request.decision_message = message.strip()
+        access_request.user = user
+        access_request.save()
+        log_action(access_request, actions.ACCESS_APPROVED, actor=actor, data={"user": user.pk})
+        queue_email(
+            to=user.email,
+            kind="access_request_approved",
+            template="access_request_approved",
+            context={
+                "request": access_request,
+                "user": user,
+                "login_url": issue_login_url(user=user),
+                "login_page_url": absolute_url(reverse("public:login")),
+                "minutes": settings.LOGIN_LINK_MINUTES,
+            },
+            language=access_request.language,
+        )
+    return user
+
+
+def refuse_access_request(*, actor: Any, access_request: AccessRequest, message: str) -> AccessRequest:
+    _require_admin(actor)
+    if not message.strip():
+        raise Invalid(
+            "Tell the requester why their request is refused.", code="access_request.message_required"
+        )
+    with transaction.atomic():
+        access_request = _locked_pending(access_request)
+        access_request.status = AccessRequest.Status.REFUSED
+        access_request.decided_at = timezone.now()
+        access_request.decided_by = actor
+        access_request.decision_message = message.strip()
+        access_request.save()
+        log_action(access_request, actions.ACCESS_REFUSED, actor=actor)
+        queue_email(
+            to=access_request.email,
+            kind="access_request_refused",
+            template="access_request_refused",
+            context={"request": access_request},
+            language=access_request.language,
+        )
+    return access_request
+
+
+# --- API tokens --------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "ant_"
+
+
+def create_api_token(*, actor: Any, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new bearer token for `user`; the raw value is returned once and never stored."""
+    if actor is not None and actor != user:
+        _require_admin(actor)
+    if not user.is_active:
+        raise Invalid("This account is deactivated.", code="member.inactive")
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=raw[:12], token_hash=hash_secret(raw)
+    )
+    log_action(token, actions.API_TOKEN_CREATED, actor=actor, data={"user": user.pk, "name": name})
+    return token, raw
+
+
+def authenticate_api_token(*, raw: str) -> User | None:
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_secret(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def revoke_api_token(*, actor: Any, token: ApiToken) -> None:
+    if actor != token.user:
+        _require_admin(actor)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        log_action(token, actions.API_TOKEN_REVOKED, actor=actor)
+
+
+def get_user_by_email(*, email: str) -> User:
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None:
+        raise NotFound("No account has this address.", code="member.not_found")
+    return user

@@ -1,0 +1,195 @@
+"""The `antenne` command: run, worker, admin create, token create, demo, settings, manage."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _setup_django(data_dir: str | None) -> None:
+    if data_dir:
+        os.environ["ANTENNE_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "antenne.settings")
+    import django
+
+    from antenne.config import ConfigError
+
+    try:
+        django.setup()
+    except ConfigError as error:
+        raise SystemExit(f"antenne: configuration error: {error}") from None
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not 0 < args.port < 65536:
+        print(f"antenne: --port {args.port} is not a valid port", file=sys.stderr)
+        return 2
+    if "ANTENNE_BASE_URL" not in os.environ:
+        shown = args.host if not args.host.startswith(("0.0.0.0", "::")) else "127.0.0.1"  # noqa: S104
+        if ":" in shown:
+            shown = f"[{shown}]"
+        os.environ["ANTENNE_BASE_URL"] = f"http://{shown}:{args.port}"
+    _setup_django(args.data_dir)
+    from django.conf import settings
+
+    if settings.DEBUG and not is_loopback(args.host):
+        print(
+            f"antenne: refusing to start with ANTENNE_DEBUG on the non-loopback host {args.host}: "
+            "debug pages reveal settings and code. Unset ANTENNE_DEBUG or use --host 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
+    _migrate()
+    from antenne.runner import serve
+
+    return serve(host=args.host, port=args.port)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django(args.data_dir)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    _migrate()
+    call_command("db_worker", interval=settings.WORKER_INTERVAL, verbosity=1)
+    return 0
+
+
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    _setup_django(args.data_dir)
+    _migrate()
+    from antenne.accounts import services
+    from antenne.core.exceptions import AntenneError
+
+    try:
+        user = services.create_admin(email=args.email, full_name=args.name or "")
+    except AntenneError as error:
+        print(f"antenne: {error.message}", file=sys.stderr)
+        return 2
+    print(f"{user.email} is a workspace admin.")
+    print(f"One-time login link (valid {_minutes()} minutes):")
+    print(f"  {services.issue_login_url(user=user)}")
+    return 0
+
+
+def _minutes() -> int:
+    from django.conf import settings
+
+    return int(settings.LOGIN_LINK_MINUTES)
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    _setup_django(args.data_dir)
+    _migrate()
+    from antenne.accounts import services
+    from antenne.core.exceptions import AntenneError
+
+    try:
+        user = services.get_user_by_email(email=args.email)
+        _token, raw = services.create_api_token(actor=None, user=user, name=args.name or "cli")
+    except AntenneError as error:
+        print(f"antenne: {error.message}", file=sys.stderr)
+        return 2
+    print(raw)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django(args.data_dir)
+    _migrate()
+    from antenne.demo import fill_demo
+
+    for line in fill_demo():
+        print(line)
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from antenne import config
+
+    if args.markdown:
+        sys.stdout.write(config.markdown())
+    else:
+        for setting in config.SETTINGS:
+            value = os.environ.get(setting.name)
+            secret = "PASSWORD" in setting.name or "SECRET" in setting.name
+            shown = "(set)" if value and secret else (value or "")
+            print(f"{setting.name}={shown}  # default: {setting.default}")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup_django(args.data_dir)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["antenne manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", help="data directory (default: ANTENNE_DATA_DIR or ~/.local/share/antenne)"
+    )
+    parser = argparse.ArgumentParser(prog="antenne", description="Antenne webinar platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="run Antenne (web, WebSocket, worker)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.set_defaults(func=cmd_run)
+
+    worker = sub.add_parser("worker", parents=[common], help="run a background-task worker")
+    worker.set_defaults(func=cmd_worker)
+
+    admin = sub.add_parser("admin", help="manage workspace admins")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    admin_create = admin_sub.add_parser("create", parents=[common], help="make an admin")
+    admin_create.add_argument("--email", required=True)
+    admin_create.add_argument("--name", default="")
+    admin_create.set_defaults(func=cmd_admin_create)
+
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    token_create = token_sub.add_parser("create", parents=[common], help="print a new API token")
+    token_create.add_argument("--email", required=True)
+    token_create.add_argument("--name", default="")
+    token_create.set_defaults(func=cmd_token_create)
+
+    demo = sub.add_parser("demo", parents=[common], help="fill the data dir with a demo workspace")
+    demo.set_defaults(func=cmd_demo)
+
+    settings_cmd = sub.add_parser("settings", help="list settings")
+    settings_cmd.add_argument("--markdown", action="store_true", help="print docs/settings.md")
+    settings_cmd.set_defaults(func=cmd_settings)
+
+    manage = sub.add_parser("manage", parents=[common], help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)

@@ -1,0 +1,320 @@
+"""Antenne's settings registry: every environment variable Antenne reads, with its default.
+
+`settings.py` reads values only through `get()`, and `docs/settings.md` is generated from
+`SETTINGS` by `antenne settings --markdown` (a test checks that the file is current), so a
+setting cannot exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    group: str
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "antenne")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- General
+    Setting(
+        "ANTENNE_DATA_DIR",
+        "$XDG_DATA_HOME/antenne (~/.local/share/antenne)",
+        "Directory holding the SQLite database, the generated secret key, uploaded files "
+        "and exports. `antenne run --data-dir DIR` sets it too.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_BASE_URL",
+        "http://127.0.0.1:8000",
+        "Public address of this Antenne. Every link Antenne emails or prints is built from "
+        "it, never from a request's Host header. `antenne run` sets it from --host/--port "
+        "when it is not set.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_SECRET_KEY",
+        "generated once into DATA_DIR/secret_key (mode 0600)",
+        "Django secret key. Set it explicitly when several processes or machines serve the "
+        "same Antenne.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_DEBUG",
+        "false",
+        "Django debug mode, for development only. `antenne run` refuses to start with debug "
+        "on a non-loopback host.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_ALLOWED_HOSTS",
+        "the host of ANTENNE_BASE_URL, plus 127.0.0.1 and localhost",
+        "Comma-separated host names this Antenne answers to.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_WORKSPACE_NAME",
+        "Antenne",
+        "Name of the workspace (the organisation), shown in the header and in emails.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_WORKSPACE_EMAIL_DOMAINS",
+        "(empty: any domain)",
+        "Comma-separated email domains allowed to request animator access (for example "
+        "`beta.gouv.fr,numerique.gouv.fr`). Empty accepts any address; admins still review "
+        "every request.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_LANGUAGE",
+        "fr",
+        "Default interface language (`fr` or `en`). Visitors can switch with the language "
+        "selector.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_TIME_ZONE",
+        "Europe/Paris",
+        "Time zone used to show dates when the viewer's own zone is unknown.",
+        "General",
+    ),
+    Setting(
+        "ANTENNE_LOG_LEVEL",
+        "INFO",
+        "Log level of Antenne's own loggers (DEBUG, INFO, WARNING, ERROR).",
+        "General",
+    ),
+    # --- Engines
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///DATA_DIR/antenne.sqlite3",
+        "Database. Use `postgres://user:password@host:5432/name` in production.",
+        "Engines",
+    ),
+    Setting(
+        "REDIS_URL",
+        "(empty: in-memory channel layer and cache)",
+        "Redis server for the live-room channel layer and the shared cache (rate limits). "
+        "Required as soon as more than one Antenne process serves web traffic.",
+        "Engines",
+    ),
+    Setting(
+        "ANTENNE_RUN_WORKER",
+        "true",
+        "Whether `antenne run` starts a background-task worker inside its own process. Set it "
+        "to false when separate `antenne worker` processes do the work.",
+        "Engines",
+    ),
+    Setting(
+        "ANTENNE_WORKER_INTERVAL",
+        "1",
+        "Seconds a background worker waits between two polls of an empty task queue.",
+        "Engines",
+    ),
+    # --- Email
+    Setting(
+        "ANTENNE_EMAIL",
+        "mailbox",
+        "How emails leave: `mailbox` keeps every outgoing message in a local mailbox that "
+        "admins read in the back office (nothing needed to try Antenne); `smtp` sends through "
+        "the SMTP relay below; `console` prints messages on the standard output.",
+        "Email",
+    ),
+    Setting("ANTENNE_EMAIL_HOST", "localhost", "SMTP relay host (smtp mode).", "Email"),
+    Setting("ANTENNE_EMAIL_PORT", "1025", "SMTP relay port (smtp mode).", "Email"),
+    Setting("ANTENNE_EMAIL_USER", "(empty)", "SMTP user name, if the relay needs one.", "Email"),
+    Setting("ANTENNE_EMAIL_PASSWORD", "(empty)", "SMTP password, if the relay needs one.", "Email"),
+    Setting(
+        "ANTENNE_EMAIL_TLS",
+        "none",
+        "`none`, `starttls` or `ssl` (implicit TLS, usually port 465).",
+        "Email",
+    ),
+    Setting(
+        "ANTENNE_EMAIL_FROM",
+        "Antenne <noreply@localhost>",
+        "Sender address of every email Antenne sends.",
+        "Email",
+    ),
+    Setting(
+        "ANTENNE_EMAIL_TIMEOUT",
+        "20",
+        "Seconds before an SMTP connection attempt or command is abandoned.",
+        "Email",
+    ),
+    # --- Accounts
+    Setting(
+        "ANTENNE_LOGIN_LINK_MINUTES",
+        "15",
+        "Validity of an emailed login link, in minutes. A link works once.",
+        "Accounts",
+    ),
+    Setting(
+        "ANTENNE_SESSION_DAYS",
+        "14",
+        "How long a back-office login lasts without activity, in days.",
+        "Accounts",
+    ),
+    Setting(
+        "ANTENNE_OIDC_ISSUER",
+        "(empty: OpenID Connect login off)",
+        "Issuer URL of an OpenID Connect provider (ProConnect: "
+        "`https://auth.agentconnect.gouv.fr/api/v2`). When set, the login page offers it. "
+        "Endpoints default to ProConnect's layout under the issuer "
+        "(`/authorize`, `/token`, `/userinfo`, `/jwks`, `/session/end`).",
+        "Accounts",
+    ),
+    Setting("ANTENNE_OIDC_CLIENT_ID", "(empty)", "OpenID Connect client id.", "Accounts"),
+    Setting("ANTENNE_OIDC_CLIENT_SECRET", "(empty)", "OpenID Connect client secret.", "Accounts"),
+    Setting(
+        "ANTENNE_OIDC_SCOPES",
+        "openid email given_name usual_name",
+        "Scopes asked of the OpenID Connect provider.",
+        "Accounts",
+    ),
+    Setting(
+        "ANTENNE_OIDC_ACR_VALUES",
+        "eidas1",
+        "`acr_values` sent with the authorisation request (ProConnect asks for eidas1). "
+        "Empty sends none.",
+        "Accounts",
+    ),
+    Setting(
+        "ANTENNE_OIDC_SIGN_ALGO",
+        "RS256",
+        "Algorithm of the provider's ID token and userinfo signatures.",
+        "Accounts",
+    ),
+    Setting(
+        "ANTENNE_OIDC_AUTHORIZATION_ENDPOINT",
+        "ISSUER/authorize",
+        "Override of the provider's authorisation endpoint.",
+        "Accounts",
+    ),
+    Setting(
+        "ANTENNE_OIDC_TOKEN_ENDPOINT", "ISSUER/token", "Override of the token endpoint.", "Accounts"
+    ),
+    Setting(
+        "ANTENNE_OIDC_USERINFO_ENDPOINT",
+        "ISSUER/userinfo",
+        "Override of the userinfo endpoint.",
+        "Accounts",
+    ),
+    Setting("ANTENNE_OIDC_JWKS_ENDPOINT", "ISSUER/jwks", "Override of the JWKS endpoint.", "Accounts"),
+    # --- Security
+    Setting(
+        "ANTENNE_RATE_LIMIT_LOGIN",
+        "5/900",
+        "Login-link requests allowed per email address and per client address, as "
+        "`count/seconds`.",
+        "Security",
+    ),
+    Setting(
+        "ANTENNE_RATE_LIMIT_ACCESS_REQUEST",
+        "5/3600",
+        "Animator access requests allowed per client address, as `count/seconds`.",
+        "Security",
+    ),
+    Setting(
+        "ANTENNE_RATE_LIMIT_SECRET",
+        "30/600",
+        "Attempts at a secret (login link, setup link, API token) allowed per client "
+        "address, as `count/seconds`.",
+        "Security",
+    ),
+    Setting(
+        "ANTENNE_SECURE_COOKIES",
+        "true when ANTENNE_BASE_URL starts with https://",
+        "Mark session and CSRF cookies Secure and send HSTS.",
+        "Security",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting has a value Antenne cannot use; the message says which and why."""
+
+
+def get(name: str, fallback: str = "") -> str:
+    """The raw value of a registered setting, or `fallback` when it is unset."""
+    if name not in _BY_NAME:
+        raise KeyError(f"{name} is not a registered Antenne setting (add it to config.SETTINGS)")
+    return os.environ.get(name, fallback).strip()
+
+
+def get_bool(name: str, fallback: bool) -> bool:
+    raw = get(name, "").lower()
+    if name not in os.environ:
+        return fallback
+    if raw in TRUE_VALUES:
+        return True
+    if raw in FALSE_VALUES:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def get_int(name: str, fallback: int, *, minimum: int = 0) -> int:
+    raw = get(name, str(fallback))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def get_list(name: str) -> list[str]:
+    return [item.strip() for item in get(name).split(",") if item.strip()]
+
+
+def get_rate(name: str, fallback: str) -> tuple[int, int]:
+    raw = get(name, fallback)
+    try:
+        count, seconds = (int(part) for part in raw.split("/"))
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected count/seconds, like 5/900") from None
+    if count < 1 or seconds < 1:
+        raise ConfigError(f"{name}={raw!r}: count and seconds must be positive")
+    return count, seconds
+
+
+def data_dir() -> Path:
+    return Path(get("ANTENNE_DATA_DIR") or _default_data_dir()).expanduser().resolve()
+
+
+def markdown() -> str:
+    """The settings reference, as written to docs/settings.md."""
+    lines = [
+        "# Settings",
+        "",
+        "<!-- Generated by `antenne settings --markdown`; edit src/antenne/config.py. -->",
+        "",
+        "Antenne is configured by environment variables. Every variable, with its default:",
+        "the defaults run a complete Antenne on one machine with nothing else installed",
+        "(SQLite, in-process worker, in-memory channel layer, local mailbox).",
+    ]
+    group = None
+    for setting in SETTINGS:
+        if setting.group != group:
+            group = setting.group
+            lines += ["", f"## {group}", "", "| Variable | Default | Meaning |", "|---|---|---|"]
+        help_text = setting.help.replace("|", "\\|")
+        lines.append(f"| `{setting.name}` | {setting.default} | {help_text} |")
+    return "\n".join(lines) + "\n"

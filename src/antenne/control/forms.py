@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from dsfr.forms import DsfrBaseForm
+
+from antenne.accounts.models import AccessRequest, Team
+from antenne.core import actions
+from antenne.core.permissions import Role
+
+
+class MemberForm(DsfrBaseForm):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    full_name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("No team")
+    )
+
+
+class RoleForm(DsfrBaseForm):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class TeamChoiceForm(DsfrBaseForm):
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("No team")
+    )
+
+
+class TeamForm(DsfrBaseForm):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    contact_email = forms.EmailField(label=_("Contact email"), max_length=254)
+
+
+class DecisionForm(DsfrBaseForm):
+    message = forms.CharField(
+        label=_("Message to the requester"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Sent in the email. Required when refusing."),
+    )
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[("", _("All roles")), *Role.choices], required=False
+    )
+
+
+class AccessRequestFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), *AccessRequest.Status.choices],
+        required=False,
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        label=_("Action"),
+        choices=[("", _("All actions")), *((code, code) for code in sorted(actions.ALL))],
+        required=False,
+    )
+    actor = forms.CharField(label=_("Actor email"), required=False, max_length=254)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class TokenForm(DsfrBaseForm):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What the token is for, such as the script that uses it."),
+    )

@@ -1,0 +1,316 @@
+"""The back office: dashboard, members and teams, access requests, audit log, mailbox, tokens.
+Views validate input and call services; domain errors become messages on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from antenne.accounts import selectors, services
+from antenne.accounts.models import AccessRequest, ApiToken
+from antenne.control import forms
+from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
+from antenne.core.permissions import is_admin, is_member
+from antenne.mailing.models import MailboxMessage
+
+View = Callable[..., HttpResponse]
+
+
+def member_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_member(request.user):
+            raise DjangoPermissionDenied
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from error
+        except PermissionDenied as error:
+            raise DjangoPermissionDenied(error.message) from error
+
+    return wrapped
+
+
+def admin_required(view: View) -> View:
+    @member_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_admin(request.user):
+            raise DjangoPermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _page(request: HttpRequest, items: Any, per_page: int = 50) -> Any:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+@require_GET
+@member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {}
+    if is_admin(request.user):
+        context["pending_requests"] = selectors.count_pending_access_requests()
+    return render(request, "control/dashboard.html", context)
+
+
+# --- Members ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def members(request: HttpRequest) -> HttpResponse:
+    filters = forms.MemberFilterForm(request.GET)
+    filters.is_valid()
+    data = filters.cleaned_data if filters.is_valid() else {}
+    members = selectors.list_members(
+        actor=request.user, search=data.get("q", ""), role=data.get("role", "")
+    )
+    form = forms.MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.add_member(actor=request.user, **form.cleaned_data)
+        except AntenneError as error:
+            form.add_error("email" if error.code == "member.exists" else None, error.message)
+        else:
+            messages.success(request, _("%(email)s was added and told by email.") % {"email": user.email})
+            return redirect("control:members")
+    return render(
+        request,
+        "control/members.html",
+        {"page": _page(request, members), "filters": filters, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def member(request: HttpRequest, pk: int) -> HttpResponse:
+    user = selectors.access_member(actor=request.user, pk=pk)
+    role_form = forms.RoleForm(initial={"role": user.role}, prefix="role")
+    team_form = forms.TeamChoiceForm(initial={"team": user.team}, prefix="team")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        bound: Any = None
+        try:
+            if action == "role":
+                bound = role_form = forms.RoleForm(request.POST, prefix="role")
+                if bound.is_valid():
+                    services.change_role(actor=request.user, user=user, role=bound.cleaned_data["role"])
+            elif action == "team":
+                bound = team_form = forms.TeamChoiceForm(request.POST, prefix="team")
+                if bound.is_valid():
+                    services.set_team(actor=request.user, user=user, team=bound.cleaned_data["team"])
+            elif action in ("deactivate", "reactivate"):
+                services.set_active(actor=request.user, user=user, active=action == "reactivate")
+            else:
+                messages.error(request, _("Unknown action."))
+                return redirect("control:member", pk=pk)
+        except AntenneError as error:
+            messages.error(request, error.message)
+            return redirect("control:member", pk=pk)
+        if bound is None or bound.is_valid():
+            messages.success(request, _("Saved."))
+            return redirect("control:member", pk=pk)
+    return render(
+        request,
+        "control/member.html",
+        {"member": user, "role_form": role_form, "team_form": team_form},
+    )
+
+
+# --- Teams --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def teams(request: HttpRequest) -> HttpResponse:
+    form = forms.TeamForm(request.POST or None)
+    if request.method == "POST":
+        if not is_admin(request.user):
+            raise DjangoPermissionDenied
+        if form.is_valid():
+            try:
+                services.save_team(actor=request.user, **form.cleaned_data)
+            except AntenneError as error:
+                form.add_error("name" if error.code == "team.exists" else None, error.message)
+            else:
+                messages.success(request, _("Team created."))
+                return redirect("control:teams")
+    teams = selectors.list_teams().prefetch_related("members")
+    return render(
+        request, "control/teams.html", {"teams": teams, "form": form}, status=422 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    team = selectors.access_team(actor=request.user, pk=pk)
+    form = forms.TeamForm(
+        request.POST or None, initial={"name": team.name, "contact_email": team.contact_email}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_team(actor=request.user, team=team, **form.cleaned_data)
+        except AntenneError as error:
+            form.add_error("name" if error.code == "team.exists" else None, error.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("control:teams")
+    return render(
+        request, "control/team.html", {"team": team, "form": form}, status=422 if form.errors else 200
+    )
+
+
+# --- Access requests ----------------------------------------------------------------------
+
+
+@require_GET
+@admin_required
+def access_requests(request: HttpRequest) -> HttpResponse:
+    filters = forms.AccessRequestFilterForm(request.GET or {"status": "pending"})
+    status = filters.cleaned_data["status"] if filters.is_valid() else ""
+    requests = selectors.list_access_requests(actor=request.user, status=status)
+    return render(
+        request, "control/access_requests.html", {"page": _page(request, requests), "filters": filters}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def access_request(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = selectors.access_access_request(actor=request.user, pk=pk)
+    form = forms.DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decision = request.POST.get("decision")
+        message = form.cleaned_data["message"]
+        try:
+            if decision == "approve":
+                services.approve_access_request(
+                    actor=request.user, access_request=access_request, message=message
+                )
+                messages.success(
+                    request,
+                    _("%(email)s is now an animator and has been sent a login link.")
+                    % {"email": access_request.email},
+                )
+            elif decision == "refuse":
+                services.refuse_access_request(
+                    actor=request.user, access_request=access_request, message=message
+                )
+                messages.success(request, _("The request was refused and the requester told."))
+            else:
+                form.add_error(None, _("Choose to approve or to refuse."))
+        except AntenneError as error:
+            form.add_error("message" if "message" in error.code else None, error.message)
+        if not form.errors:
+            return redirect("control:access_requests")
+    return render(
+        request,
+        "control/access_request.html",
+        {
+            "access_request": access_request,
+            "form": form,
+            "domain_ok": services.email_domain_allowed(access_request.email),
+            "existing": selectors.list_members(actor=request.user)
+            .filter(email=access_request.email.lower())
+            .first(),
+            "Status": AccessRequest.Status,
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+# --- Audit log ----------------------------------------------------------------------------
+
+
+@require_GET
+@admin_required
+def audit(request: HttpRequest) -> HttpResponse:
+    filters = forms.AuditFilterForm(request.GET)
+    data = filters.cleaned_data if filters.is_valid() else {}
+    zone = timezone.get_current_timezone()
+    since = until = None
+    if data.get("since"):
+        since = datetime.combine(data["since"], time.min, tzinfo=zone)
+    if data.get("until"):
+        until = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=zone)
+    entries = selectors.list_audit_entries(
+        actor=request.user,
+        action=data.get("action", ""),
+        actor_email=data.get("actor", ""),
+        since=since,
+        until=until,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "control/audit.html",
+        {"page": _page(request, entries), "filters": filters, "query": query.urlencode()},
+    )
+
+
+# --- Mailbox ------------------------------------------------------------------------------
+
+
+@require_GET
+@admin_required
+def mailbox(request: HttpRequest) -> HttpResponse:
+    messages_qs = MailboxMessage.objects.defer("raw", "body_html").order_by("-created_at", "-id")
+    return render(request, "control/mailbox.html", {"page": _page(request, messages_qs)})
+
+
+@require_GET
+@admin_required
+def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(MailboxMessage, pk=pk)
+    return render(request, "control/mailbox_message.html", {"message": message})
+
+
+# --- API tokens (one's own) ---------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    form = forms.TokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _token, new_token = services.create_api_token(
+            actor=request.user, user=request.user, name=form.cleaned_data["name"]  # type: ignore[arg-type]
+        )
+        form = forms.TokenForm()
+    own = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    return render(
+        request,
+        "control/tokens.html",
+        {"form": form, "tokens": own, "new_token": new_token, "base_url": settings.BASE_URL},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_POST
+@member_required
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    services.revoke_api_token(actor=request.user, token=token)
+    messages.success(request, _("The token was revoked."))
+    return redirect("control:tokens")

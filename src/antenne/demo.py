@@ -1,0 +1,99 @@
+"""`antenne demo`: a living workspace for newcomers, built through the real services so that
+the audit log, the mailbox and every page look as they would after weeks of use."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from antenne.accounts import services
+from antenne.accounts.models import AccessRequest, Team, User
+from antenne.core.permissions import Role
+
+DEMO_DOMAIN = "demo.antenne.example"
+TEAMS = [
+    ("Mission Numérique Inclusive", "contact@inclusion.demo.antenne.example"),
+    ("France Services Numérique", "equipe@franceservices.demo.antenne.example"),
+    ("Atelier des Données", "bonjour@donnees.demo.antenne.example"),
+]
+PEOPLE = [
+    ("claire.admin", "Claire Lefèvre", Role.ADMIN, None),
+    ("camille.martin", "Camille Martin", Role.ANIMATOR, 0),
+    ("yanis.benali", "Yanis Benali", Role.ANIMATOR, 1),
+    ("ines.moreau", "Inès Moreau", Role.MEMBER, 1),
+    ("lucas.bernard", "Lucas Bernard", Role.MEMBER, 2),
+    ("sarah.nguyen", "Sarah Nguyen", Role.MEMBER, 0),
+]
+REQUESTS = [
+    ("theo.garnier", "Théo Garnier", "Atelier des Données", "Nous lançons un cycle de webinaires "
+     "mensuels sur l'ouverture des données pour les collectivités (environ 300 inscrits)."),
+    ("emma.roux", "Emma Roux", "Brigade Accessibilité", "Présenter le nouveau référentiel "
+     "d'accessibilité aux équipes produit, deux sessions en décembre."),
+]
+
+
+def _email(local: str) -> str:
+    return f"{local}@{DEMO_DOMAIN}"
+
+
+def fill_demo() -> list[str]:
+    """Create the demo workspace once; later runs change nothing. Returns lines to print."""
+    if User.objects.filter(email=_email("claire.admin")).exists():
+        return ["The demo workspace is already there; nothing changed."]
+    with transaction.atomic():
+        admin = services.create_admin(email=_email("claire.admin"), full_name="Claire Lefèvre")
+        teams = [
+            services.save_team(actor=admin, name=name, contact_email=contact)
+            for name, contact in TEAMS
+        ]
+        for local, name, role, team_index in PEOPLE[1:]:
+            services.add_member(
+                actor=admin,
+                email=_email(local),
+                full_name=name,
+                role=role,
+                team=teams[team_index] if team_index is not None else None,
+            )
+        services.set_team(actor=admin, user=admin, team=teams[0])
+        for local, name, team, reason in REQUESTS:
+            services.submit_access_request(
+                email=_email(local),
+                full_name=name,
+                team_name=team,
+                team_contact_email=f"contact@{local.split('.')[1]}.{DEMO_DOMAIN}",
+                reason=reason,
+                language="fr",
+            )
+        approved = services.submit_access_request(
+            email=_email("nora.petit"),
+            full_name="Nora Petit",
+            team_name="Labo Participation",
+            team_contact_email=f"labo@{DEMO_DOMAIN}",
+            reason="Webinaires de restitution des consultations citoyennes.",
+            language="fr",
+        )
+        services.approve_access_request(
+            actor=admin, access_request=approved, message="Bienvenue parmi les animateurs !"
+        )
+        refused = services.submit_access_request(
+            email=_email("paul.durand"),
+            full_name="Paul Durand",
+            team_name=teams[1].name,
+            team_contact_email=teams[1].contact_email,
+            reason="Tester l'outil.",
+            language="fr",
+        )
+        services.refuse_access_request(
+            actor=admin,
+            access_request=refused,
+            message="Votre équipe a déjà deux animateurs ; voyez avec Yanis Benali.",
+        )
+        login_url = services.issue_login_url(user=admin)
+    pending = AccessRequest.objects.filter(status=AccessRequest.Status.PENDING).count()
+    return [
+        f"Demo workspace created: {Team.objects.count()} teams, {User.objects.count()} accounts, "
+        f"{pending} pending animator access requests.",
+        "Log in as the demo admin (Claire Lefèvre) with this one-time link:",
+        f"  {login_url}",
+        f"Other demo accounts log in from the login page; their links arrive in the Mailbox "
+        f"(addresses end in @{DEMO_DOMAIN}).",
+    ]

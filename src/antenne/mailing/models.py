@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutgoingEmail(models.Model):
+    """One email to one recipient, written in the transaction that causes it and delivered
+    by a background worker after commit."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        WITHHELD = "withheld", _("Withheld")
+
+    to = models.EmailField(_("recipient"))
+    kind = models.CharField(_("kind"), max_length=60)
+    language = models.CharField(max_length=8, default="fr")
+    subject = models.CharField(_("subject"), max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=250, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to}"
+
+
+class MailboxMessage(models.Model):
+    """A message kept by the `mailbox` email mode instead of leaving the machine."""
+
+    to = models.TextField(_("to"))
+    from_email = models.CharField(_("from"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    message_id = models.CharField(max_length=250, blank=True)
+    raw = models.TextField()
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("mailbox message")
+
+    def __str__(self) -> str:
+        return self.subject

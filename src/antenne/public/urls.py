@@ -1,0 +1,16 @@
+from django.urls import path
+
+from antenne.public import views
+
+app_name = "public"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("login/sent/", views.login_sent, name="login_sent"),
+    path("login/<str:token>/", views.login_confirm, name="login_confirm"),
+    path("logout/", views.logout_view, name="logout"),
+    path("setup/<str:token>/", views.setup, name="setup"),
+    path("access/request/", views.access_request, name="access_request"),
+    path("access/request/sent/", views.access_request_sent, name="access_request_sent"),
+]

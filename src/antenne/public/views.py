@@ -1,0 +1,147 @@
+"""Pages anyone can reach: login by email link, first-admin setup, animator access request."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from antenne.accounts import selectors, services
+from antenne.core import ratelimit
+from antenne.core.exceptions import AntenneError
+from antenne.core.views import rate_limited
+from antenne.public.forms import AccessRequestForm, LoginForm, SetupForm
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("control:dashboard")
+    return render(request, "public/home.html")
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("control:dashboard")
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        ip_ok = ratelimit.hit("login-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_LOGIN)
+        email_ok = ratelimit.hit("login-email", email.lower(), settings.RATE_LIMIT_LOGIN)
+        if not (ip_ok and email_ok):
+            return rate_limited(request)
+        services.request_login_link(email=email)
+        return redirect("public:login_sent")
+    if request.GET.get("oidc") == "failed" and not form.is_bound:
+        messages.error(request, _("The login with your identity provider did not succeed."))
+    return render(request, "public/login.html", {"form": form}, status=422 if form.errors else 200)
+
+
+def login_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/login_sent.html", {"minutes": settings.LOGIN_LINK_MINUTES})
+
+
+@require_http_methods(["GET", "POST"])
+def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button and never consumes the link (mail scanners fetch links); the POST
+    that button sends logs the person in."""
+    next_url = request.GET.get("next", "")
+    if request.method == "POST":
+        if not ratelimit.hit("secret-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_SECRET):
+            return rate_limited(request)
+        try:
+            user = services.redeem_login_token(raw=token)
+        except AntenneError as error:
+            return render(
+                request, "public/login_invalid.html", {"code": error.code}, status=400
+            )
+        login(request, user, backend=MODEL_BACKEND)
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = reverse("control:dashboard")
+        return redirect(next_url)
+    return render(request, "public/login_confirm.html", {"next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.record_logout(user=request.user)  # type: ignore[arg-type]
+    logout(request)
+    messages.success(request, _("You are logged out."))
+    return redirect("public:home")
+
+
+@require_http_methods(["GET", "POST"])
+def setup(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.check_setup_token(raw=token)
+    except AntenneError:
+        return render(request, "public/setup_invalid.html", status=400)
+    form = SetupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not ratelimit.hit("secret-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_SECRET):
+            return rate_limited(request)
+        try:
+            user = services.complete_setup(
+                raw=token,
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                language=request.LANGUAGE_CODE,  # type: ignore[attr-defined]
+            )
+        except AntenneError as error:
+            form.add_error(None, error.message)
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(request, _("Welcome! You are the first admin of this workspace."))
+            return redirect("control:dashboard")
+    return render(request, "public/setup.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def access_request(request: HttpRequest) -> HttpResponse:
+    form = AccessRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not ratelimit.hit(
+            "access-request-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_ACCESS_REQUEST
+        ):
+            return rate_limited(request)
+        try:
+            services.submit_access_request(
+                **form.cleaned_data,
+                language=request.LANGUAGE_CODE,  # type: ignore[attr-defined]
+            )
+        except AntenneError as error:
+            field = "email" if error.code in ("access_request.domain", "email.invalid") else None
+            form.add_error(field, _access_error_message(error))
+        else:
+            return redirect("public:access_request_sent")
+    return render(
+        request,
+        "public/access_request.html",
+        {
+            "form": form,
+            "teams": selectors.list_teams().values_list("name", flat=True),
+            "domains": settings.WORKSPACE_EMAIL_DOMAINS,
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+def _access_error_message(error: AntenneError) -> str:
+    if error.code == "access_request.domain":
+        return _("Use your workspace email address (ending in %(domains)s).") % {
+            "domains": ", ".join("@" + d for d in settings.WORKSPACE_EMAIL_DOMAINS)
+        }
+    return _("Enter a valid email address.")
+
+
+def access_request_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/access_request_sent.html")

@@ -1,0 +1,111 @@
+"""`antenne run`: the ASGI server and an in-process background worker, stopped together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import uvicorn
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger("antenne.runner")
+
+
+class InProcessWorker:
+    """django-tasks-db's worker loop on a thread of `antenne run` (the embedded default;
+    production runs `antenne worker` processes instead). A crash of the loop is logged and
+    the loop restarted: the task rows are in the database, nothing is lost."""
+
+    def __init__(self, interval: float) -> None:
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        self.worker = Worker(
+            queue_names=["default"],
+            interval=interval,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"antenne-run-{os.getpid()}",
+            excluded_queue_names=[],
+        )
+        self.thread = threading.Thread(target=self._loop, name="antenne-worker", daemon=True)
+        self.stopped = threading.Event()
+
+    def _loop(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.worker.run()
+            except Exception:
+                logger.exception("background worker loop failed; restarting")
+                self.stopped.wait(self.worker.interval or 1)
+            finally:
+                close_old_connections()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        self.stopped.set()
+        self.worker.running = False
+        self.thread.join(timeout)
+
+
+def _banner(setup_url: str | None) -> str:
+    lines = [
+        "",
+        f"  Antenne is running at {settings.BASE_URL}/",
+        f"  Data directory: {settings.DATA_DIR}",
+        f"  Email: {settings.EMAIL_MODE}"
+        + (" (messages are kept in the back office's Mailbox)" if settings.EMAIL_MODE == "mailbox" else ""),
+    ]
+    if setup_url:
+        lines += [
+            "",
+            "  This workspace has no admin yet. Open this one-time link to become its first admin:",
+            f"    {setup_url}",
+        ]
+    lines += ["", "  Press Ctrl-C to stop.", ""]
+    return "\n".join(lines)
+
+
+class _Server(uvicorn.Server):
+    banner = ""
+
+    async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        await super().startup(sockets=sockets)
+        if self.started:  # printed once the port is really ours
+            print(self.banner, flush=True)
+
+
+def serve(*, host: str, port: int) -> int:
+    from antenne.accounts.services import issue_setup_url
+
+    setup_url = issue_setup_url()
+    worker = InProcessWorker(settings.WORKER_INTERVAL) if settings.RUN_WORKER else None
+    config = uvicorn.Config(
+        "antenne.asgi:application",
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )
+    server = _Server(config)
+    server.banner = _banner(setup_url)
+    if worker:
+        worker.start()
+    try:
+        server.run()
+    except SystemExit:
+        print(f"antenne: could not listen on {host}:{port} (see the error above)", flush=True)
+        return 1
+    finally:
+        if worker:
+            worker.stop()
+    print("Antenne stopped.", flush=True)
+    return 0 if server.started else 1

@@ -1,0 +1,261 @@
+"""The one settings module. Every value comes from `antenne.config` (documented in
+docs/settings.md); nothing here reads the environment directly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from antenne import config
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = config.data_dir()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    explicit = config.get("ANTENNE_SECRET_KEY")
+    if explicit:
+        return explicit
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        # O_EXCL: two processes starting at once never write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = config.get_bool("ANTENNE_DEBUG", False)
+
+BASE_URL = (config.get("ANTENNE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+_base = urlsplit(BASE_URL)
+if _base.scheme not in ("http", "https") or not _base.hostname:
+    raise config.ConfigError(f"ANTENNE_BASE_URL={BASE_URL!r}: expected http(s)://host[:port]")
+ALLOWED_HOSTS = config.get_list("ANTENNE_ALLOWED_HOSTS") or [
+    _base.hostname,
+    "127.0.0.1",
+    "localhost",
+]
+SECURE_COOKIES = config.get_bool("ANTENNE_SECURE_COOKIES", _base.scheme == "https")
+
+WORKSPACE_NAME = config.get("ANTENNE_WORKSPACE_NAME") or "Antenne"
+WORKSPACE_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in config.get_list("ANTENNE_WORKSPACE_EMAIL_DOMAINS")]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "django_tasks",
+    "django_tasks_db",
+    "dsfr",
+    "widget_tweaks",
+    "mozilla_django_oidc",
+    "antenne.core",
+    "antenne.accounts",
+    "antenne.mailing",
+    "antenne.control",
+    "antenne.public",
+    "antenne.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "antenne.core.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "antenne.core.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "antenne.urls"
+ASGI_APPLICATION = "antenne.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "antenne.core.context_processors.antenne",
+            ],
+        },
+    }
+]
+FORM_RENDERER = "django.forms.renderers.DjangoDivFormRenderer"
+
+# --- Database
+DATABASES = {
+    "default": dj_database_url.parse(
+        config.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'antenne.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the in-process worker write while web requests read; IMMEDIATE transactions
+    # take the write lock up front instead of failing half-way with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer, cache
+REDIS_URL = config.get("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "antenne",
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Background tasks
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+RUN_WORKER = config.get_bool("ANTENNE_RUN_WORKER", True)
+WORKER_INTERVAL = float(config.get_int("ANTENNE_WORKER_INTERVAL", 1))
+
+# --- Accounts and sessions
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "public:login"
+LOGIN_REDIRECT_URL = "control:dashboard"
+LOGOUT_REDIRECT_URL = "public:home"
+LOGIN_LINK_MINUTES = config.get_int("ANTENNE_LOGIN_LINK_MINUTES", 15, minimum=1)
+SESSION_COOKIE_AGE = config.get_int("ANTENNE_SESSION_DAYS", 14, minimum=1) * 86400
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
+CSRF_FAILURE_VIEW = "antenne.core.views.csrf_failure"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if SECURE_COOKIES:
+    SECURE_HSTS_SECONDS = 31536000
+
+# OpenID Connect (ProConnect-compatible), active only when an issuer is configured.
+OIDC_ENABLED = bool(config.get("ANTENNE_OIDC_ISSUER"))
+if OIDC_ENABLED:
+    _issuer = config.get("ANTENNE_OIDC_ISSUER").rstrip("/")
+    AUTHENTICATION_BACKENDS.append("antenne.accounts.oidc.AntenneOIDCBackend")
+    OIDC_RP_CLIENT_ID = config.get("ANTENNE_OIDC_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = config.get("ANTENNE_OIDC_CLIENT_SECRET")
+    OIDC_RP_SIGN_ALGO = config.get("ANTENNE_OIDC_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = config.get("ANTENNE_OIDC_SCOPES", "openid email given_name usual_name")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = config.get(
+        "ANTENNE_OIDC_AUTHORIZATION_ENDPOINT", f"{_issuer}/authorize"
+    )
+    OIDC_OP_TOKEN_ENDPOINT = config.get("ANTENNE_OIDC_TOKEN_ENDPOINT", f"{_issuer}/token")
+    OIDC_OP_USER_ENDPOINT = config.get("ANTENNE_OIDC_USERINFO_ENDPOINT", f"{_issuer}/userinfo")
+    OIDC_OP_JWKS_ENDPOINT = config.get("ANTENNE_OIDC_JWKS_ENDPOINT", f"{_issuer}/jwks")
+    _acr = config.get("ANTENNE_OIDC_ACR_VALUES", "eidas1")
+    OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": _acr} if _acr else {}
+    OIDC_USE_NONCE = True
+    OIDC_CREATE_USER = False
+    OIDC_STORE_ID_TOKEN = True
+    OIDC_TIMEOUT = 10
+    OIDC_CALLBACK_CLASS = "antenne.accounts.oidc.AntenneOIDCCallbackView"
+    LOGIN_REDIRECT_URL_FAILURE = "/login/?oidc=failed"
+
+# --- Email
+EMAIL_MODE = config.get("ANTENNE_EMAIL", "mailbox").lower()
+_EMAIL_BACKENDS = {
+    "mailbox": "antenne.mailing.backends.MailboxBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+}
+if EMAIL_MODE not in _EMAIL_BACKENDS:
+    raise config.ConfigError(f"ANTENNE_EMAIL={EMAIL_MODE!r}: expected mailbox, smtp or console")
+EMAIL_BACKEND = _EMAIL_BACKENDS[EMAIL_MODE]
+EMAIL_HOST = config.get("ANTENNE_EMAIL_HOST", "localhost")
+EMAIL_PORT = config.get_int("ANTENNE_EMAIL_PORT", 1025, minimum=1)
+EMAIL_HOST_USER = config.get("ANTENNE_EMAIL_USER")
+EMAIL_HOST_PASSWORD = config.get("ANTENNE_EMAIL_PASSWORD")
+_tls = config.get("ANTENNE_EMAIL_TLS", "none").lower()
+if _tls not in ("none", "starttls", "ssl"):
+    raise config.ConfigError(f"ANTENNE_EMAIL_TLS={_tls!r}: expected none, starttls or ssl")
+EMAIL_USE_TLS = _tls == "starttls"
+EMAIL_USE_SSL = _tls == "ssl"
+EMAIL_TIMEOUT = config.get_int("ANTENNE_EMAIL_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM", "Antenne <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Rate limits (count, seconds)
+RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")
+RATE_LIMIT_ACCESS_REQUEST = config.get_rate("ANTENNE_RATE_LIMIT_ACCESS_REQUEST", "5/3600")
+RATE_LIMIT_SECRET = config.get_rate("ANTENNE_RATE_LIMIT_SECRET", "30/600")
+
+# --- Internationalisation
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LANGUAGE_CODE = config.get("ANTENNE_LANGUAGE", "fr")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise config.ConfigError(f"ANTENNE_LANGUAGE={LANGUAGE_CODE!r}: expected fr or en")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = config.get("ANTENNE_TIME_ZONE", "Europe/Paris")
+
+# --- Static and media files
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+WHITENOISE_USE_FINDERS = True
+DSFR_USE_INTEGRITY_CHECKSUMS = True
+
+NINJA_PAGINATION_PER_PAGE = 50
+
+# --- Logging
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "antenne": {"handlers": ["console"], "level": config.get("ANTENNE_LOG_LEVEL", "INFO")},
+        "django_tasks_db": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

@@ -1,0 +1,18 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from antenne.api.api import api
+from antenne.core import views as core_views
+
+handler400 = "antenne.core.views.bad_request"
+handler403 = "antenne.core.views.permission_denied"
+handler404 = "antenne.core.views.page_not_found"
+handler500 = "antenne.core.views.server_error"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("api/v1/", api.urls),
+    path("app/", include("antenne.control.urls")),
+    path("", include("antenne.public.urls")),
+]
