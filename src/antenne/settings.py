@@ -105,7 +105,6 @@ TEMPLATES = [
         },
     }
 ]
-FORM_RENDERER = "django.forms.renderers.DjangoDivFormRenderer"
 
 # --- Database
 DATABASES = {
@@ -238,6 +237,8 @@ TIME_ZONE = config.get("ANTENNE_TIME_ZONE", "Europe/Paris")
 # --- Static and media files
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from dsfr.forms import DsfrBaseForm
+from antenne.core.forms import Form
 
 from antenne.accounts.models import AccessRequest, Team
 from antenne.core import actions
 from antenne.core.permissions import Role
 
 
-class MemberForm(DsfrBaseForm):
+class MemberForm(Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
     full_name = forms.CharField(label=_("Name"), max_length=150, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
@@ -18,22 +18,22 @@ class MemberForm(DsfrBaseForm):
     )
 
 
-class RoleForm(DsfrBaseForm):
+class RoleForm(Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
-class TeamChoiceForm(DsfrBaseForm):
+class TeamChoiceForm(Form):
     team = forms.ModelChoiceField(
         label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("No team")
     )
 
 
-class TeamForm(DsfrBaseForm):
+class TeamForm(Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     contact_email = forms.EmailField(label=_("Contact email"), max_length=254)
 
 
-class DecisionForm(DsfrBaseForm):
+class DecisionForm(Form):
     message = forms.CharField(
         label=_("Message to the requester"),
         max_length=2000,
@@ -73,7 +73,7 @@ class AuditFilterForm(forms.Form):
     )
 
 
-class TokenForm(DsfrBaseForm):
+class TokenForm(Form):
     name = forms.CharField(
         label=_("Token name"),
         max_length=100,

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from dsfr.forms import DsfrBaseForm
+from antenne.core.forms import Form
 
 
-class LoginForm(DsfrBaseForm):
+class LoginForm(Form):
     email = forms.EmailField(
         label=_("Email address"),
         max_length=254,
@@ -13,7 +13,7 @@ class LoginForm(DsfrBaseForm):
     )
 
 
-class SetupForm(DsfrBaseForm):
+class SetupForm(Form):
     email = forms.EmailField(
         label=_("Your email address"),
         max_length=254,
@@ -27,7 +27,7 @@ class SetupForm(DsfrBaseForm):
     )
 
 
-class AccessRequestForm(DsfrBaseForm):
+class AccessRequestForm(Form):
     email = forms.EmailField(
         label=_("Your workspace email address"),
         max_length=254,
