@@ -1,0 +1,147 @@
+"""Every URL × every role has an explicit expected answer; a new URL without one fails here.
+
+Roles: anonymous, member, animator, admin. Attendee identities (join links) arrive with
+registration and will be added to ROLES then; Antenne has one workspace per installation, so
+there is no "admin of another workspace"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from antenne.accounts import services
+from antenne.core.permissions import Role
+from antenne.mailing.models import MailboxMessage
+from tests.factories import AccessRequestFactory, TeamFactory, UserFactory
+
+ROLES = ("anonymous", "member", "animator", "admin")
+A, M, N, D = ROLES  # short names for the table
+
+# name -> (method, path builder, {role: status}); "*" is every role not listed.
+Row = tuple[str, Callable[[dict[str, Any]], str], dict[str, int]]
+LOGGED_IN_REDIRECT = {A: 200, "*": 302}
+BACK_OFFICE_ALL = {A: 302, "*": 200}
+BACK_OFFICE_ADMIN = {A: 302, M: 403, N: 403, D: 200}
+API_ANY = {A: 401, "*": 200}
+API_ADMIN = {A: 401, M: 403, N: 403, D: 200}
+
+MATRIX: dict[str, Row] = {
+    "healthz": ("get", lambda o: "/healthz", {"*": 200}),
+    "set_language": ("get", lambda o: "/i18n/setlang/", {"*": 302}),
+    "public:home": ("get", lambda o: "/", LOGGED_IN_REDIRECT),
+    "public:login": ("get", lambda o: "/login/", LOGGED_IN_REDIRECT),
+    "public:login_sent": ("get", lambda o: "/login/sent/", {"*": 200}),
+    "public:login_confirm": ("get", lambda o: "/login/sometoken/", {"*": 200}),
+    "public:logout": ("get", lambda o: "/logout/", {"*": 405}),
+    "public:setup": ("get", lambda o: "/setup/notatoken/", {"*": 400}),
+    "public:access_request": ("get", lambda o: "/access/request/", {"*": 200}),
+    "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
+    "control:dashboard": ("get", lambda o: "/app/", BACK_OFFICE_ALL),
+    "control:members": ("get", lambda o: "/app/members/", BACK_OFFICE_ADMIN),
+    "control:member": ("get", lambda o: f"/app/members/{o['other'].pk}/", BACK_OFFICE_ADMIN),
+    "control:teams": ("get", lambda o: "/app/teams/", BACK_OFFICE_ALL),
+    "control:team": ("get", lambda o: f"/app/teams/{o['team'].pk}/", BACK_OFFICE_ADMIN),
+    "control:access_requests": ("get", lambda o: "/app/access-requests/", BACK_OFFICE_ADMIN),
+    "control:access_request": (
+        "get",
+        lambda o: f"/app/access-requests/{o['request'].pk}/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:audit": ("get", lambda o: "/app/audit/", BACK_OFFICE_ADMIN),
+    "control:mailbox": ("get", lambda o: "/app/mailbox/", BACK_OFFICE_ADMIN),
+    "control:mailbox_message": (
+        "get",
+        lambda o: f"/app/mailbox/{o['mail'].pk}/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:tokens": ("get", lambda o: "/app/tokens/", BACK_OFFICE_ALL),
+    "control:token_revoke": ("get", lambda o: "/app/tokens/1/revoke/", {"*": 405}),
+    "api-1:api-root": ("get", lambda o: "/api/v1/", {"*": 404}),  # no docs UI: JSON 404
+    "api-1:openapi-json": ("get", lambda o: "/api/v1/openapi.json", {"*": 200}),
+    "api-1:me": ("get", lambda o: "/api/v1/me", API_ANY),
+    "api-1:list_members": ("get", lambda o: "/api/v1/members", API_ADMIN),
+    "api-1:set_member_role": (
+        "put",
+        lambda o: f"/api/v1/members/{o['other'].pk}/role",
+        API_ADMIN,
+    ),
+    "api-1:list_access_requests": ("get", lambda o: "/api/v1/access-requests", API_ADMIN),
+    "api-1:approve_access_request": (
+        "post",
+        lambda o: f"/api/v1/access-requests/{o['request'].pk}/approve",
+        API_ADMIN,
+    ),
+    "api-1:refuse_access_request": (
+        "post",
+        lambda o: f"/api/v1/access-requests/{o['request'].pk}/refuse",
+        API_ADMIN,
+    ),
+    "api-1:audit": ("get", lambda o: "/api/v1/audit", API_ADMIN),
+}
+
+BODIES = {
+    "api-1:set_member_role": {"role": "animator"},
+    "api-1:approve_access_request": {"message": ""},
+    "api-1:refuse_access_request": {"message": "Non merci."},
+}
+
+
+def _names(patterns: list[Any], prefix: str = "") -> list[str]:
+    names = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            names += _names(pattern.url_patterns, namespace)
+        elif isinstance(pattern, URLPattern):
+            names.append(f"{prefix}{pattern.name}" if pattern.name else f"{prefix}<unnamed>")
+    return names
+
+
+def test_every_url_has_an_expected_answer_for_every_role():
+    names = set(_names(get_resolver().url_patterns))
+    missing = sorted(names - MATRIX.keys())
+    assert not missing, f"add these URLs to MATRIX with an expected status per role: {missing}"
+    stale = sorted(MATRIX.keys() - names)
+    assert not stale, f"these MATRIX entries no longer exist: {stale}"
+
+
+def _client(role: str, users: dict[str, Any]) -> tuple[Client, dict[str, str]]:
+    client = Client()
+    if role == A:
+        return client, {}
+    user = users[role]
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    _token, raw = services.create_api_token(actor=None, user=user, name="matrix")
+    return client, {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_answer(name, role):
+    users = {
+        D: UserFactory(role=Role.ADMIN),
+        N: UserFactory(role=Role.ANIMATOR),
+        M: UserFactory(role=Role.MEMBER),
+    }
+    UserFactory(role=Role.ADMIN)  # so the admin under test is never the last one
+    objects = {
+        "other": UserFactory(role=Role.MEMBER),
+        "team": TeamFactory(),
+        "request": AccessRequestFactory(),
+        "mail": MailboxMessage.objects.create(to="x@y.example", subject="s", body_text="b", raw="r"),
+    }
+    method, build, expected = MATRIX[name]
+    status = expected.get(role, expected.get("*"))
+    client, headers = _client(role, users)
+    kwargs: dict[str, Any] = {}
+    if name in BODIES:
+        kwargs = {"data": BODIES[name], "content_type": "application/json"}
+    response = getattr(client, method)(build(objects), **kwargs, **headers)
+    assert response.status_code == status, (name, role, response.content[:300])
+    if status == 302 and role == A and name.startswith("control:"):
+        assert response["Location"].startswith("/login/?next=")
