@@ -101,6 +101,9 @@ def serve(*, host: str, port: int) -> int:
         worker.start()
     try:
         server.run()
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully, then re-raises the Ctrl-C it captured.
+        pass
     except SystemExit:
         print(f"antenne: could not listen on {host}:{port} (see the error above)", flush=True)
         return 1
