@@ -9,7 +9,7 @@ os.environ.setdefault("ANTENNE_DATA_DIR", tempfile.mkdtemp(prefix="antenne-test-
 os.environ.setdefault("ANTENNE_BASE_URL", "https://antenne.test")
 os.environ.setdefault("ANTENNE_EMAIL", "mailbox")
 
-from antenne.settings import *  # noqa: E402, F403
+from antenne.settings import *  # noqa: F403
 
 # The base URL is https, so cookies are Secure; the test client speaks plain http.
 SESSION_COOKIE_SECURE = False

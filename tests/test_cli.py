@@ -50,7 +50,7 @@ def _wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 60) 
 
 def _get(url: str, data: bytes | None = None, headers: dict | None = None):
     request = urllib.request.Request(url, data=data, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
 
 
@@ -112,7 +112,7 @@ def test_run_serves_prints_a_setup_link_works_in_background_and_stops_on_ctrl_c(
         time.sleep(0.3)
         with sqlite3.connect(tmp_path / "antenne.sqlite3") as db:
             delivered = db.execute(
-                "SELECT count(*) FROM mailing_mailboxmessage WHERE \"to\" = ?",
+                'SELECT count(*) FROM mailing_mailboxmessage WHERE "to" = ?',
                 ("boss@service.example",),
             ).fetchone()[0]
     assert delivered == 1

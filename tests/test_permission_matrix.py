@@ -133,7 +133,9 @@ def test_answer(name, role):
         "other": UserFactory(role=Role.MEMBER),
         "team": TeamFactory(),
         "request": AccessRequestFactory(),
-        "mail": MailboxMessage.objects.create(to="x@y.example", subject="s", body_text="b", raw="r"),
+        "mail": MailboxMessage.objects.create(
+            to="x@y.example", subject="s", body_text="b", raw="r"
+        ),
     }
     method, build, expected = MATRIX[name]
     status = expected.get(role, expected.get("*"))

@@ -211,13 +211,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Override of the userinfo endpoint.",
         "Accounts",
     ),
-    Setting("ANTENNE_OIDC_JWKS_ENDPOINT", "ISSUER/jwks", "Override of the JWKS endpoint.", "Accounts"),
+    Setting(
+        "ANTENNE_OIDC_JWKS_ENDPOINT", "ISSUER/jwks", "Override of the JWKS endpoint.", "Accounts"
+    ),
     # --- Security
     Setting(
         "ANTENNE_RATE_LIMIT_LOGIN",
         "5/900",
-        "Login-link requests allowed per email address and per client address, as "
-        "`count/seconds`.",
+        "Login-link requests allowed per email address and per client address, as `count/seconds`.",
         "Security",
     ),
     Setting(

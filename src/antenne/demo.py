@@ -24,10 +24,20 @@ PEOPLE = [
     ("sarah.nguyen", "Sarah Nguyen", Role.MEMBER, 0),
 ]
 REQUESTS = [
-    ("theo.garnier", "Théo Garnier", "Atelier des Données", "Nous lançons un cycle de webinaires "
-     "mensuels sur l'ouverture des données pour les collectivités (environ 300 inscrits)."),
-    ("emma.roux", "Emma Roux", "Brigade Accessibilité", "Présenter le nouveau référentiel "
-     "d'accessibilité aux équipes produit, deux sessions en décembre."),
+    (
+        "theo.garnier",
+        "Théo Garnier",
+        "Atelier des Données",
+        "Nous lançons un cycle de webinaires "
+        "mensuels sur l'ouverture des données pour les collectivités (environ 300 inscrits).",
+    ),
+    (
+        "emma.roux",
+        "Emma Roux",
+        "Brigade Accessibilité",
+        "Présenter le nouveau référentiel "
+        "d'accessibilité aux équipes produit, deux sessions en décembre.",
+    ),
 ]
 
 

@@ -59,7 +59,11 @@ def _banner(setup_url: str | None) -> str:
         f"  Antenne is running at {settings.BASE_URL}/",
         f"  Data directory: {settings.DATA_DIR}",
         f"  Email: {settings.EMAIL_MODE}"
-        + (" (messages are kept in the back office's Mailbox)" if settings.EMAIL_MODE == "mailbox" else ""),
+        + (
+            " (messages are kept in the back office's Mailbox)"
+            if settings.EMAIL_MODE == "mailbox"
+            else ""
+        ),
     ]
     if setup_url:
         lines += [

@@ -50,7 +50,9 @@ ALLOWED_HOSTS = config.get_list("ANTENNE_ALLOWED_HOSTS") or [
 SECURE_COOKIES = config.get_bool("ANTENNE_SECURE_COOKIES", _base.scheme == "https")
 
 WORKSPACE_NAME = config.get("ANTENNE_WORKSPACE_NAME") or "Antenne"
-WORKSPACE_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in config.get_list("ANTENNE_WORKSPACE_EMAIL_DOMAINS")]
+WORKSPACE_EMAIL_DOMAINS = [
+    d.lower().lstrip("@") for d in config.get_list("ANTENNE_WORKSPACE_EMAIL_DOMAINS")
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",

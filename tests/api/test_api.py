@@ -108,7 +108,10 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(client, admin, member):
     assert bad_role.status_code == 422
     assert bad_role.json()["code"] == "member.role_invalid"
     broken = client.put(
-        f"/api/v1/members/{member.pk}/role", data="{not json", content_type="application/json", **headers
+        f"/api/v1/members/{member.pk}/role",
+        data="{not json",
+        content_type="application/json",
+        **headers,
     )
     assert broken.status_code in (400, 422)
     assert "code" in broken.json()
@@ -128,7 +131,10 @@ def test_last_admin_cannot_be_demoted(client, admin):
 def test_unknown_objects_and_paths_are_404_json(client, admin):
     headers = bearer(admin)
     response = client.post(
-        "/api/v1/access-requests/999999/approve", data={}, content_type="application/json", **headers
+        "/api/v1/access-requests/999999/approve",
+        data={},
+        content_type="application/json",
+        **headers,
     )
     assert response.status_code == 404
     assert response.json()["code"] == "access_request.not_found"

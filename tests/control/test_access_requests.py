@@ -42,7 +42,9 @@ def test_request_to_approval_to_login_over_smtp(smtp_server, admin):
         assert "<b>mensuels</b>" in text  # plain text part keeps the words as typed
         html = notice.get_body(preferencelist=("html",)).get_content()
         assert "&lt;b&gt;mensuels&lt;/b&gt;" in html  # the HTML part escapes them
-    [review_url] = [u for u in links_in(smtp_server.text(smtp_server.to(admin.email)[0])) if "/app/" in u]
+    [review_url] = [
+        u for u in links_in(smtp_server.text(smtp_server.to(admin.email)[0])) if "/app/" in u
+    ]
     review_path = review_url.removeprefix("https://antenne.test")
 
     reviewer = client_for(admin)
@@ -61,7 +63,9 @@ def test_request_to_approval_to_login_over_smtp(smtp_server, admin):
     [approval] = smtp_server.to("lea.dupont@service.example")
     text = smtp_server.text(approval)
     assert "Bienvenue !" in text
-    [login_link] = [u for u in links_in(text) if "/login/" in u and u.rstrip("/").split("/")[-1] != "login"]
+    [login_link] = [
+        u for u in links_in(text) if "/login/" in u and u.rstrip("/").split("/")[-1] != "login"
+    ]
     path = login_link.removeprefix("https://antenne.test")
     requester = Client()
     assert requester.get(path).status_code == 200
@@ -84,7 +88,9 @@ def test_request_to_approval_to_login_over_smtp(smtp_server, admin):
 def test_duplicate_pending_requests_are_merged(admin):
     visitor = Client()
     visitor.post("/access/request/", FORM)
-    visitor.post("/access/request/", {**FORM, "email": "lea.dupont@service.example", "reason": "Précision."})
+    visitor.post(
+        "/access/request/", {**FORM, "email": "lea.dupont@service.example", "reason": "Précision."}
+    )
     drain_tasks()
     [request] = AccessRequest.objects.all()
     assert request.times_requested == 2
@@ -170,7 +176,9 @@ def test_approving_an_existing_member_promotes_them_into_an_existing_team(admin,
     assert member.role == Role.ANIMATOR
     assert member.team == team
     assert Team.objects.count() == 1
-    assert AuditEntry.objects.filter(action="accounts.role.changed", object_id=str(member.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="accounts.role.changed", object_id=str(member.pk)
+    ).exists()
 
 
 def test_approving_keeps_an_admin_admin(admin):

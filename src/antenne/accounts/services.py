@@ -374,7 +374,9 @@ def submit_access_request(
                 setattr(existing, name, value)
             existing.times_requested += 1
             existing.save()
-            log_action(existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested})
+            log_action(
+                existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested}
+            )
             return existing
         try:
             with transaction.atomic():
@@ -409,9 +411,7 @@ def _locked_pending(access_request: AccessRequest) -> AccessRequest:
     return locked
 
 
-def approve_access_request(
-    *, actor: Any, access_request: AccessRequest, message: str = ""
-) -> User:
+def approve_access_request(*, actor: Any, access_request: AccessRequest, message: str = "") -> User:
     """Grant animator access: the requester's account (created if needed) becomes animator,
     in the team they named (created if needed), and receives a login link."""
     _require_admin(actor)
@@ -470,11 +470,14 @@ def approve_access_request(
     return user
 
 
-def refuse_access_request(*, actor: Any, access_request: AccessRequest, message: str) -> AccessRequest:
+def refuse_access_request(
+    *, actor: Any, access_request: AccessRequest, message: str
+) -> AccessRequest:
     _require_admin(actor)
     if not message.strip():
         raise Invalid(
-            "Tell the requester why their request is refused.", code="access_request.message_required"
+            "Tell the requester why their request is refused.",
+            code="access_request.message_required",
         )
     with transaction.atomic():
         access_request = _locked_pending(access_request)
@@ -496,7 +499,7 @@ def refuse_access_request(*, actor: Any, access_request: AccessRequest, message:
 
 # --- API tokens --------------------------------------------------------------------------
 
-API_TOKEN_PREFIX = "ant_"
+API_TOKEN_PREFIX = "ant_"  # noqa: S105 (a prefix, not a secret)
 
 
 def create_api_token(*, actor: Any, user: User, name: str = "") -> tuple[ApiToken, str]:

@@ -26,7 +26,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, **extra: Any
+) -> HttpResponse:
     return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
 
 
@@ -65,7 +67,12 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "server.error", "Something went wrong on our side.")
 
 
-ERRORS: dict[int, Any] = {401: schemas.Error, 403: schemas.Error, 404: schemas.Error, 422: schemas.Error}
+ERRORS: dict[int, Any] = {
+    401: schemas.Error,
+    403: schemas.Error,
+    404: schemas.Error,
+    422: schemas.Error,
+}
 
 
 @api.get("/me", response={200: schemas.UserOut, **ERRORS}, tags=["accounts"])
@@ -84,14 +91,20 @@ def list_members(
     return members[max(offset, 0) : max(offset, 0) + limit]
 
 
-@api.put("/members/{member_id}/role", response={200: schemas.UserOut, **ERRORS, 409: schemas.Error}, tags=["accounts"])
+@api.put(
+    "/members/{member_id}/role",
+    response={200: schemas.UserOut, **ERRORS, 409: schemas.Error},
+    tags=["accounts"],
+)
 def set_member_role(request: HttpRequest, member_id: int, body: schemas.RoleIn) -> Any:
     """Change a member's role (admins only)."""
     member = selectors.access_member(actor=request.user, pk=member_id)
     return services.change_role(actor=request.user, user=member, role=body.role)
 
 
-@api.get("/access-requests", response={200: list[schemas.AccessRequestOut], **ERRORS}, tags=["accounts"])
+@api.get(
+    "/access-requests", response={200: list[schemas.AccessRequestOut], **ERRORS}, tags=["accounts"]
+)
 def list_access_requests(request: HttpRequest, status: str = "pending") -> Any:
     """Animator access requests (admins only); `status` = pending, approved, refused or empty."""
     return list(selectors.list_access_requests(actor=request.user, status=status)[:500])
@@ -105,7 +118,9 @@ def list_access_requests(request: HttpRequest, status: str = "pending") -> Any:
 def approve_access_request(request: HttpRequest, request_id: int, body: schemas.DecisionIn) -> Any:
     """Grant animator access; the requester is emailed a login link (admins only)."""
     found = selectors.access_access_request(actor=request.user, pk=request_id)
-    return services.approve_access_request(actor=request.user, access_request=found, message=body.message)
+    return services.approve_access_request(
+        actor=request.user, access_request=found, message=body.message
+    )
 
 
 @api.post(
@@ -116,7 +131,9 @@ def approve_access_request(request: HttpRequest, request_id: int, body: schemas.
 def refuse_access_request(request: HttpRequest, request_id: int, body: schemas.DecisionIn) -> Any:
     """Refuse with a message emailed to the requester (admins only)."""
     found = selectors.access_access_request(actor=request.user, pk=request_id)
-    return services.refuse_access_request(actor=request.user, access_request=found, message=body.message)
+    return services.refuse_access_request(
+        actor=request.user, access_request=found, message=body.message
+    )
 
 
 class AuditFilters(schemas.Strict):

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from antenne.core.forms import Form
 
 from antenne.accounts.models import AccessRequest, Team
 from antenne.core import actions
+from antenne.core.forms import Form
 from antenne.core.permissions import Role
 
 

@@ -89,7 +89,9 @@ def members(request: HttpRequest) -> HttpResponse:
         except AntenneError as error:
             form.add_error("email" if error.code == "member.exists" else None, error.message)
         else:
-            messages.success(request, _("%(email)s was added and told by email.") % {"email": user.email})
+            messages.success(
+                request, _("%(email)s was added and told by email.") % {"email": user.email}
+            )
             return redirect("control:members")
     return render(
         request,
@@ -112,11 +114,15 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
             if action == "role":
                 bound = role_form = forms.RoleForm(request.POST, prefix="role")
                 if bound.is_valid():
-                    services.change_role(actor=request.user, user=user, role=bound.cleaned_data["role"])
+                    services.change_role(
+                        actor=request.user, user=user, role=bound.cleaned_data["role"]
+                    )
             elif action == "team":
                 bound = team_form = forms.TeamChoiceForm(request.POST, prefix="team")
                 if bound.is_valid():
-                    services.set_team(actor=request.user, user=user, team=bound.cleaned_data["team"])
+                    services.set_team(
+                        actor=request.user, user=user, team=bound.cleaned_data["team"]
+                    )
             elif action in ("deactivate", "reactivate"):
                 services.set_active(actor=request.user, user=user, active=action == "reactivate")
             else:
@@ -155,7 +161,10 @@ def teams(request: HttpRequest) -> HttpResponse:
                 return redirect("control:teams")
     teams = selectors.list_teams().prefetch_related("members")
     return render(
-        request, "control/teams.html", {"teams": teams, "form": form}, status=422 if form.errors else 200
+        request,
+        "control/teams.html",
+        {"teams": teams, "form": form},
+        status=422 if form.errors else 200,
     )
 
 
@@ -175,7 +184,10 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Saved."))
             return redirect("control:teams")
     return render(
-        request, "control/team.html", {"team": team, "form": form}, status=422 if form.errors else 200
+        request,
+        "control/team.html",
+        {"team": team, "form": form},
+        status=422 if form.errors else 200,
     )
 
 
@@ -189,7 +201,9 @@ def access_requests(request: HttpRequest) -> HttpResponse:
     status = filters.cleaned_data["status"] if filters.is_valid() else ""
     requests = selectors.list_access_requests(actor=request.user, status=status)
     return render(
-        request, "control/access_requests.html", {"page": _page(request, requests), "filters": filters}
+        request,
+        "control/access_requests.html",
+        {"page": _page(request, requests), "filters": filters},
     )
 
 
@@ -295,7 +309,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     new_token = None
     if request.method == "POST" and form.is_valid():
         _token, new_token = services.create_api_token(
-            actor=request.user, user=request.user, name=form.cleaned_data["name"]  # type: ignore[arg-type]
+            actor=request.user,
+            user=request.user,
+            name=form.cleaned_data["name"],  # type: ignore[arg-type]
         )
         form = forms.TokenForm()
     own = ApiToken.objects.filter(user=request.user).order_by("-created_at")

@@ -4,6 +4,7 @@ the database, where admins read them in the back office."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage, EmailMultiAlternatives
 

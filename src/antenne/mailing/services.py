@@ -83,7 +83,9 @@ def deliver_email(*, email_id: int) -> str:
         email.state = OutgoingEmail.State.FAILED
         email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         email.save(update_fields=["state", "attempts", "last_error", "message_id"])
-        log_action(email, actions.EMAIL_FAILED, data={"kind": email.kind, "error": email.last_error})
+        log_action(
+            email, actions.EMAIL_FAILED, data={"kind": email.kind, "error": email.last_error}
+        )
         return str(email.state)
     email.state = OutgoingEmail.State.SENT
     email.sent_at = timezone.now()

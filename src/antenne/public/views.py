@@ -60,9 +60,7 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
         try:
             user = services.redeem_login_token(raw=token)
         except AntenneError as error:
-            return render(
-                request, "public/login_invalid.html", {"code": error.code}, status=400
-            )
+            return render(request, "public/login_invalid.html", {"code": error.code}, status=400)
         login(request, user, backend=MODEL_BACKEND)
         if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
             next_url = reverse("control:dashboard")

@@ -4,50 +4,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='MailboxMessage',
+            name="MailboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to', models.TextField(verbose_name='to')),
-                ('from_email', models.CharField(max_length=254, verbose_name='from')),
-                ('subject', models.CharField(max_length=250, verbose_name='subject')),
-                ('body_text', models.TextField()),
-                ('body_html', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=250)),
-                ('raw', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='received')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("to", models.TextField(verbose_name="to")),
+                ("from_email", models.CharField(max_length=254, verbose_name="from")),
+                ("subject", models.CharField(max_length=250, verbose_name="subject")),
+                ("body_text", models.TextField()),
+                ("body_html", models.TextField(blank=True)),
+                ("message_id", models.CharField(blank=True, max_length=250)),
+                ("raw", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="received")),
             ],
             options={
-                'verbose_name': 'mailbox message',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "mailbox message",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OutgoingEmail',
+            name="OutgoingEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to', models.EmailField(max_length=254, verbose_name='recipient')),
-                ('kind', models.CharField(max_length=60, verbose_name='kind')),
-                ('language', models.CharField(default='fr', max_length=8)),
-                ('subject', models.CharField(max_length=250, verbose_name='subject')),
-                ('body_text', models.TextField()),
-                ('body_html', models.TextField(blank=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('withheld', 'Withheld')], db_index=True, default='pending', max_length=10, verbose_name='state')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=250)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("to", models.EmailField(max_length=254, verbose_name="recipient")),
+                ("kind", models.CharField(max_length=60, verbose_name="kind")),
+                ("language", models.CharField(default="fr", max_length=8)),
+                ("subject", models.CharField(max_length=250, verbose_name="subject")),
+                ("body_text", models.TextField()),
+                ("body_html", models.TextField(blank=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("withheld", "Withheld"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("message_id", models.CharField(blank=True, max_length=250)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]
