@@ -107,7 +107,7 @@ def redeem_login_token(*, raw: str) -> User:
     """Consume a login link (POST only): valid once, before it expires."""
     with transaction.atomic():
         token = (
-            LoginToken.objects.select_for_update()
+            LoginToken.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(token_hash=hash_secret(raw), purpose=LoginToken.Purpose.LOGIN)
             .first()

@@ -1,0 +1,147 @@
+"""A newcomer's first session, in headless Chromium against a real `antenne run`:
+first admin from the printed link, an animator access request, its approval, and the new
+animator logging in from the link in the mailbox. No CSP violation or script error allowed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import free_port, links_in, require_binary
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def antenne(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTENNE_", "DJANGO_"))}
+    env.pop("DATABASE_URL", None)
+    env["ANTENNE_DATA_DIR"] = str(tmp_path)
+    env["ANTENNE_WORKER_INTERVAL"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "antenne", "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        output.append(line)
+        if "Press Ctrl-C" in line or process.poll() is not None:
+            break
+    try:
+        [setup_link] = [u for u in links_in("".join(output)) if "/setup/" in u]
+        yield f"http://127.0.0.1:{port}", setup_link
+    finally:
+        process.terminate()
+        process.wait(20)
+        process.stdout.close()
+
+
+@pytest.fixture
+def browser():
+    chromium = require_binary("/usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def watch(page, problems: list[str]) -> None:
+    page.set_default_timeout(10_000)
+
+    def on_console(message) -> None:
+        # Invalid forms answer 422 on purpose; Chromium logs any 4xx document as an error.
+        if message.type == "error" and "status of 422" not in message.text:
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+
+def test_first_admin_request_approval_and_animator_login(antenne, browser):
+    base, setup_link = antenne
+    problems: list[str] = []
+    admin = browser.new_context().new_page()
+    watch(admin, problems)
+
+    admin.goto(setup_link)
+    assert admin.locator("html").get_attribute("lang") == "fr"
+    admin.get_by_label("Votre adresse électronique").fill("cheffe@service.example")
+    admin.get_by_label("Votre nom").fill("Claire Cheffe")
+    admin.get_by_role("button", name="Devenir administrateur").click()
+    admin.wait_for_url(f"{base}/app/")
+    assert "Claire Cheffe" in admin.locator("h1").inner_text()
+
+    # A future animator asks for access, in English, with a mistake first.
+    visitor = browser.new_context().new_page()
+    watch(visitor, problems)
+    visitor.goto(f"{base}/access/request/")
+    visitor.get_by_role("button", name="English").click()
+    visitor.wait_for_load_state()
+    assert visitor.locator("html").get_attribute("lang") == "en"
+    visitor.get_by_label("Your workspace email address").fill("not-an-address")
+    visitor.get_by_role("button", name="Send my request").click()
+    summary = visitor.locator("#error-summary")
+    assert summary.is_visible()
+    assert "Your workspace email address" in summary.inner_text()
+    visitor.get_by_label("Your workspace email address").fill("noe.animateur@service.example")
+    visitor.get_by_label("Your name").fill("Noé Animateur")
+    visitor.get_by_label(re.compile(r"Your team(?!')")).fill("Mission Données")
+    visitor.get_by_label("Your team's contact email").fill("contact@donnees.example")
+    visitor.get_by_label("Why do you need animator access?").fill("Webinaires mensuels.")
+    visitor.get_by_role("button", name="Send my request").click()
+    visitor.wait_for_url(f"{base}/access/request/sent/")
+
+    # The admin sees it in the queue and approves it.
+    admin.goto(f"{base}/app/")
+    admin.get_by_role("link", name="Demandes d’accès").first.click()
+    admin.get_by_role("link", name="Noé Animateur").click()
+    admin.get_by_label("Message au demandeur").fill("Bienvenue !")
+    admin.get_by_role("button", name="Approuver").click()
+    admin.wait_for_url(f"{base}/app/access-requests/")
+    assert "noe.animateur@service.example" in admin.locator(".fr-alert--success").inner_text()
+
+    # The approval email lands in the mailbox (the worker runs inside `antenne run`), in
+    # the language the requester used: English.
+    login_link = None
+    for _ in range(40):
+        admin.goto(f"{base}/app/mailbox/")
+        approval = admin.get_by_role("link", name="Your animator access to Antenne is approved")
+        if approval.count():
+            approval.first.click()
+            login_link = admin.locator("a", has_text="/login/").first.get_attribute("href")
+            break
+        time.sleep(0.5)
+    assert login_link and login_link.startswith(f"{base}/login/")
+
+    animator = browser.new_context().new_page()
+    watch(animator, problems)
+    animator.goto(login_link)
+    animator.get_by_role("button", name="Se connecter").click()
+    animator.wait_for_url(f"{base}/app/")
+    assert "Animateur" in animator.locator("header").inner_text()
+
+    assert not problems, problems
