@@ -135,7 +135,8 @@ def test_first_admin_request_approval_and_animator_login(antenne, browser):
             login_link = admin.locator("a", has_text="/login/").first.get_attribute("href")
             break
         time.sleep(0.5)
-    assert login_link and login_link.startswith(f"{base}/login/")
+    assert login_link is not None
+    assert login_link.startswith(f"{base}/login/")
 
     animator = browser.new_context().new_page()
     watch(animator, problems)
