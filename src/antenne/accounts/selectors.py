@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.exceptions import NotFound, PermissionDenied
@@ -15,14 +16,16 @@ from antenne.core.permissions import is_admin
 
 def _admin_only(actor: Any) -> None:
     if not is_admin(actor):
-        raise PermissionDenied("Only a workspace admin can see this.", code="permission.admin_only")
+        raise PermissionDenied(
+            _("Only a workspace admin can see this."), code="permission.admin_only"
+        )
 
 
 def access_member(*, actor: Any, pk: int) -> User:
     _admin_only(actor)
     user = User.objects.select_related("team").filter(pk=pk).first()
     if user is None:
-        raise NotFound("No such member.", code="member.not_found")
+        raise NotFound(_("No such member."), code="member.not_found")
     return user
 
 
@@ -30,7 +33,7 @@ def access_access_request(*, actor: Any, pk: int) -> AccessRequest:
     _admin_only(actor)
     found = AccessRequest.objects.select_related("decided_by", "user").filter(pk=pk).first()
     if found is None:
-        raise NotFound("No such access request.", code="access_request.not_found")
+        raise NotFound(_("No such access request."), code="access_request.not_found")
     return found
 
 
@@ -38,7 +41,7 @@ def access_team(*, actor: Any, pk: int) -> Team:
     _admin_only(actor)
     team = Team.objects.filter(pk=pk).first()
     if team is None:
-        raise NotFound("No such team.", code="team.not_found")
+        raise NotFound(_("No such team."), code="team.not_found")
     return team
 
 

@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import (
     AccessRequest,
@@ -39,7 +40,9 @@ def absolute_url(path: str) -> str:
 
 def _require_admin(actor: Any) -> None:
     if not is_admin(actor):
-        raise PermissionDenied("Only a workspace admin can do this.", code="permission.admin_only")
+        raise PermissionDenied(
+            _("Only a workspace admin can do this."), code="permission.admin_only"
+        )
 
 
 def _checked_email(value: str) -> str:
@@ -47,7 +50,7 @@ def _checked_email(value: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise Invalid("Enter a valid email address.", code="email.invalid") from None
+        raise Invalid(_("Enter a valid email address."), code="email.invalid") from None
     return email
 
 
@@ -113,13 +116,13 @@ def redeem_login_token(*, raw: str) -> User:
             .first()
         )
         if token is None or token.user is None:
-            raise Invalid("This login link is not valid.", code="login.link_invalid")
+            raise Invalid(_("This login link is not valid."), code="login.link_invalid")
         if token.used_at is not None:
-            raise Invalid("This login link has already been used.", code="login.link_used")
+            raise Invalid(_("This login link has already been used."), code="login.link_used")
         if token.expires_at <= timezone.now():
-            raise Invalid("This login link has expired.", code="login.link_expired")
+            raise Invalid(_("This login link has expired."), code="login.link_expired")
         if not token.user.is_active:
-            raise Invalid("This login link is not valid.", code="login.link_invalid")
+            raise Invalid(_("This login link is not valid."), code="login.link_invalid")
         token.used_at = timezone.now()
         token.save(update_fields=["used_at"])
         user = token.user
@@ -161,10 +164,13 @@ def check_setup_token(*, raw: str) -> LoginToken:
     token = LoginToken.objects.filter(
         token_hash=hash_secret(raw), purpose=LoginToken.Purpose.SETUP
     ).first()
-    if token is None or not token.is_usable():
+    admin_exists = User.objects.filter(role=Role.ADMIN, is_active=True).exists()
+    if token is None or not token.is_usable() or admin_exists:
         raise Invalid(
-            "This setup link is not valid any more. Restart `antenne run` to get a new one, "
-            "or use `antenne admin create --email ...`.",
+            _(
+                "This setup link is not valid any more: it expired, was used, or the "
+                "workspace has an admin already. Use `antenne admin create --email ...`."
+            ),
             code="setup.link_invalid",
         )
     return token
@@ -175,8 +181,6 @@ def complete_setup(*, raw: str, email: str, full_name: str, language: str) -> Us
     address = _checked_email(email)
     with transaction.atomic():
         token = LoginToken.objects.select_for_update().get(pk=check_setup_token(raw=raw).pk)
-        if User.objects.filter(role=Role.ADMIN, is_active=True).exists():
-            raise Conflict("The workspace already has an admin.", code="setup.done")
         token.used_at = timezone.now()
         token.save(update_fields=["used_at"])
         user = _make_admin(email=address, full_name=full_name, language=language, actor=None)
@@ -225,10 +229,10 @@ def add_member(
     _require_admin(actor)
     address = _checked_email(email)
     if role not in Role.values:
-        raise Invalid("Unknown role.", code="member.role_invalid")
+        raise Invalid(_("Unknown role."), code="member.role_invalid")
     with transaction.atomic():
         if User.objects.filter(email=address).exists():
-            raise Conflict("This address already has an account.", code="member.exists")
+            raise Conflict(_("This address already has an account."), code="member.exists")
         user = User(email=address, full_name=full_name, role=role, team=team)
         user.set_unusable_password()
         user.save()
@@ -246,7 +250,7 @@ def add_member(
 def change_role(*, actor: Any, user: User, role: str) -> User:
     _require_admin(actor)
     if role not in Role.values:
-        raise Invalid("Unknown role.", code="member.role_invalid")
+        raise Invalid(_("Unknown role."), code="member.role_invalid")
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         previous = user.role
@@ -254,7 +258,7 @@ def change_role(*, actor: Any, user: User, role: str) -> User:
             return user
         if previous == Role.ADMIN and _is_last_admin(user):
             raise Conflict(
-                "The workspace must keep at least one active admin.", code="member.last_admin"
+                _("The workspace must keep at least one active admin."), code="member.last_admin"
             )
         user.role = role
         user.save(update_fields=["role"])
@@ -275,7 +279,7 @@ def set_active(*, actor: Any, user: User, active: bool) -> User:
             return user
         if not active and user.role == Role.ADMIN and _is_last_admin(user):
             raise Conflict(
-                "The workspace must keep at least one active admin.", code="member.last_admin"
+                _("The workspace must keep at least one active admin."), code="member.last_admin"
             )
         user.is_active = active
         user.save(update_fields=["is_active"])
@@ -309,13 +313,13 @@ def save_team(*, actor: Any, name: str, contact_email: str, team: Team | None = 
     _require_admin(actor)
     name = " ".join(name.split())
     if not name:
-        raise Invalid("A team needs a name.", code="team.name_required")
+        raise Invalid(_("A team needs a name."), code="team.name_required")
     address = _checked_email(contact_email)
     clash = Team.objects.filter(name__iexact=name)
     if team is not None:
         clash = clash.exclude(pk=team.pk)
     if clash.exists():
-        raise Conflict("A team with this name already exists.", code="team.exists")
+        raise Conflict(_("A team with this name already exists."), code="team.exists")
     creating = team is None
     team = team or Team()
     team.name, team.contact_email = name, address
@@ -352,7 +356,7 @@ def submit_access_request(
     team_address = _checked_email(team_contact_email)
     if not email_domain_allowed(address):
         raise Invalid(
-            "Use your workspace email address.",
+            _("Use your workspace email address."),
             code="access_request.domain",
             domains=settings.WORKSPACE_EMAIL_DOMAINS,
         )
@@ -407,7 +411,7 @@ def submit_access_request(
 def _locked_pending(access_request: AccessRequest) -> AccessRequest:
     locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
     if not locked.is_pending:
-        raise Conflict("This request has already been decided.", code="access_request.decided")
+        raise Conflict(_("This request has already been decided."), code="access_request.decided")
     return locked
 
 
@@ -476,7 +480,7 @@ def refuse_access_request(
     _require_admin(actor)
     if not message.strip():
         raise Invalid(
-            "Tell the requester why their request is refused.",
+            _("Tell the requester why their request is refused."),
             code="access_request.message_required",
         )
     with transaction.atomic():
@@ -507,7 +511,7 @@ def create_api_token(*, actor: Any, user: User, name: str = "") -> tuple[ApiToke
     if actor is not None and actor != user:
         _require_admin(actor)
     if not user.is_active:
-        raise Invalid("This account is deactivated.", code="member.inactive")
+        raise Invalid(_("This account is deactivated."), code="member.inactive")
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name[:100], prefix=raw[:12], token_hash=hash_secret(raw)
@@ -542,5 +546,5 @@ def revoke_api_token(*, actor: Any, token: ApiToken) -> None:
 def get_user_by_email(*, email: str) -> User:
     user = User.objects.filter(email=normalize_email(email)).first()
     if user is None:
-        raise NotFound("No account has this address.", code="member.not_found")
+        raise NotFound(_("No account has this address."), code="member.not_found")
     return user

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja.security import HttpBearer
 
 from antenne.accounts import services
@@ -21,7 +22,7 @@ class TokenAuth(HttpBearer):
             if not ratelimit.hit(
                 "secret-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_SECRET
             ):
-                raise RateLimited("Too many invalid tokens; wait before retrying.")
+                raise RateLimited(_("Too many invalid tokens; wait before retrying."))
             return None
         request.user = user
         return user

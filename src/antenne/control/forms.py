@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from antenne.accounts.models import AccessRequest, Team
 from antenne.core import actions
@@ -66,10 +67,14 @@ class AuditFilterForm(forms.Form):
     )
     actor = forms.CharField(label=_("Actor email"), required=False, max_length=254)
     since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date filter", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        label=_("Until (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date filter", "Until (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
 

@@ -90,7 +90,7 @@ def members(request: HttpRequest) -> HttpResponse:
             form.add_error("email" if error.code == "member.exists" else None, error.message)
         else:
             messages.success(
-                request, _("%(email)s was added and told by email.") % {"email": user.email}
+                request, _("%(email)s was added and notified by email.") % {"email": user.email}
             )
             return redirect("control:members")
     return render(
@@ -229,7 +229,9 @@ def access_request(request: HttpRequest, pk: int) -> HttpResponse:
                 services.refuse_access_request(
                     actor=request.user, access_request=access_request, message=message
                 )
-                messages.success(request, _("The request was refused and the requester told."))
+                messages.success(
+                    request, _("The request was refused and the requester was notified.")
+                )
             else:
                 form.add_error(None, _("Choose to approve or to refuse."))
         except AntenneError as error:

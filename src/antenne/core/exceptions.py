@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+
 
 class AntenneError(Exception):
     """Base of every domain error. `status` is the HTTP status the API answers with."""
@@ -12,9 +14,9 @@ class AntenneError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, **data: Any) -> None:
+    def __init__(self, message: str | Promise, *, code: str | None = None, **data: Any) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = str(message)
         if code is not None:
             self.code = code
         self.data = data
