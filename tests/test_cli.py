@@ -161,7 +161,7 @@ def test_admin_create_and_token_create(capsys, client):
     assert me.json()["role"] == "admin"
 
     assert main(["token", "create", "--email", "ghost@service.example"]) == 2
-    assert "No account has this address." in capsys.readouterr().err
+    assert "Aucun compte n’a cette adresse." in capsys.readouterr().err  # French by default
     assert main(["admin", "create", "--email", "not an email"]) == 2
 
 
