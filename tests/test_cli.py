@@ -178,3 +178,40 @@ def test_demo_fills_a_living_workspace_once(capsys, client):
     assert client.get("/app/access-requests/").status_code == 200
     assert main(["demo"]) == 0
     assert "nothing changed" in capsys.readouterr().out
+
+
+def test_worker_alone_delivers_queued_email_and_stops_on_sigterm(tmp_path):
+    env = _env(tmp_path)
+    subprocess.run(
+        [*ANTENNE, "admin", "create", "--email", "solo@service.example"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    queue = (
+        "from antenne.accounts import services; "
+        "services.request_login_link(email='solo@service.example')"
+    )
+    subprocess.run([*ANTENNE, "manage", "shell", "-c", queue], env=env, timeout=60, check=True)
+    worker = subprocess.Popen(
+        [*ANTENNE, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        delivered = 0
+        while time.monotonic() < deadline and not delivered:
+            time.sleep(0.3)
+            with sqlite3.connect(tmp_path / "antenne.sqlite3") as db:
+                delivered = db.execute(
+                    'SELECT count(*) FROM mailing_mailboxmessage WHERE "to" = ?',
+                    ("solo@service.example",),
+                ).fetchone()[0]
+        assert delivered == 1
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        worker.stdout.close()

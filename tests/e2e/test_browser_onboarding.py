@@ -106,6 +106,7 @@ def test_first_admin_request_approval_and_animator_login(antenne, browser):
     visitor.get_by_role("button", name="Send my request").click()
     summary = visitor.locator("#error-summary")
     assert summary.is_visible()
+    assert summary.evaluate("node => node === document.activeElement")  # focus moved there
     assert "Your workspace email address" in summary.inner_text()
     visitor.get_by_label("Your workspace email address").fill("noe.animateur@service.example")
     visitor.get_by_label("Your name").fill("Noé Animateur")

@@ -1,0 +1,54 @@
+"""Rate limits hold across processes when the cache is Redis (REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from django.core.cache import caches
+
+from antenne.core import ratelimit
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+def _redis_or_skip() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("ANTENNE_REQUIRE_ALL") == "1":
+            pytest.fail("ANTENNE_REQUIRE_ALL=1 but no Redis server on 127.0.0.1:6379")
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+
+
+def test_window_counts_then_refuses():
+    rate = (3, 60)
+    results = [ratelimit.hit("t", "k", rate) for _ in range(5)]
+    assert results == [True, True, True, False, False]
+    assert ratelimit.hit("t", "other-key", rate)  # keys are independent
+
+
+def test_counters_are_shared_through_redis(settings):
+    _redis_or_skip()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS,
+            "KEY_PREFIX": f"antenne-test-{os.getpid()}",
+        }
+    }
+    caches["default"].clear()
+    try:
+        rate = (2, 60)
+        assert ratelimit.hit("shared", "1.2.3.4", rate)
+        # A second client of the same Redis (another Antenne process) sees the same count.
+        from django.core.cache.backends.redis import RedisCache
+
+        other = RedisCache(REDIS, {"KEY_PREFIX": f"antenne-test-{os.getpid()}"})
+        keys = [k for k in other._cache.get_client().keys("*") if b"shared" in k]
+        assert len(keys) == 1
+        assert ratelimit.hit("shared", "1.2.3.4", rate)
+        assert not ratelimit.hit("shared", "1.2.3.4", rate)
+    finally:
+        caches["default"].clear()
