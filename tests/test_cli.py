@@ -4,79 +4,41 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.cli import main
 from antenne.core.permissions import Role
-from tests.helpers import free_port, links_in
-
-ANTENNE = [sys.executable, "-m", "antenne"]
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTENNE_")}
-    env.pop("DATABASE_URL", None)  # a newcomer's run: embedded SQLite in the data dir
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.update(ANTENNE_DATA_DIR=str(data_dir), **extra)
-    return env
+from tests.helpers import (
+    ANTENNE,
+    antenne_env,
+    antenne_run,
+    free_port,
+    links_in,
+)
 
 
-def _wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 60) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                break
-            continue
-        lines.append(line)
-        if needle in line:
-            return lines
-    raise AssertionError(f"{needle!r} not printed; output so far:\n{''.join(lines)}")
-
-
-def _get(url: str, data: bytes | None = None, headers: dict | None = None):
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=10) as response:
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read().decode()
 
 
 @pytest.fixture
 def running(tmp_path):
-    port = free_port()
-    process = subprocess.Popen(
-        [*ANTENNE, "run", "--port", str(port), "--data-dir", str(tmp_path)],
-        env=_env(tmp_path, ANTENNE_WORKER_INTERVAL="1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = _wait_for_line(process, "Press Ctrl-C")
-        yield process, port, "".join(lines)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        process.stdout.close()
+    with antenne_run(tmp_path) as started:
+        yield started
 
 
 def test_run_serves_prints_a_setup_link_works_in_background_and_stops_on_ctrl_c(running, tmp_path):
-    process, port, banner = running
-    base = f"http://127.0.0.1:{port}"
+    process, base, banner = running
     assert f"Antenne is running at {base}/" in banner
     [setup_link] = [u for u in links_in(banner) if "/setup/" in u]
 
@@ -92,7 +54,7 @@ def test_run_serves_prints_a_setup_link_works_in_background_and_stops_on_ctrl_c(
     # instance: its in-process worker must deliver the link to the mailbox by itself.
     created = subprocess.run(
         [*ANTENNE, "admin", "create", "--email", "boss@service.example"],
-        env=_env(tmp_path, ANTENNE_BASE_URL=base),
+        env=antenne_env(tmp_path, ANTENNE_BASE_URL=base),
         capture_output=True,
         text=True,
         timeout=60,
@@ -126,7 +88,7 @@ def test_run_serves_prints_a_setup_link_works_in_background_and_stops_on_ctrl_c(
 def test_run_refuses_debug_on_a_public_host(tmp_path):
     result = subprocess.run(
         [*ANTENNE, "run", "--host", "0.0.0.0", "--port", str(free_port())],  # noqa: S104
-        env=_env(tmp_path, ANTENNE_DEBUG="1"),
+        env=antenne_env(tmp_path, ANTENNE_DEBUG="1"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -138,7 +100,7 @@ def test_run_refuses_debug_on_a_public_host(tmp_path):
 def test_bad_settings_are_reported_clearly(tmp_path):
     result = subprocess.run(
         [*ANTENNE, "run", "--port", str(free_port())],
-        env=_env(tmp_path, ANTENNE_EMAIL="carrier-pigeon"),
+        env=antenne_env(tmp_path, ANTENNE_EMAIL="carrier-pigeon"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -181,7 +143,7 @@ def test_demo_fills_a_living_workspace_once(capsys, client):
 
 
 def test_worker_alone_delivers_queued_email_and_stops_on_sigterm(tmp_path):
-    env = _env(tmp_path)
+    env = antenne_env(tmp_path)
     subprocess.run(
         [*ANTENNE, "admin", "create", "--email", "solo@service.example"],
         env=env,

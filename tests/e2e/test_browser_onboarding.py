@@ -4,15 +4,12 @@ animator logging in from the link in the mailbox. No CSP violation or script err
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.helpers import free_port, links_in, require_binary
+from tests.helpers import antenne_run, links_in, require_binary
 
 pytestmark = pytest.mark.e2e
 
@@ -28,32 +25,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def antenne(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTENNE_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)
-    env["ANTENNE_DATA_DIR"] = str(tmp_path)
-    env["ANTENNE_WORKER_INTERVAL"] = "1"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "antenne", "run", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        output.append(line)
-        if "Press Ctrl-C" in line or process.poll() is not None:
-            break
-    try:
-        [setup_link] = [u for u in links_in("".join(output)) if "/setup/" in u]
-        yield f"http://127.0.0.1:{port}", setup_link
-    finally:
-        process.terminate()
-        process.wait(20)
-        process.stdout.close()
+    with antenne_run(tmp_path) as (_process, base, banner):
+        [setup_link] = [u for u in links_in(banner) if "/setup/" in u]
+        yield base, setup_link
 
 
 @pytest.fixture
