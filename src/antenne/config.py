@@ -172,7 +172,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Issuer URL of an OpenID Connect provider (ProConnect: "
         "`https://auth.agentconnect.gouv.fr/api/v2`). When set, the login page offers it. "
         "Endpoints default to ProConnect's layout under the issuer "
-        "(`/authorize`, `/token`, `/userinfo`, `/jwks`, `/session/end`).",
+        "(`/authorize`, `/token`, `/userinfo`, `/jwks`). Logging out of Antenne does not end "
+        "the provider's session.",
         "Accounts",
     ),
     Setting("ANTENNE_OIDC_CLIENT_ID", "(empty)", "OpenID Connect client id.", "Accounts"),

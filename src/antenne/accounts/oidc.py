@@ -5,16 +5,20 @@ someone is, the workspace admins decide who is a member."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import requests
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from antenne.accounts import services
 from antenne.accounts.models import User, normalize_email
+
+logger = logging.getLogger("antenne.accounts")
 
 
 class AntenneOIDCBackend(OIDCAuthenticationBackend):
@@ -41,17 +45,32 @@ class AntenneOIDCBackend(OIDCAuthenticationBackend):
 
 
 class AntenneOIDCCallbackView(OIDCAuthenticationCallbackView):
+    provider_failed = False
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        # A refused or reused code, or a provider that is down or slow, ends on the login
+        # page with a message, not on a server error.
+        try:
+            return super().get(request)
+        except requests.RequestException:
+            logger.warning("OpenID provider error during login", exc_info=True)
+            self.provider_failed = True
+            return self.login_failure()
+
     def login_success(self) -> HttpResponse:
         response = super().login_success()
         services.record_login(user=self.user, method="oidc")
         return response
 
     def login_failure(self) -> HttpResponse:
-        messages.error(
-            self.request,
-            _(
+        if self.provider_failed:
+            message = _("The identity provider did not answer as expected. Please try again.")
+        elif self.request.GET.get("error"):
+            message = _("The login with your identity provider was cancelled.")
+        else:
+            message = _(
                 "Your identity was not recognised as a member of this workspace. Ask an admin "
                 "to add you, or request animator access."
-            ),
-        )
+            )
+        messages.error(self.request, message)
         return super().login_failure()

@@ -40,8 +40,6 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return rate_limited(request)
         services.request_login_link(email=email)
         return redirect("public:login_sent")
-    if request.GET.get("oidc") == "failed" and not form.is_bound:
-        messages.error(request, _("The login with your identity provider did not succeed."))
     return render(request, "public/login.html", {"form": form}, status=422 if form.errors else 200)
 
 
