@@ -102,11 +102,11 @@ def _minutes() -> int:
 def cmd_token_create(args: argparse.Namespace) -> int:
     _setup_django(args.data_dir)
     _migrate()
-    from antenne.accounts import services
+    from antenne.accounts import selectors, services
     from antenne.core.exceptions import AntenneError
 
     try:
-        user = services.get_user_by_email(email=args.email)
+        user = selectors.get_user_by_email(email=args.email)
         _token, raw = services.create_api_token(actor=None, user=user, name=args.name or "cli")
     except AntenneError as error:
         print(f"antenne: {error.message}", file=sys.stderr)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from antenne.accounts.models import AccessRequest, Team, User
+from antenne.accounts.models import AccessRequest, Team, User, normalize_email
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import is_admin
@@ -97,3 +97,10 @@ def list_audit_entries(
     if until:
         entries = entries.filter(created_at__lt=until)
     return entries
+
+
+def get_user_by_email(*, email: str) -> User:
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None:
+        raise NotFound(_("No account has this address."), code="member.not_found")
+    return user

@@ -26,7 +26,7 @@ from antenne.accounts.models import (
 )
 from antenne.core import actions
 from antenne.core.audit import log_action
-from antenne.core.exceptions import Conflict, Invalid, NotFound, PermissionDenied
+from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
 from antenne.core.permissions import Role, is_admin
 from antenne.mailing.services import queue_email
 
@@ -541,10 +541,3 @@ def revoke_api_token(*, actor: Any, token: ApiToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         log_action(token, actions.API_TOKEN_REVOKED, actor=actor)
-
-
-def get_user_by_email(*, email: str) -> User:
-    user = User.objects.filter(email=normalize_email(email)).first()
-    if user is None:
-        raise NotFound(_("No account has this address."), code="member.not_found")
-    return user

@@ -77,7 +77,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @admin_required
 def members(request: HttpRequest) -> HttpResponse:
     filters = forms.MemberFilterForm(request.GET)
-    filters.is_valid()
     data = filters.cleaned_data if filters.is_valid() else {}
     members = selectors.list_members(
         actor=request.user, search=data.get("q", ""), role=data.get("role", "")
@@ -105,39 +104,39 @@ def members(request: HttpRequest) -> HttpResponse:
 @admin_required
 def member(request: HttpRequest, pk: int) -> HttpResponse:
     user = selectors.access_member(actor=request.user, pk=pk)
-    role_form = forms.RoleForm(initial={"role": user.role}, prefix="role")
-    team_form = forms.TeamChoiceForm(initial={"team": user.team}, prefix="team")
-    if request.method == "POST":
-        action = request.POST.get("action")
-        bound: Any = None
+    action = request.POST.get("action") if request.method == "POST" else None
+    role_form = forms.RoleForm(
+        request.POST if action == "role" else None, initial={"role": user.role}, prefix="role"
+    )
+    team_form = forms.TeamChoiceForm(
+        request.POST if action == "team" else None, initial={"team": user.team}, prefix="team"
+    )
+    if action is not None:
         try:
-            if action == "role":
-                bound = role_form = forms.RoleForm(request.POST, prefix="role")
-                if bound.is_valid():
-                    services.change_role(
-                        actor=request.user, user=user, role=bound.cleaned_data["role"]
-                    )
-            elif action == "team":
-                bound = team_form = forms.TeamChoiceForm(request.POST, prefix="team")
-                if bound.is_valid():
-                    services.set_team(
-                        actor=request.user, user=user, team=bound.cleaned_data["team"]
-                    )
+            if action == "role" and role_form.is_valid():
+                services.change_role(
+                    actor=request.user, user=user, role=role_form.cleaned_data["role"]
+                )
+            elif action == "team" and team_form.is_valid():
+                services.set_team(
+                    actor=request.user, user=user, team=team_form.cleaned_data["team"]
+                )
             elif action in ("deactivate", "reactivate"):
                 services.set_active(actor=request.user, user=user, active=action == "reactivate")
-            else:
+            elif action not in ("role", "team"):
                 messages.error(request, _("Unknown action."))
                 return redirect("control:member", pk=pk)
         except AntenneError as error:
             messages.error(request, error.message)
             return redirect("control:member", pk=pk)
-        if bound is None or bound.is_valid():
+        if not (role_form.errors or team_form.errors):
             messages.success(request, _("Saved."))
             return redirect("control:member", pk=pk)
     return render(
         request,
         "control/member.html",
         {"member": user, "role_form": role_form, "team_form": team_form},
+        status=422 if role_form.errors or team_form.errors else 200,
     )
 
 

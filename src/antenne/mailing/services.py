@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -62,8 +63,7 @@ def deliver_email(*, email_id: int) -> str:
     email = OutgoingEmail.objects.get(pk=email_id)
     if not claimed:
         return str(email.state)
-    domain = settings.BASE_URL.split("://", 1)[1].split("/")[0].split(":")[0]
-    message_id = email.message_id or make_msgid(domain=domain)
+    message_id = email.message_id or make_msgid(domain=urlsplit(settings.BASE_URL).hostname)
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
