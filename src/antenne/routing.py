@@ -1,7 +1,19 @@
-"""WebSocket routes. The live room's consumer (antenne.live) registers here."""
+"""WebSocket routes. The live room's consumer (antenne.live) registers here; any other path
+is refused at the handshake instead of raising in the ASGI server."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.urls import re_path
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        await self.close()  # before accept: the handshake is answered 403
+
+
+websocket_urlpatterns: list[Any] = [
+    re_path(r"", NotFoundConsumer.as_asgi()),
+]
