@@ -39,6 +39,7 @@ MATRIX: dict[str, Row] = {
     "public:logout": ("get", lambda o: "/logout/", {"*": 405}),
     "public:setup": ("get", lambda o: "/setup/notatoken/", {"*": 400}),
     "public:access_request": ("get", lambda o: "/access/request/", {"*": 200}),
+    "public:speaker": ("get", lambda o: "/speaker/notatoken/", {"*": 403}),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
     "control:dashboard": ("get", lambda o: "/app/", BACK_OFFICE_ALL),
     "control:members": ("get", lambda o: "/app/members/", BACK_OFFICE_ADMIN),

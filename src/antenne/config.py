@@ -95,6 +95,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Log level of Antenne's own loggers (DEBUG, INFO, WARNING, ERROR).",
         "General",
     ),
+    # --- Webinars
+    Setting(
+        "ANTENNE_CONFLICT_BUFFER_MINUTES",
+        "30",
+        "Sessions of the workspace that end or start within this many minutes of a proposed "
+        "slot are listed as near conflicts the animator must confirm. A gap of exactly this "
+        "many minutes is a conflict; one minute more is not.",
+        "Webinars",
+    ),
+    Setting(
+        "ANTENNE_MAX_PARALLEL_SESSIONS",
+        "1",
+        "How many sessions of the workspace may run at the same time (1: one shared "
+        "account). Over the limit, animators are refused; admins may confirm.",
+        "Webinars",
+    ),
     # --- Engines
     Setting(
         "DATABASE_URL",

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "antenne.core",
     "antenne.accounts",
     "antenne.mailing",
+    "antenne.events",
     "antenne.control",
     "antenne.public",
     "antenne.api",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "antenne.core.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -220,6 +222,10 @@ EMAIL_USE_SSL = _tls == "ssl"
 EMAIL_TIMEOUT = config.get_int("ANTENNE_EMAIL_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM", "Antenne <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Webinars
+CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES", 30)
+MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", 1, minimum=1)
 
 # --- Rate limits (count, seconds)
 RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")

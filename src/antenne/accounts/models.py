@@ -59,6 +59,9 @@ class User(AbstractBaseUser):
         related_name="members",
     )
     language = models.CharField(_("language"), max_length=8, default="fr")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
+    # Secret of the personal iCalendar feed URL (readable again, so it can be shown).
+    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
 

@@ -45,7 +45,7 @@ def _require_admin(actor: Any) -> None:
         )
 
 
-def _checked_email(value: str) -> str:
+def checked_email(value: str) -> str:
     email = normalize_email(value)
     try:
         validate_email(email)
@@ -178,7 +178,7 @@ def check_setup_token(*, raw: str) -> LoginToken:
 
 def complete_setup(*, raw: str, email: str, full_name: str, language: str) -> User:
     """Consume the setup link and create the first workspace admin."""
-    address = _checked_email(email)
+    address = checked_email(email)
     with transaction.atomic():
         token = LoginToken.objects.select_for_update().get(pk=check_setup_token(raw=raw).pk)
         token.used_at = timezone.now()
@@ -211,7 +211,7 @@ def _make_admin(*, email: str, full_name: str, language: str, actor: Any) -> Use
 
 def create_admin(*, email: str, full_name: str = "", actor: Any = None) -> User:
     """Make `email` a workspace admin (creating the account if needed). Used by the CLI."""
-    address = _checked_email(email)
+    address = checked_email(email)
     if actor is not None:
         _require_admin(actor)
     with transaction.atomic():
@@ -227,7 +227,7 @@ def add_member(
     *, actor: Any, email: str, full_name: str = "", role: str = Role.MEMBER, team: Team | None
 ) -> User:
     _require_admin(actor)
-    address = _checked_email(email)
+    address = checked_email(email)
     if role not in Role.values:
         raise Invalid(_("Unknown role."), code="member.role_invalid")
     with transaction.atomic():
@@ -314,7 +314,7 @@ def save_team(*, actor: Any, name: str, contact_email: str, team: Team | None = 
     name = " ".join(name.split())
     if not name:
         raise Invalid(_("A team needs a name."), code="team.name_required")
-    address = _checked_email(contact_email)
+    address = checked_email(contact_email)
     clash = Team.objects.filter(name__iexact=name)
     if team is not None:
         clash = clash.exclude(pk=team.pk)
@@ -352,8 +352,8 @@ def submit_access_request(
 ) -> AccessRequest:
     """File a request for animator access. A second request from the same address while one
     is pending updates that one (and counts it) instead of queueing a duplicate."""
-    address = _checked_email(email)
-    team_address = _checked_email(team_contact_email)
+    address = checked_email(email)
+    team_address = checked_email(team_contact_email)
     if not email_domain_allowed(address):
         raise Invalid(
             _("Use your workspace email address."),

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -61,3 +62,22 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class TimeZoneMiddleware:
+    """Dates are shown in the viewer's zone: a member's own setting, else ANTENNE_TIME_ZONE."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        name = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(name or settings.TIME_ZONE))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.activate(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

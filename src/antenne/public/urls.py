@@ -13,4 +13,5 @@ urlpatterns = [
     path("setup/<str:token>/", views.setup, name="setup"),
     path("access/request/", views.access_request, name="access_request"),
     path("access/request/sent/", views.access_request_sent, name="access_request_sent"),
+    path("speaker/<str:token>/", views.speaker, name="speaker"),
 ]

@@ -16,6 +16,7 @@ from antenne.accounts import selectors, services
 from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.core.views import rate_limited
+from antenne.events import services as event_services
 from antenne.public.forms import AccessRequestForm, LoginForm, SetupForm
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -141,3 +142,33 @@ def _access_error_message(error: AntenneError) -> str:
 
 def access_request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "public/access_request_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def speaker(request: HttpRequest, token: str) -> HttpResponse:
+    """A speaker's personal entrance to the green room (no account needed). POST confirms
+    that they will speak; the GET a mail scanner makes changes nothing."""
+    if not ratelimit.hit("secret-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_SECRET):
+        return rate_limited(request)
+    try:
+        if request.method == "POST":
+            found = event_services.accept_speaker_invitation(raw=token)
+            messages.success(request, _("Thank you: the animators know you will speak."))
+            return redirect("public:speaker", token=token)
+        found = event_services.speaker_for_link(raw=token)
+    except AntenneError:
+        return render(request, "public/speaker_invalid.html", status=403)
+    session = found.session
+    response = render(
+        request,
+        "public/speaker.html",
+        {
+            "speaker": found,
+            "session": session,
+            "event": session.event,
+            "local_start": session.local_start,
+            "others": session.speakers.filter(revoked_at__isnull=True).exclude(pk=found.pk),
+        },
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

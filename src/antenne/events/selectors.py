@@ -1,0 +1,166 @@
+"""Reads of the events domain: listings, the calendar, the readiness checklist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from antenne.core.exceptions import NotFound, PermissionDenied
+from antenne.core.permissions import is_member
+from antenne.events.conflicts import find_conflicts
+from antenne.events.models import Event, Session, Speaker
+
+
+def _members_only(actor: Any) -> None:
+    if not is_member(actor):
+        raise PermissionDenied(
+            _("Log in to the workspace to see this."), code="permission.member_only"
+        )
+
+
+def access_event(*, actor: Any, pk: int) -> Event:
+    _members_only(actor)
+    event = Event.objects.select_related("team", "owner").filter(pk=pk).first()
+    if event is None:
+        raise NotFound(_("No such webinar."), code="event.not_found")
+    return event
+
+
+def access_session(*, actor: Any, pk: int) -> Session:
+    _members_only(actor)
+    session = (
+        Session.objects.select_related("event__team", "event__owner")
+        .prefetch_related("animators", "speakers")
+        .filter(pk=pk)
+        .first()
+    )
+    if session is None:
+        raise NotFound(_("No such session."), code="session.not_found")
+    return session
+
+
+def access_speaker(*, actor: Any, session: Session, pk: int) -> Speaker:
+    speaker = session.speakers.filter(pk=pk).first()
+    if speaker is None:
+        raise NotFound(_("No such speaker."), code="speaker.not_found")
+    return speaker
+
+
+def list_events(*, actor: Any, search: str = "", team_id: int | None = None) -> QuerySet[Event]:
+    _members_only(actor)
+    events = Event.objects.select_related("team", "owner").prefetch_related(
+        Prefetch("sessions", queryset=Session.objects.order_by("starts_at"))
+    )
+    if search:
+        events = events.filter(title__icontains=search)
+    if team_id:
+        events = events.filter(team_id=team_id)
+    return events.order_by("-created_at")
+
+
+def sessions_between(*, actor: Any, start: datetime, end: datetime) -> QuerySet[Session]:
+    """Sessions overlapping [start, end), cancelled ones included (shown struck out)."""
+    _members_only(actor)
+    return (
+        Session.objects.filter(starts_at__lt=end, starts_at__gte=start - timedelta(days=1))
+        .select_related("event__team")
+        .prefetch_related("animators")
+        .order_by("starts_at")
+    )
+
+
+@dataclass
+class ChecklistItem:
+    key: str
+    label: str
+    ok: bool
+    detail: str = ""
+    fix_url: str = ""
+    items: list[str] = field(default_factory=list)
+
+
+def readiness(session: Session) -> list[ChecklistItem]:
+    """What the organisers' checklist asks before the day, item by item."""
+    event = session.event
+    session_url = reverse("control:session", args=[session.pk])
+    animators = list(session.animators.all())
+    speakers = [s for s in session.speakers.all() if s.revoked_at is None]
+    pending = [s for s in speakers if s.accepted_at is None]
+    report = find_conflicts(
+        starts_at=session.starts_at,
+        duration_minutes=session.duration_minutes,
+        exclude_session_id=session.pk,
+    )
+    unresolved = [c for c in report.conflicts if c.session.pk not in session.confirmed_conflicts]
+    return [
+        ChecklistItem(
+            "animator",
+            str(_("An animator is assigned")),
+            bool(animators),
+            ", ".join(str(a) for a in animators),
+            f"{session_url}#animators",
+        ),
+        ChecklistItem(
+            "speakers",
+            str(_("Speakers are invited and have accepted")),
+            bool(speakers) and not pending,
+            str(
+                _("%(accepted)s of %(total)s accepted")
+                % {
+                    "accepted": len(speakers) - len(pending),
+                    "total": len(speakers),
+                }
+            ),
+            f"{session_url}#speakers",
+            [f"{s} — {_('accepted') if s.accepted_at else _('invited')}" for s in speakers],
+        ),
+        ChecklistItem(
+            "conflicts",
+            str(_("No unresolved slot conflict")),
+            not unresolved and not report.over_limit,
+            ", ".join(f"{c.session.event.title} ({c.kind})" for c in unresolved),
+            f"{session_url}#schedule",
+        ),
+        ChecklistItem(
+            "published",
+            str(_("The registration page is published")),
+            event.published,
+            "",
+            reverse("control:event", args=[event.pk]) + "#publication",
+        ),
+        ChecklistItem(
+            "test_run",
+            str(_("A test run in the green room is done")),
+            session.test_run_done_at is not None,
+            "",
+            f"{session_url}#test-run",
+        ),
+    ]
+
+
+def sessions_needing_attention(
+    *, actor: Any, within: timedelta = timedelta(days=2)
+) -> list[tuple[Session, list[ChecklistItem]]]:
+    """Upcoming sessions (until the end of tomorrow, at least) with red checklist items."""
+    _members_only(actor)
+    now = timezone.now()
+    upcoming = (
+        Session.objects.filter(
+            state=Session.State.SCHEDULED, starts_at__gte=now, starts_at__lt=now + within
+        )
+        .select_related("event__team", "event__owner")
+        .prefetch_related("animators", "speakers")
+        .order_by("starts_at")
+    )
+    result = []
+    for session in upcoming:
+        red = [item for item in readiness(session) if not item.ok]
+        if red:
+            result.append((session, red))
+    return result

@@ -1,0 +1,484 @@
+"""Writes of the events domain: webinars, their sessions, speakers. Keyword-only, `actor=`."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from antenne.accounts.models import Team, User, hash_secret
+from antenne.accounts.services import absolute_url, checked_email
+from antenne.core import actions
+from antenne.core.audit import log_action
+from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.core.locks import serialize
+from antenne.core.permissions import Role, is_admin
+from antenne.events.conflicts import ConflictReport, find_conflicts
+from antenne.events.models import Event, Session, Speaker
+from antenne.events.timeutils import zone
+from antenne.mailing.services import queue_email
+
+EVENT_FIELDS = ("title", "description", "language", "team", "show_speakers", "published")
+
+
+def can_create_events(user: Any) -> bool:
+    return bool(
+        user.is_authenticated and user.is_active and user.role in (Role.ADMIN, Role.ANIMATOR)
+    )
+
+
+def can_manage_event(user: Any, event: Event) -> bool:
+    if is_admin(user):
+        return True
+    if not can_create_events(user):
+        return False
+    return event.owner_id == user.pk or event.sessions.filter(animators=user).exists()
+
+
+def can_manage_session(user: Any, session: Session) -> bool:
+    if is_admin(user):
+        return True
+    if not can_create_events(user):
+        return False
+    return session.event.owner_id == user.pk or session.animators.filter(pk=user.pk).exists()
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(
+            _("Only the webinar's animators or an admin can do this."),
+            code="permission.not_animator",
+        )
+
+
+def describe_conflicts(report: ConflictReport) -> list[dict[str, Any]]:
+    """The conflicting sessions as the API and the pages show them."""
+    return [
+        {
+            "id": c.session.pk,
+            "event_id": c.session.event_id,
+            "event_title": c.session.event.title,
+            "starts_at": c.session.starts_at.isoformat(),
+            "ends_at": c.session.ends_at.isoformat(),
+            "animators": [a.full_name or a.email for a in c.session.animators.all()],
+            "kind": c.kind,
+            "gap_minutes": c.gap_minutes,
+        }
+        for c in report.conflicts
+    ]
+
+
+def check_slot(
+    *,
+    actor: Any,
+    starts_at: datetime,
+    duration_minutes: int,
+    confirm_conflicts: bool,
+    session: Session | None = None,
+) -> ConflictReport:
+    """Apply the slot rule: over the parallel limit is refused for non-admins; any other
+    conflict must be confirmed explicitly."""
+    if not 1 <= duration_minutes <= 1440:
+        raise Invalid(
+            _("A session lasts between 1 minute and 24 hours."), code="session.duration_invalid"
+        )
+    report = find_conflicts(
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        exclude_session_id=session.pk if session else None,
+    )
+    if report.over_limit and not is_admin(actor):
+        raise Invalid(
+            _(
+                "This slot would run %(parallel)s sessions at once; the workspace allows "
+                "%(limit)s. Choose another slot or ask an admin."
+            )
+            % {"parallel": report.parallel, "limit": report.limit},
+            code="session.parallel_limit",
+            parallel=report.parallel,
+            limit=report.limit,
+            conflicts=describe_conflicts(report),
+        )
+    if report.conflicts and not confirm_conflicts:
+        raise Conflict(
+            _("Other sessions of the workspace are on this slot or close to it."),
+            code="session.conflict",
+            conflicts=describe_conflicts(report),
+        )
+    return report
+
+
+# --- Events ------------------------------------------------------------------------------
+
+
+def create_event(
+    *,
+    actor: Any,
+    title: str,
+    team: Team,
+    description: str = "",
+    language: str = "fr",
+    show_speakers: bool = True,
+    owner: User | None = None,
+    cover_image: UploadedFile | None = None,
+) -> Event:
+    _require(can_create_events(actor))
+    owner = owner or actor
+    if owner is None or not can_create_events(owner):
+        raise Invalid(_("The owner must be an animator."), code="event.owner_invalid")
+    title = title.strip()
+    if not title:
+        raise Invalid(_("A webinar needs a title."), code="event.title_required")
+    with transaction.atomic():
+        event = Event(
+            title=title,
+            description=description.strip(),
+            language=language,
+            team=team,
+            owner=owner,
+            show_speakers=show_speakers,
+        )
+        if cover_image is not None:
+            event.cover_image = cover_image
+        event.save()
+        log_action(event, actions.EVENT_CREATED, actor=actor, data={"title": title})
+    return event
+
+
+def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
+    _require(can_manage_event(actor, event))
+    unknown = set(changes) - {*EVENT_FIELDS, "cover_image", "owner"}
+    if unknown:
+        raise Invalid(_("Unknown field."), code="event.field_unknown", fields=sorted(unknown))
+    if "title" in changes and not str(changes["title"]).strip():
+        raise Invalid(_("A webinar needs a title."), code="event.title_required")
+    if "owner" in changes and not can_create_events(changes["owner"]):
+        raise Invalid(_("The owner must be an animator."), code="event.owner_invalid")
+    changed = {}
+    with transaction.atomic():
+        for name, value in changes.items():
+            if name == "cover_image" and value is None:
+                continue
+            if getattr(event, name) != value:
+                changed[name] = str(value) if name in ("team", "owner", "cover_image") else value
+                setattr(event, name, value)
+        if changed:
+            event.save()
+            log_action(event, actions.EVENT_UPDATED, actor=actor, data=changed)
+    return event
+
+
+def cancel_event(*, actor: Any, event: Event, message: str = "") -> Event:
+    _require(can_manage_event(actor, event))
+    with transaction.atomic():
+        for session in event.sessions.exclude(
+            state__in=(Session.State.CANCELLED, Session.State.ENDED)
+        ):
+            _cancel(actor=actor, session=session, message=message)
+        if event.published:
+            event.published = False
+            event.save(update_fields=["published", "updated_at"])
+        log_action(event, actions.EVENT_CANCELLED, actor=actor)
+    return event
+
+
+# --- Sessions ----------------------------------------------------------------------------
+
+
+def _check_animators(animators: list[User]) -> None:
+    for user in animators:
+        if not can_create_events(user):
+            raise Invalid(
+                _("%(name)s is not an animator.") % {"name": user}, code="session.animator_invalid"
+            )
+
+
+def schedule_session(
+    *,
+    actor: Any,
+    event: Event,
+    starts_at: datetime,
+    time_zone: str,
+    duration_minutes: int,
+    capacity: int | None = None,
+    animators: list[User] | None = None,
+    confirm_conflicts: bool = False,
+) -> Session:
+    _require(can_manage_event(actor, event))
+    zone(time_zone)
+    if starts_at <= timezone.now():
+        raise Invalid(_("A new session must start in the future."), code="session.in_past")
+    animators = animators if animators is not None else [actor]
+    _check_animators(animators)
+    with transaction.atomic():
+        # Two animators taking the same slot at once must not both pass the check.
+        serialize("events.slots")
+        report = check_slot(
+            actor=actor,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            confirm_conflicts=confirm_conflicts,
+        )
+        session = Session.objects.create(
+            event=event,
+            starts_at=starts_at,
+            time_zone=time_zone,
+            duration_minutes=duration_minutes,
+            capacity=capacity,
+            confirmed_conflicts=report.session_ids,
+        )
+        session.animators.set(animators)
+        log_action(
+            session,
+            actions.SESSION_SCHEDULED,
+            actor=actor,
+            data={
+                "starts_at": starts_at.isoformat(),
+                "time_zone": time_zone,
+                "duration_minutes": duration_minutes,
+                "confirmed_conflicts": report.session_ids,
+            },
+        )
+    return session
+
+
+def reschedule_session(
+    *,
+    actor: Any,
+    session: Session,
+    starts_at: datetime,
+    time_zone: str,
+    duration_minutes: int,
+    confirm_conflicts: bool = False,
+) -> Session:
+    """Move a session. Speakers are told; everything hanging on its time moves with it."""
+    _require(can_manage_session(actor, session))
+    zone(time_zone)
+    if session.state != Session.State.SCHEDULED:
+        raise Conflict(
+            _("Only a session that has not started can be moved."), code="session.not_scheduled"
+        )
+    if starts_at <= timezone.now():
+        raise Invalid(_("A session cannot be moved into the past."), code="session.in_past")
+    unchanged = (
+        starts_at == session.starts_at
+        and time_zone == session.time_zone
+        and duration_minutes == session.duration_minutes
+    )
+    if unchanged:
+        return session
+    with transaction.atomic():
+        serialize("events.slots")
+        report = check_slot(
+            actor=actor,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            confirm_conflicts=confirm_conflicts,
+            session=session,
+        )
+        before = {
+            "starts_at": session.starts_at.isoformat(),
+            "duration_minutes": session.duration_minutes,
+        }
+        moved = starts_at != session.starts_at
+        session.starts_at = starts_at
+        session.time_zone = time_zone
+        session.duration_minutes = duration_minutes
+        session.confirmed_conflicts = report.session_ids
+        session.save()
+        log_action(
+            session,
+            actions.SESSION_RESCHEDULED,
+            actor=actor,
+            data={
+                "from": before,
+                "to": {"starts_at": starts_at.isoformat(), "duration_minutes": duration_minutes},
+            },
+        )
+        if moved:
+            for speaker in session.speakers.filter(revoked_at__isnull=True):
+                _email_speaker(speaker, kind="session_moved", template="session_moved_speaker")
+    return session
+
+
+def update_session(
+    *, actor: Any, session: Session, capacity: int | None, animators: list[User]
+) -> Session:
+    _require(can_manage_session(actor, session))
+    if not animators:
+        raise Invalid(_("A session needs at least one animator."), code="session.animator_required")
+    _check_animators(animators)
+    with transaction.atomic():
+        before = sorted(session.animators.values_list("pk", flat=True))
+        session.capacity = capacity
+        session.save(update_fields=["capacity"])
+        session.animators.set(animators)
+        log_action(
+            session,
+            actions.SESSION_UPDATED,
+            actor=actor,
+            data={
+                "capacity": capacity,
+                "animators": {"from": before, "to": sorted(a.pk for a in animators)},
+            },
+        )
+    return session
+
+
+def _cancel(*, actor: Any, session: Session, message: str) -> None:
+    session.state = Session.State.CANCELLED
+    session.cancelled_at = timezone.now()
+    session.save(update_fields=["state", "cancelled_at"])
+    log_action(session, actions.SESSION_CANCELLED, actor=actor, data={"message": message})
+    for speaker in session.speakers.filter(revoked_at__isnull=True):
+        _email_speaker(
+            speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message
+        )
+
+
+def cancel_session(*, actor: Any, session: Session, message: str = "") -> Session:
+    """Cancel (never delete) a session; its speakers are told by email."""
+    _require(can_manage_session(actor, session))
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session.pk)
+        if session.is_over:
+            raise Conflict(_("This session is already over or cancelled."), code="session.over")
+        if session.state != Session.State.SCHEDULED:
+            raise Conflict(
+                _("A session under way is ended from the room, not cancelled."),
+                code="session.started",
+            )
+        _cancel(actor=actor, session=session, message=message.strip())
+    return session
+
+
+def mark_test_run(*, actor: Any, session: Session, done: bool = True) -> Session:
+    _require(can_manage_session(actor, session))
+    session.test_run_done_at = timezone.now() if done else None
+    session.save(update_fields=["test_run_done_at"])
+    log_action(session, actions.SESSION_TEST_RUN, actor=actor, data={"done": done})
+    return session
+
+
+# --- Speakers ----------------------------------------------------------------------------
+
+
+def speaker_url(raw: str) -> str:
+    return absolute_url(reverse("public:speaker", args=[raw]))
+
+
+def _email_speaker(speaker: Speaker, *, kind: str, template: str, **context: Any) -> None:
+    session = speaker.session
+    queue_email(
+        to=speaker.email,
+        kind=kind,
+        template=template,
+        context={
+            "speaker": speaker,
+            "session": session,
+            "event": session.event,
+            "local_start": session.local_start,
+            **context,
+        },
+        language=speaker.user.language if speaker.user else session.event.language,
+    )
+
+
+def _issue_speaker_link(speaker: Speaker) -> str:
+    raw = secrets.token_urlsafe(32)
+    speaker.token_hash = hash_secret(raw)
+    speaker.invited_at = timezone.now()
+    speaker.revoked_at = None
+    speaker.save(update_fields=["token_hash", "invited_at", "revoked_at"])
+    _email_speaker(
+        speaker, kind="speaker_invitation", template="speaker_invitation", link=speaker_url(raw)
+    )
+    return raw
+
+
+def add_speaker(
+    *, actor: Any, session: Session, email: str, name: str = "", title: str = ""
+) -> Speaker:
+    """Invite a speaker (workspace member or guest) any time before the start; they get a
+    personal green-room link by email."""
+    _require(can_manage_session(actor, session))
+    if (
+        session.is_over
+        or session.state == Session.State.LIVE
+        or session.starts_at <= timezone.now()
+    ):
+        raise Conflict(_("Speakers are added before the session starts."), code="speaker.too_late")
+    address = checked_email(email)
+    member = User.objects.filter(email=address, is_active=True).first()
+    name = " ".join(name.split()) or (member.full_name if member else "") or address
+    with transaction.atomic():
+        if session.speakers.filter(email=address).exists():
+            raise Conflict(
+                _("This person is already a speaker of this session."), code="speaker.exists"
+            )
+        speaker = Speaker.objects.create(
+            session=session, user=member, email=address, name=name[:150], title=title.strip()[:200]
+        )
+        _issue_speaker_link(speaker)
+        log_action(
+            speaker,
+            actions.SPEAKER_INVITED,
+            actor=actor,
+            data={"session": session.pk, "email": address},
+        )
+    return speaker
+
+
+def resend_speaker_invitation(*, actor: Any, speaker: Speaker) -> Speaker:
+    """A fresh link (the previous one stops working) sent again."""
+    _require(can_manage_session(actor, speaker.session))
+    if speaker.session.is_over:
+        raise Conflict(_("This session is already over or cancelled."), code="session.over")
+    with transaction.atomic():
+        _issue_speaker_link(speaker)
+        log_action(speaker, actions.SPEAKER_REINVITED, actor=actor)
+    return speaker
+
+
+def revoke_speaker_link(*, actor: Any, speaker: Speaker) -> Speaker:
+    _require(can_manage_session(actor, speaker.session))
+    if speaker.revoked_at is None:
+        speaker.revoked_at = timezone.now()
+        speaker.save(update_fields=["revoked_at"])
+        log_action(speaker, actions.SPEAKER_REVOKED, actor=actor)
+    return speaker
+
+
+def remove_speaker(*, actor: Any, speaker: Speaker) -> None:
+    _require(can_manage_session(actor, speaker.session))
+    with transaction.atomic():
+        log_action(speaker, actions.SPEAKER_REMOVED, actor=actor, data={"email": speaker.email})
+        speaker.delete()
+
+
+def speaker_for_link(*, raw: str) -> Speaker:
+    speaker = (
+        Speaker.objects.select_related("session__event", "user")
+        .filter(token_hash=hash_secret(raw))
+        .first()
+    )
+    if speaker is None or speaker.revoked_at is not None:
+        raise PermissionDenied(
+            _("This speaker link is not valid any more."), code="speaker.link_invalid"
+        )
+    return speaker
+
+
+def accept_speaker_invitation(*, raw: str) -> Speaker:
+    speaker = speaker_for_link(raw=raw)
+    if speaker.accepted_at is None:
+        speaker.accepted_at = timezone.now()
+        speaker.save(update_fields=["accepted_at"])
+        log_action(speaker, actions.SPEAKER_ACCEPTED, actor=speaker.user)
+    return speaker
