@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.permissions import Role
@@ -39,3 +42,31 @@ class AccessRequestFactory(factory.django.DjangoModelFactory):
     team_name = "Équipe Demande"
     team_contact_email = "contact@demande.example"
     reason = "Organiser des webinaires mensuels."
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "events.Event"
+
+    title = factory.Sequence(lambda n: f"Webinaire {n}")
+    description = "Présentation des nouveautés."
+    team = factory.SubFactory(TeamFactory)
+    owner = factory.SubFactory(UserFactory, role=Role.ANIMATOR)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A scheduled session, created directly (no conflict check): for test set-ups."""
+
+    class Meta:
+        model = "events.Session"
+        skip_postgeneration_save = True
+
+    event = factory.SubFactory(EventFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    time_zone = "Europe/Paris"
+    duration_minutes = 60
+
+    @factory.post_generation
+    def animators(self, create, extracted, **kwargs):
+        if create:
+            self.animators.set(extracted if extracted is not None else [self.event.owner])

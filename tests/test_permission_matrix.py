@@ -15,8 +15,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from antenne.accounts import services
 from antenne.core.permissions import Role
+from antenne.events.models import Speaker
 from antenne.mailing.models import MailboxMessage
-from tests.factories import AccessRequestFactory, TeamFactory, UserFactory
+from tests.factories import (
+    AccessRequestFactory,
+    EventFactory,
+    SessionFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 ROLES = ("anonymous", "member", "animator", "admin")
 A, M, N, D = ROLES  # short names for the table
@@ -27,6 +34,7 @@ LOGGED_IN_REDIRECT = {A: 200, "*": 302}
 BACK_OFFICE_ALL = {A: 302, "*": 200}
 BACK_OFFICE_ADMIN = {A: 302, M: 403, N: 403, D: 200}
 API_ANY = {A: 401, "*": 200}
+MANAGE_POST = {A: 302, M: 403, N: 403, D: 302}
 API_ADMIN = {A: 401, M: 403, N: 403, D: 200}
 
 MATRIX: dict[str, Row] = {
@@ -60,6 +68,63 @@ MATRIX: dict[str, Row] = {
         BACK_OFFICE_ADMIN,
     ),
     "control:tokens": ("get", lambda o: "/app/tokens/", BACK_OFFICE_ALL),
+    # Webinars: every member sees them; only their animators (not the animator under test,
+    # who is neither owner nor assigned) and admins change them.
+    "control:events": ("get", lambda o: "/app/events/", BACK_OFFICE_ALL),
+    "control:event_new": ("get", lambda o: "/app/events/new/", {A: 302, M: 403, "*": 200}),
+    "control:event": ("get", lambda o: f"/app/events/{o['event'].pk}/", BACK_OFFICE_ALL),
+    "control:event_edit": (
+        "get",
+        lambda o: f"/app/events/{o['event'].pk}/edit/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:event_publish": (
+        "post",
+        lambda o: f"/app/events/{o['event'].pk}/publish/",
+        MANAGE_POST,
+    ),
+    "control:event_cancel": ("post", lambda o: f"/app/events/{o['event'].pk}/cancel/", MANAGE_POST),
+    "control:event_cover": (
+        "get",
+        lambda o: f"/app/events/{o['event'].pk}/cover/",
+        {A: 302, "*": 404},
+    ),
+    "control:session_new": (
+        "get",
+        lambda o: f"/app/events/{o['event'].pk}/sessions/new/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:session": ("get", lambda o: f"/app/sessions/{o['session'].pk}/", BACK_OFFICE_ALL),
+    "control:session_reschedule": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/reschedule/",
+        {**MANAGE_POST, D: 422},  # an empty form
+    ),
+    "control:session_team": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/team/",
+        {**MANAGE_POST, D: 422},
+    ),
+    "control:session_test_run": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/test-run/",
+        MANAGE_POST,
+    ),
+    "control:session_cancel": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/cancel/",
+        MANAGE_POST,
+    ),
+    "control:speaker_add": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/speakers/",
+        {**MANAGE_POST, D: 422},
+    ),
+    "control:speaker_action": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/speakers/{o['speaker'].pk}/revoke/",
+        MANAGE_POST,
+    ),
     "control:token_revoke": ("get", lambda o: "/app/tokens/1/revoke/", {"*": 405}),
     "api-1:api-root": ("get", lambda o: "/api/v1/", {"*": 404}),  # no docs UI: JSON 404
     "api-1:openapi-json": ("get", lambda o: "/api/v1/openapi.json", {"*": 200}),
@@ -138,6 +203,11 @@ def test_answer(name, role):
             to="x@y.example", subject="s", body_text="b", raw="r"
         ),
     }
+    objects["event"] = EventFactory()  # owned by an animator who is none of `users`
+    objects["session"] = SessionFactory(event=objects["event"])
+    objects["speaker"] = Speaker.objects.create(
+        session=objects["session"], email="guest@x.example", name="Guest"
+    )
     method, build, expected = MATRIX[name]
     status = expected.get(role, expected.get("*"))
     client, headers = _client(role, users)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.control import views
+from antenne.control import events, views
 
 app_name = "control"
 
@@ -15,6 +15,25 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<int:pk>/", views.mailbox_message, name="mailbox_message"),
+    path("events/", events.events, name="events"),
+    path("events/new/", events.event_new, name="event_new"),
+    path("events/<int:pk>/", events.event, name="event"),
+    path("events/<int:pk>/edit/", events.event_edit, name="event_edit"),
+    path("events/<int:pk>/publish/", events.event_publish, name="event_publish"),
+    path("events/<int:pk>/cancel/", events.event_cancel, name="event_cancel"),
+    path("events/<int:pk>/cover/", events.event_cover, name="event_cover"),
+    path("events/<int:pk>/sessions/new/", events.session_new, name="session_new"),
+    path("sessions/<int:pk>/", events.session, name="session"),
+    path("sessions/<int:pk>/reschedule/", events.session_reschedule, name="session_reschedule"),
+    path("sessions/<int:pk>/team/", events.session_team, name="session_team"),
+    path("sessions/<int:pk>/test-run/", events.session_test_run, name="session_test_run"),
+    path("sessions/<int:pk>/cancel/", events.session_cancel, name="session_cancel"),
+    path("sessions/<int:pk>/speakers/", events.speaker_add, name="speaker_add"),
+    path(
+        "sessions/<int:pk>/speakers/<int:speaker_pk>/<str:action>/",
+        events.speaker_action,
+        name="speaker_action",
+    ),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]

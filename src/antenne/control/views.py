@@ -24,6 +24,7 @@ from antenne.accounts.models import AccessRequest, ApiToken
 from antenne.control import forms
 from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
+from antenne.events import selectors as event_selectors
 from antenne.mailing.models import MailboxMessage
 
 View = Callable[..., HttpResponse]
@@ -64,7 +65,10 @@ def _page(request: HttpRequest, items: Any, per_page: int = 50) -> Any:
 @require_GET
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = {
+        "attention": event_selectors.sessions_needing_attention(actor=request.user),
+        "my_sessions": event_selectors.upcoming_sessions_of(actor=request.user),
+    }
     if is_admin(request.user):
         context["pending_requests"] = selectors.count_pending_access_requests()
     return render(request, "control/dashboard.html", context)

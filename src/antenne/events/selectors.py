@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import models
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -164,3 +165,16 @@ def sessions_needing_attention(
         if red:
             result.append((session, red))
     return result
+
+
+def upcoming_sessions_of(*, actor: Any, limit: int = 10) -> QuerySet[Session]:
+    """The actor's coming sessions, as animator or speaker."""
+    _members_only(actor)
+    return (
+        Session.objects.filter(starts_at__gte=timezone.now() - timedelta(hours=6))
+        .exclude(state__in=(Session.State.CANCELLED, Session.State.ENDED))
+        .filter(models.Q(animators=actor) | models.Q(speakers__user=actor))
+        .distinct()
+        .select_related("event")
+        .order_by("starts_at")[:limit]
+    )

@@ -383,7 +383,6 @@ def _email_speaker(speaker: Speaker, *, kind: str, template: str, **context: Any
             "speaker": speaker,
             "session": session,
             "event": session.event,
-            "local_start": session.local_start,
             **context,
         },
         language=speaker.user.language if speaker.user else session.event.language,

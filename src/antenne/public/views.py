@@ -166,7 +166,6 @@ def speaker(request: HttpRequest, token: str) -> HttpResponse:
             "speaker": found,
             "session": session,
             "event": session.event,
-            "local_start": session.local_start,
             "others": session.speakers.filter(revoked_at__isnull=True).exclude(pk=found.pk),
         },
     )

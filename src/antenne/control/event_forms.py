@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from antenne.accounts.models import Team, User
+from antenne.core.exceptions import AntenneError
+from antenne.core.forms import Form
+from antenne.core.permissions import Role
+from antenne.events.timeutils import local_to_utc
+
+TIME_ZONES = sorted(zoneinfo.available_timezones())
+
+
+def animator_choices() -> Any:
+    return User.objects.filter(is_active=True, role__in=(Role.ANIMATOR, Role.ADMIN)).order_by(
+        "full_name", "email"
+    )
+
+
+class EventForm(Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Shown on the registration page."),
+    )
+    language = forms.ChoiceField(label=_("Language of the webinar"), choices=settings.LANGUAGES)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all())
+    cover_image = forms.ImageField(
+        label=_("Cover image"),
+        required=False,
+        help_text=_("JPEG or PNG, shown on the registration page."),
+    )
+    show_speakers = forms.BooleanField(
+        label=_("List the speakers on the registration page"), required=False, initial=True
+    )
+
+
+class SlotForm(Form):
+    """Date, time and zone of a session, turned into one UTC instant."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=[(z, z) for z in TIME_ZONES], initial="Europe/Paris"
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=1, max_value=1440, initial=60
+    )
+    confirm_conflicts = forms.BooleanField(
+        label=_("I have seen the sessions on or near this slot and confirm it"), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date") and data.get("time") and data.get("time_zone"):
+            try:
+                data["starts_at"] = local_to_utc(data["date"], data["time"], data["time_zone"])
+            except AntenneError as error:
+                self.add_error("time", error.message)
+        return data
+
+    @classmethod
+    def initial_for(cls, starts_at: datetime, zone: str, duration: int) -> dict[str, Any]:
+        local = starts_at.astimezone(zoneinfo.ZoneInfo(zone))
+        return {
+            "date": local.date(),
+            "time": local.time().replace(second=0, microsecond=0),
+            "time_zone": zone,
+            "duration_minutes": duration,
+        }
+
+
+class SessionForm(SlotForm):
+    capacity = forms.IntegerField(
+        label=_("Capacity"),
+        required=False,
+        min_value=1,
+        help_text=_("Most registrants accepted. Empty: no limit."),
+    )
+    animators = forms.ModelMultipleChoiceField(
+        label=_("Animators"),
+        queryset=User.objects.none(),
+        help_text=_("They can start and end the broadcast."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["animators"].queryset = animator_choices()
+
+
+class SessionTeamForm(Form):
+    animators = forms.ModelMultipleChoiceField(label=_("Animators"), queryset=User.objects.none())
+    capacity = forms.IntegerField(label=_("Capacity"), required=False, min_value=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["animators"].queryset = animator_choices()
+
+
+class SpeakerForm(Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    title = forms.CharField(
+        label=_("Title or role"),
+        max_length=200,
+        required=False,
+        help_text=_("For example: head of the data team, Ministry of Culture."),
+    )
+
+
+class CancelForm(Form):
+    message = forms.CharField(
+        label=_("Message"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Sent with the cancellation email."),
+    )
