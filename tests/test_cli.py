@@ -17,6 +17,7 @@ import pytest
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.cli import main
 from antenne.core.permissions import Role
+from antenne.events.models import Session, Speaker
 from tests.helpers import (
     ANTENNE,
     antenne_env,
@@ -134,10 +135,14 @@ def test_demo_fills_a_living_workspace_once(capsys, client):
     assert Team.objects.count() >= 3
     assert User.objects.filter(role=Role.ANIMATOR).count() >= 2
     assert AccessRequest.objects.filter(status="pending").count() >= 2
+    assert Session.objects.filter(state="scheduled").count() == 3
+    assert Speaker.objects.filter(user__isnull=False).exists()  # a member speaks too
     [link] = links_in(out)
     path = link.split("://", 1)[1].split("/", 1)[1]
     client.post(f"/{path}")
     assert client.get("/app/access-requests/").status_code == 200
+    dashboard = client.get("/app/").content.decode()
+    assert "Ouvrir les données des collectivités" in dashboard  # tomorrow, with items to fix
     assert main(["demo"]) == 0
     assert "nothing changed" in capsys.readouterr().out
 

@@ -3,11 +3,16 @@ the audit log, the mailbox and every page look as they would after weeks of use.
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from antenne.accounts import services
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.permissions import Role
+from antenne.events import services as events
+from antenne.events.timeutils import local_to_utc
 
 DEMO_DOMAIN = "demo.antenne.example"
 TEAMS = [
@@ -97,13 +102,75 @@ def fill_demo() -> list[str]:
             access_request=refused,
             message="Votre équipe a déjà deux animateurs ; voyez avec Yanis Benali.",
         )
+        _demo_webinars(admin)
         login_url = services.issue_login_url(user=admin)
     pending = AccessRequest.objects.filter(status=AccessRequest.Status.PENDING).count()
     return [
         f"Demo workspace created: {Team.objects.count()} teams, {User.objects.count()} accounts, "
-        f"{pending} pending animator access requests.",
+        f"{pending} pending animator access requests, {len(WEBINARS)} upcoming webinars.",
         "Log in as the demo admin (Claire Lefèvre) with this one-time link:",
         f"  {login_url}",
         f"Other demo accounts log in from the login page; their links arrive in the Mailbox "
         f"(addresses end in @{DEMO_DOMAIN}).",
     ]
+
+
+WEBINARS = [
+    # (title, team index, animator local part, days from now, hour in Paris, minutes, speakers)
+    (
+        "Ouvrir les données des collectivités : par où commencer ?",
+        2,
+        "camille.martin",
+        1,
+        10,
+        60,
+        [("amelie.roche@region.demo.antenne.example", "Amélie Roche", "Cheffe de projet données")],
+    ),
+    (
+        "France Services : les nouveautés du portail agents",
+        1,
+        "yanis.benali",
+        6,
+        14,
+        90,
+        [
+            ("ines.moreau@demo.antenne.example", "", ""),
+            ("marc.leblanc@partenaire.demo.antenne.example", "Marc Leblanc", "Formateur"),
+        ],
+    ),
+    (
+        "Accessibilité numérique : atelier pratique",
+        0,
+        "camille.martin",
+        13,
+        11,
+        45,
+        [],
+    ),
+]
+
+
+def _demo_webinars(admin: User) -> None:
+    teams = list(Team.objects.order_by("pk"))
+    today = timezone.localdate()
+    for title, team_index, animator, days, hour, minutes, speakers in WEBINARS:
+        owner = User.objects.get(email=_email(animator))
+        event = events.create_event(
+            actor=owner,
+            title=title,
+            team=teams[team_index],
+            description="Un webinaire de démonstration d'Antenne.",
+        )
+        session = events.schedule_session(
+            actor=owner,
+            event=event,
+            starts_at=local_to_utc(today + timedelta(days=days), time(hour), "Europe/Paris"),
+            time_zone="Europe/Paris",
+            duration_minutes=minutes,
+            capacity=500,
+            confirm_conflicts=True,
+        )
+        for email, name, role in speakers:
+            events.add_speaker(actor=owner, session=session, email=email, name=name, title=role)
+        if days > 3:
+            events.update_event(actor=owner, event=event, published=True)
