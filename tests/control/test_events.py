@@ -253,3 +253,16 @@ def test_bad_inputs_are_form_errors_not_crashes(animator):
         assert client.post(f"/app/events/{event.pk}/sessions/new/", form).status_code == 422
     assert client.post("/app/events/new/", {"title": "", "team": "x"}).status_code == 422
     assert not event.sessions.exists()
+
+
+def test_move_form_is_filled_with_the_current_slot(animator):
+    session = SessionFactory(
+        event=EventFactory(owner=animator),
+        starts_at=datetime(NEXT_YEAR, 7, 1, 12, 30, tzinfo=UTC),
+        time_zone="America/Montreal",
+    )
+    page = client_for(animator).get(f"/app/sessions/{session.pk}/").content.decode()
+    # Browsers only accept ISO values in date and time inputs.
+    assert f'name="slot-date" value="{NEXT_YEAR}-07-01"' in page
+    assert 'name="slot-time" value="08:30"' in page
+    assert '<option value="America/Montreal" selected>' in page

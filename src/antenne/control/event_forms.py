@@ -47,8 +47,13 @@ class EventForm(Form):
 class SlotForm(Form):
     """Date, time and zone of a session, turned into one UTC instant."""
 
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    date = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    time = forms.TimeField(
+        label=_("Start time"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
     time_zone = forms.ChoiceField(
         label=_("Time zone"), choices=[(z, z) for z in TIME_ZONES], initial="Europe/Paris"
     )
