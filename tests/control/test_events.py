@@ -51,17 +51,31 @@ def test_animator_creates_a_webinar_and_its_first_session(animator):
     )
 
 
-def test_session_times_show_in_the_viewers_zone(animator):
-    session = SessionFactory(
-        starts_at=datetime(NEXT_YEAR, 10, 31, 9, 0, tzinfo=UTC), time_zone="Europe/Paris"
+def _last_sunday(year: int, month: int) -> date:
+    return max(d for d in (date(year, month, day) for day in range(25, 32)) if d.weekday() == 6)
+
+
+@pytest.mark.parametrize(
+    ("month", "montreal_clock"),
+    [(3, "04:00"), (10, "05:00")],  # Montreal switches two weeks before / one week after Paris
+)
+def test_session_set_at_10_in_paris_on_dst_day_shows_right_everywhere(
+    animator, month, montreal_clock
+):
+    day = _last_sunday(NEXT_YEAR, month)
+    event = EventFactory(owner=animator)
+    client_for(animator).post(
+        f"/app/events/{event.pk}/sessions/new/",
+        {**slot(day.isoformat(), "10:00"), "animators": [animator.pk]},
     )
+    session = event.sessions.get()
     paris = client_for(animator).get(f"/app/sessions/{session.pk}/").content.decode()
-    assert "10:00" in paris
+    assert "10:00 (" in paris  # your time, Europe/Paris
     animator.time_zone = "America/Montreal"
     animator.save()
     montreal = client_for(animator).get(f"/app/sessions/{session.pk}/").content.decode()
-    assert "05:00" in montreal  # Montreal is still on summer time that day
-    assert "10:00" in montreal  # and the time as set in Paris is shown too
+    assert f"{montreal_clock} (" in montreal
+    assert "10:00" in montreal  # the time as set, in the session's own zone
 
 
 def test_near_slot_must_be_confirmed(animator, settings):
