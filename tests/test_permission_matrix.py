@@ -48,6 +48,8 @@ MATRIX: dict[str, Row] = {
     "public:setup": ("get", lambda o: "/setup/notatoken/", {"*": 400}),
     "public:access_request": ("get", lambda o: "/access/request/", {"*": 200}),
     "public:speaker": ("get", lambda o: "/speaker/notatoken/", {"*": 403}),
+    # The feed's token is its only credential: a session cookie changes nothing.
+    "public:calendar_feed": ("get", lambda o: "/calendar/notatoken.ics", {"*": 404}),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
     "control:dashboard": ("get", lambda o: "/app/", BACK_OFFICE_ALL),
     "control:members": ("get", lambda o: "/app/members/", BACK_OFFICE_ADMIN),
@@ -68,6 +70,10 @@ MATRIX: dict[str, Row] = {
         BACK_OFFICE_ADMIN,
     ),
     "control:tokens": ("get", lambda o: "/app/tokens/", BACK_OFFICE_ALL),
+    "control:calendar": ("get", lambda o: "/app/calendar/?view=month", BACK_OFFICE_ALL),
+    "control:calendar_feed": ("get", lambda o: "/app/calendar/feed/", BACK_OFFICE_ALL),
+    "control:calendar_feed_reset": ("post", lambda o: "/app/calendar/feed/reset/", {"*": 302}),
+    "control:profile": ("get", lambda o: "/app/profile/", BACK_OFFICE_ALL),
     # Webinars: every member sees them; only their animators (not the animator under test,
     # who is neither owner nor assigned) and admins change them.
     "control:events": ("get", lambda o: "/app/events/", BACK_OFFICE_ALL),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from antenne.accounts.models import AccessRequest, Team, User, normalize_email
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.core.models import AuditEntry
-from antenne.core.permissions import is_admin
+from antenne.core.permissions import is_admin, is_member
 
 
 def _admin_only(actor: Any) -> None:
@@ -104,3 +104,11 @@ def get_user_by_email(*, email: str) -> User:
     if user is None:
         raise NotFound(_("No account has this address."), code="member.not_found")
     return user
+
+
+def user_for_calendar_token(*, token: str) -> User | None:
+    """The active member whose calendar feed URL holds `token`, if any."""
+    if not token:
+        return None
+    user = User.objects.filter(calendar_token=token, is_active=True).first()
+    return user if user is not None and is_member(user) else None

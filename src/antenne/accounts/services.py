@@ -3,7 +3,9 @@ API tokens. Every function takes keyword arguments and the acting user as `actor
 
 from __future__ import annotations
 
+import functools
 import secrets
+import zoneinfo
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +29,7 @@ from antenne.accounts.models import (
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
-from antenne.core.permissions import Role, is_admin
+from antenne.core.permissions import Role, is_admin, is_member
 from antenne.mailing.services import queue_email
 
 SETUP_LINK_HOURS = 24
@@ -541,3 +543,79 @@ def revoke_api_token(*, actor: Any, token: ApiToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         log_action(token, actions.API_TOKEN_REVOKED, actor=actor)
+
+
+# --- One's own profile and calendar feed -------------------------------------------------
+
+
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names this system knows (aliases such as America/Montreal included)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _require_self_or_admin(actor: Any, user: User) -> None:
+    if getattr(actor, "pk", None) != user.pk or not is_member(actor):
+        _require_admin(actor)
+
+
+def update_profile(
+    *, actor: Any, user: User, full_name: str, language: str, time_zone: str
+) -> User:
+    """A member's name, language (of pages and emails) and time zone (of every date shown)."""
+    _require_self_or_admin(actor, user)
+    if language not in dict(settings.LANGUAGES):
+        raise Invalid(_("Choose French or English."), code="profile.language_invalid")
+    time_zone = time_zone.strip()
+    if time_zone not in known_time_zones():
+        raise Invalid(
+            _("Unknown time zone: use a name such as Europe/Paris or America/Cayenne."),
+            code="profile.time_zone_invalid",
+        )
+    values = {
+        "full_name": " ".join(full_name.split())[:150],
+        "language": language,
+        "time_zone": time_zone,
+    }
+    changed = {
+        name: {"from": getattr(user, name), "to": value}
+        for name, value in values.items()
+        if getattr(user, name) != value
+    }
+    if changed:
+        with transaction.atomic():
+            for name in changed:
+                setattr(user, name, values[name])
+            user.save(update_fields=list(changed))
+            log_action(user, actions.PROFILE_UPDATED, actor=actor, data=changed)
+    return user
+
+
+def ensure_calendar_token(*, user: User) -> str:
+    """The secret of `user`'s calendar feed URL, created the first time it is asked for."""
+    if not is_member(user):
+        raise PermissionDenied(
+            _("Only workspace members have a calendar feed."), code="permission.member_only"
+        )
+    if user.calendar_token:
+        return user.calendar_token
+    with transaction.atomic():
+        # Two first visits at once must end with one token, not two different ones shown.
+        created = User.objects.filter(pk=user.pk, calendar_token__isnull=True).update(
+            calendar_token=secrets.token_urlsafe(32)
+        )
+        if created:
+            log_action(user, actions.CALENDAR_FEED_CREATED, actor=user)
+    user.refresh_from_db(fields=["calendar_token"])
+    return str(user.calendar_token)  # set just above, by us or by a concurrent first visit
+
+
+def reset_calendar_token(*, actor: Any, user: User) -> str:
+    """A new feed URL for `user`; the previous one stops working at once."""
+    _require_self_or_admin(actor, user)
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        user.calendar_token = raw
+        user.save(update_fields=["calendar_token"])
+        log_action(user, actions.CALENDAR_FEED_RESET, actor=actor)
+    return raw

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.control import events, views
+from antenne.control import calendar, events, profile, views
 
 app_name = "control"
 
@@ -34,6 +34,10 @@ urlpatterns = [
         events.speaker_action,
         name="speaker_action",
     ),
+    path("calendar/", calendar.calendar, name="calendar"),
+    path("calendar/feed/", calendar.calendar_feed, name="calendar_feed"),
+    path("calendar/feed/reset/", calendar.calendar_feed_reset, name="calendar_feed_reset"),
+    path("profile/", profile.profile, name="profile"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -15,12 +15,23 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
+def _cache_key(scope: str, key: str, window: int) -> str:
+    bucket = int(time.time() // window)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{bucket}"
+
+
+def exceeded(scope: str, key: str, rate: tuple[int, int]) -> bool:
+    """Whether `rate` is used up already, without counting an attempt: for checks that
+    count only their failures (see `hit`)."""
+    limit, window = rate
+    return int(cache.get(_cache_key(scope, key, window), 0)) >= limit
+
+
 def hit(scope: str, key: str, rate: tuple[int, int]) -> bool:
     """Count one attempt; True while the attempt is within `rate` = (count, seconds)."""
     limit, window = rate
-    bucket = int(time.time() // window)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"rl:{scope}:{digest}:{bucket}"
+    cache_key = _cache_key(scope, key, window)
     cache.add(cache_key, 0, timeout=window + 1)
     try:
         count = cache.incr(cache_key)

@@ -7,12 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from antenne.core import actions
 from antenne.core.exceptions import NotFound, PermissionDenied
+from antenne.core.models import AuditEntry
 from antenne.core.permissions import is_member
 from antenne.events.conflicts import find_conflicts
 from antenne.events.models import Event, Session, Speaker
@@ -177,4 +180,32 @@ def upcoming_sessions_of(*, actor: Any, limit: int = 10) -> QuerySet[Session]:
         .distinct()
         .select_related("event")
         .order_by("starts_at")[:limit]
+    )
+
+
+# Changes that move a session in a calendar: a client keeps the highest SEQUENCE it saw.
+CALENDAR_REVISIONS = (actions.SESSION_RESCHEDULED, actions.SESSION_CANCELLED)
+
+
+def sessions_for_feed(*, actor: Any, since: datetime) -> QuerySet[Session]:
+    """Every session of the workspace starting at or after `since`, for a calendar feed.
+    Each carries `revisions` (how many times it was moved or cancelled, the iCalendar
+    SEQUENCE) and `revised_at` (when that last happened, or None)."""
+    _members_only(actor)
+    changes = AuditEntry.objects.filter(
+        object_type=Session._meta.label_lower,
+        object_id=Cast(OuterRef("pk"), output_field=models.CharField()),
+        action__in=CALENDAR_REVISIONS,
+    ).order_by()
+    return (
+        Session.objects.filter(starts_at__gte=since)
+        .select_related("event__team")
+        .prefetch_related("animators")
+        .annotate(
+            revisions=Coalesce(
+                Subquery(changes.values("object_id").annotate(n=Count("pk")).values("n")), 0
+            ),
+            revised_at=Subquery(changes.order_by("-created_at", "-pk").values("created_at")[:1]),
+        )
+        .order_by("starts_at", "pk")
     )
