@@ -36,6 +36,9 @@ BACK_OFFICE_ADMIN = {A: 302, M: 403, N: 403, D: 200}
 API_ANY = {A: 401, "*": 200}
 MANAGE_POST = {A: 302, M: 403, N: 403, D: 302}
 API_ADMIN = {A: 401, M: 403, N: 403, D: 200}
+# Writes to a webinar the animator under test neither owns nor runs.
+API_MANAGE = {A: 401, M: 403, N: 403, D: 200}
+API_MANAGE_CREATE = {A: 401, M: 403, N: 403, D: 201}
 
 MATRIX: dict[str, Row] = {
     "healthz": ("get", lambda o: "/healthz", {"*": 200}),
@@ -153,12 +156,74 @@ MATRIX: dict[str, Row] = {
         API_ADMIN,
     ),
     "api-1:audit": ("get", lambda o: "/api/v1/audit", API_ADMIN),
+    "api-1:list_events": ("get", lambda o: "/api/v1/events", API_ANY),
+    "api-1:create_event": ("post", lambda o: "/api/v1/events", {A: 401, M: 403, "*": 201}),
+    "api-1:get_event": ("get", lambda o: f"/api/v1/events/{o['event'].pk}", API_ANY),
+    "api-1:update_event": ("patch", lambda o: f"/api/v1/events/{o['event'].pk}", API_MANAGE),
+    "api-1:cancel_event": (
+        "post",
+        lambda o: f"/api/v1/events/{o['event'].pk}/cancel",
+        API_MANAGE,
+    ),
+    "api-1:schedule_session": (
+        "post",
+        lambda o: f"/api/v1/events/{o['event'].pk}/sessions",
+        API_MANAGE_CREATE,
+    ),
+    "api-1:get_session": ("get", lambda o: f"/api/v1/sessions/{o['session'].pk}", API_ANY),
+    "api-1:update_session": (
+        "patch",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}",
+        API_MANAGE,
+    ),
+    "api-1:cancel_session": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/cancel",
+        API_MANAGE,
+    ),
+    "api-1:list_speakers": (
+        "get",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/speakers",
+        API_ANY,
+    ),
+    "api-1:add_speaker": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/speakers",
+        API_MANAGE_CREATE,
+    ),
+    "api-1:remove_speaker": (
+        "delete",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/speakers/{o['speaker'].pk}",
+        {**API_MANAGE, D: 204},
+    ),
+    "api-1:resend_speaker_invitation": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/speakers/{o['speaker'].pk}/resend",
+        API_MANAGE,
+    ),
+    "api-1:revoke_speaker_link": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/speakers/{o['speaker'].pk}/revoke",
+        API_MANAGE,
+    ),
+    "api-1:list_conflicts": (
+        "get",
+        lambda o: "/api/v1/conflicts?starts_at=2099-01-05T10:00:00Z&duration_minutes=60",
+        API_ANY,
+    ),
 }
 
-BODIES = {
+BODIES: dict[str, Any] = {
     "api-1:set_member_role": {"role": "animator"},
     "api-1:approve_access_request": {"message": ""},
     "api-1:refuse_access_request": {"message": "Non merci."},
+    "api-1:create_event": lambda o: {"title": "Nouveau", "team_id": o["team"].pk},
+    "api-1:update_event": {"title": "Renommé"},
+    "api-1:cancel_event": {"message": ""},
+    "api-1:schedule_session": {"starts_at": "2099-01-05T10:00:00Z", "duration_minutes": 60},
+    "api-1:update_session": {"capacity": 10},
+    "api-1:cancel_session": {"message": ""},
+    "api-1:add_speaker": {"email": "new-speaker@x.example", "name": "New"},
 }
 
 
@@ -219,7 +284,11 @@ def test_answer(name, role):
     client, headers = _client(role, users)
     kwargs: dict[str, Any] = {}
     if name in BODIES:
-        kwargs = {"data": BODIES[name], "content_type": "application/json"}
+        body = BODIES[name]  # a dict, or a function of `objects` returning one
+        kwargs = {
+            "data": body(objects) if callable(body) else body,
+            "content_type": "application/json",
+        }
     response = getattr(client, method)(build(objects), **kwargs, **headers)
     assert response.status_code == status, (name, role, response.content[:300])
     if status == 302 and role == A and name.startswith("control:"):

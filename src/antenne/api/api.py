@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from antenne.accounts import selectors, services
 from antenne.api import schemas
 from antenne.api.auth import TokenAuth
+from antenne.api.events import router as events_router
 from antenne.core.exceptions import AntenneError
 
 logger = logging.getLogger("antenne.api")
@@ -24,6 +25,7 @@ api = NinjaAPI(
     docs_url=None,
     description="Bearer tokens come from `antenne token create --email E` or the back office.",
 )
+api.add_router("/", events_router)
 
 
 def _error(

@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from antenne.accounts.models import Team, User
 from antenne.core import actions
-from antenne.core.exceptions import NotFound, PermissionDenied
+from antenne.core.exceptions import Invalid, NotFound, PermissionDenied
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import is_member
-from antenne.events.conflicts import find_conflicts
+from antenne.events.conflicts import MAX_SESSION_MINUTES, ConflictReport, find_conflicts
 from antenne.events.models import Event, Session, Speaker
 
 
@@ -54,6 +55,51 @@ def access_speaker(*, actor: Any, session: Session, pk: int) -> Speaker:
     if speaker is None:
         raise NotFound(_("No such speaker."), code="speaker.not_found")
     return speaker
+
+
+def team_by_id(*, actor: Any, pk: int) -> Team:
+    """A team to file a webinar under: any member may name any team."""
+    _members_only(actor)
+    team = Team.objects.filter(pk=pk).first()
+    if team is None:
+        raise Invalid(_("No such team."), code="event.team_invalid")
+    return team
+
+
+def users_by_id(*, actor: Any, pks: list[int], code: str) -> list[User]:
+    """The accounts named by id in a request (animators, an owner), in the order given;
+    an unknown id is an invalid value reported with `code`."""
+    _members_only(actor)
+    wanted = list(dict.fromkeys(pks))
+    found = User.objects.in_bulk(wanted)
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise Invalid(
+            _("No account has the id %(ids)s.") % {"ids": ", ".join(map(str, missing))},
+            code=code,
+            ids=missing,
+        )
+    return [found[pk] for pk in wanted]
+
+
+def slot_conflicts(
+    *,
+    actor: Any,
+    starts_at: datetime,
+    duration_minutes: int,
+    exclude_session_id: int | None = None,
+) -> ConflictReport:
+    """What a proposed slot would run into, for a member choosing one."""
+    _members_only(actor)
+    if not 1 <= duration_minutes <= MAX_SESSION_MINUTES:
+        raise Invalid(
+            _("A session lasts between 1 minute and 24 hours."), code="session.duration_invalid"
+        )
+    return find_conflicts(
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        exclude_session_id=exclude_session_id,
+    )
 
 
 def list_events(*, actor: Any, search: str = "", team_id: int | None = None) -> QuerySet[Event]:

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
@@ -117,6 +118,15 @@ def check_slot(
 # --- Events ------------------------------------------------------------------------------
 
 
+def _check_language(language: str) -> None:
+    if language not in dict(settings.LANGUAGES):
+        raise Invalid(
+            _("Unknown language; choose one of %(choices)s.")
+            % {"choices": ", ".join(dict(settings.LANGUAGES))},
+            code="event.language_invalid",
+        )
+
+
 def create_event(
     *,
     actor: Any,
@@ -125,6 +135,7 @@ def create_event(
     description: str = "",
     language: str = "fr",
     show_speakers: bool = True,
+    published: bool = False,
     owner: User | None = None,
     cover_image: UploadedFile | None = None,
 ) -> Event:
@@ -135,6 +146,7 @@ def create_event(
     title = title.strip()
     if not title:
         raise Invalid(_("A webinar needs a title."), code="event.title_required")
+    _check_language(language)
     with transaction.atomic():
         event = Event(
             title=title,
@@ -143,11 +155,17 @@ def create_event(
             team=team,
             owner=owner,
             show_speakers=show_speakers,
+            published=published,
         )
         if cover_image is not None:
             event.cover_image = cover_image
         event.save()
-        log_action(event, actions.EVENT_CREATED, actor=actor, data={"title": title})
+        log_action(
+            event,
+            actions.EVENT_CREATED,
+            actor=actor,
+            data={"title": title, "published": published},
+        )
     return event
 
 
@@ -160,6 +178,8 @@ def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
         raise Invalid(_("A webinar needs a title."), code="event.title_required")
     if "owner" in changes and not can_create_events(changes["owner"]):
         raise Invalid(_("The owner must be an animator."), code="event.owner_invalid")
+    if "language" in changes:
+        _check_language(changes["language"])
     changed = {}
     with transaction.atomic():
         for name, value in changes.items():
