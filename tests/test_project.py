@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gettext
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +80,39 @@ def test_mypy_passes():
         [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_user_facing_string_is_in_the_french_catalogue(tmp_path):
+    """makemessages run on a copy of the sources finds no msgid the committed catalogue
+    lacks: a new string cannot ship untranslated."""
+    msgfmt = require_binary("msgfmt")
+    require_binary("xgettext")
+    copy = tmp_path / "antenne"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["ANTENNE_DATA_DIR"] = str(tmp_path / "data")
+    subprocess.run(
+        [sys.executable, "-m", "antenne", "manage", "makemessages", "-l", "fr", "--no-wrap"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+    def catalogue(po: Path) -> set:
+        mo = tmp_path / f"{po.parent.parent.parent.parent.name}.mo"
+        subprocess.run([msgfmt, "--use-fuzzy", "-o", str(mo), str(po)], check=True)
+        with mo.open("rb") as handle:
+            return {key for key in gettext.GNUTranslations(handle)._catalog if key}
+
+    extracted = copy / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+    # msgfmt drops entries whose msgstr is empty: list msgids from the extraction directly.
+    found = set(re.findall(r'^msgid "(.+)"$', extracted.read_text(), re.MULTILINE))
+    committed = catalogue(SRC / "locale" / "fr" / "LC_MESSAGES" / "django.po")
+    known = {k if isinstance(k, str) else k[0] for k in committed}
+    known = {k.split("\x04", 1)[-1] for k in known}
+    unescape = {"\\n": "\n", "\\t": "\t", '\\"': '"', "\\\\": "\\"}
+    missing = sorted(
+        m for m in found if re.sub(r'\\[nt"\\]', lambda e: unescape[e[0]], m) not in known
+    )
+    assert not missing, f"not in the French catalogue (run makemessages and translate): {missing}"

@@ -159,7 +159,7 @@ def speaker(request: HttpRequest, token: str) -> HttpResponse:
     except AntenneError:
         return render(request, "public/speaker_invalid.html", status=403)
     session = found.session
-    response = render(
+    return render(
         request,
         "public/speaker.html",
         {
@@ -169,5 +169,3 @@ def speaker(request: HttpRequest, token: str) -> HttpResponse:
             "others": session.speakers.filter(revoked_at__isnull=True).exclude(pk=found.pk),
         },
     )
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
