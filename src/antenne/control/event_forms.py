@@ -89,7 +89,7 @@ class SessionForm(SlotForm):
         label=_("Capacity"),
         required=False,
         min_value=1,
-        help_text=_("Most registrants accepted. Empty: no limit."),
+        help_text=_("Maximum number of registrants. Leave empty for no limit."),
     )
     animators = forms.ModelMultipleChoiceField(
         label=_("Animators"),

@@ -51,7 +51,7 @@ class ProfileForm(Form):
     language = forms.ChoiceField(
         label=gettext_lazy("Language"),
         choices=settings.LANGUAGES,
-        help_text=gettext_lazy("Of the pages and of the emails Antenne sends you."),
+        help_text=gettext_lazy("Used for the pages and the emails Antenne sends you."),
     )
     time_zone = forms.CharField(
         label=gettext_lazy("Time zone"),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def validate_time_zone(value: str) -> None:
@@ -53,7 +54,7 @@ class Session(models.Model):
 
     class State(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
-        GREEN_ROOM = "green_room", _("Green room")
+        GREEN_ROOM = "green_room", pgettext_lazy("session state", "In the green room")
         LIVE = "live", _("Live")
         ENDED = "ended", _("Ended")
         CANCELLED = "cancelled", _("Cancelled")

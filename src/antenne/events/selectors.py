@@ -148,6 +148,7 @@ def readiness(session: Session) -> list[ChecklistItem]:
         exclude_session_id=session.pk,
     )
     unresolved = [c for c in report.conflicts if c.session.pk not in session.confirmed_conflicts]
+    kinds = {"overlap": _("overlaps"), "near": _("close by")}
     return [
         ChecklistItem(
             "animator",
@@ -174,7 +175,7 @@ def readiness(session: Session) -> list[ChecklistItem]:
             "conflicts",
             str(_("No unresolved slot conflict")),
             not unresolved and not report.over_limit,
-            ", ".join(f"{c.session.event.title} ({c.kind})" for c in unresolved),
+            ", ".join(f"{c.session.event.title} ({kinds[c.kind]})" for c in unresolved),
             f"{session_url}#schedule",
         ),
         ChecklistItem(
