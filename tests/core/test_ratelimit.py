@@ -7,6 +7,7 @@ import socket
 
 import pytest
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from antenne.core import ratelimit
 
@@ -39,16 +40,19 @@ def test_counters_are_shared_through_redis(settings):
         }
     }
     caches["default"].clear()
+    # A second client of the same Redis (another Antenne process) sees the same counts.
+    other = RedisCache(REDIS, {"KEY_PREFIX": f"antenne-test-{os.getpid()}"})
     try:
         rate = (2, 60)
         assert ratelimit.hit("shared", "1.2.3.4", rate)
-        # A second client of the same Redis (another Antenne process) sees the same count.
-        from django.core.cache.backends.redis import RedisCache
-
-        other = RedisCache(REDIS, {"KEY_PREFIX": f"antenne-test-{os.getpid()}"})
         keys = [k for k in other._cache.get_client().keys("*") if b"shared" in k]
         assert len(keys) == 1
         assert ratelimit.hit("shared", "1.2.3.4", rate)
         assert not ratelimit.hit("shared", "1.2.3.4", rate)
     finally:
         caches["default"].clear()
+        # Django's Redis cache keeps its connection pools open for the process; close them
+        # so no socket outlives the test.
+        for cache in (caches["default"], other):
+            for pool in cache._cache._pools.values():
+                pool.disconnect()
