@@ -70,3 +70,14 @@ class SessionFactory(factory.django.DjangoModelFactory):
     def animators(self, create, extracted, **kwargs):
         if create:
             self.animators.set(extracted if extracted is not None else [self.event.owner])
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "registrations.Registration"
+
+    session = factory.SubFactory(SessionFactory)
+    email = factory.Sequence(lambda n: f"inscrit{n}@public.example")
+    first_name = "Alix"
+    last_name = factory.Sequence(lambda n: f"Inscrit{n}")
+    join_key = factory.Sequence(lambda n: f"key-{n:040d}")

@@ -51,6 +51,8 @@ MATRIX: dict[str, Row] = {
     "public:setup": ("get", lambda o: "/setup/notatoken/", {"*": 400}),
     "public:access_request": ("get", lambda o: "/access/request/", {"*": 200}),
     "public:speaker": ("get", lambda o: "/speaker/notatoken/", {"*": 403}),
+    "public:join": ("get", lambda o: "/join/notakey/", {"*": 404}),
+    "public:join_ics": ("get", lambda o: "/join/notakey/calendar.ics", {"*": 404}),
     # The feed's token is its only credential: a session cookie changes nothing.
     "public:calendar_feed": ("get", lambda o: "/calendar/notatoken.ics", {"*": 404}),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),

@@ -111,6 +111,19 @@ SETTINGS: tuple[Setting, ...] = (
         "account). Over the limit, animators are refused; admins may confirm.",
         "Webinars",
     ),
+    Setting(
+        "ANTENNE_CONSENT_TEXT",
+        "(a French and English default)",
+        "Text of the consent checkbox on registration pages. Changing it changes the "
+        "consent version stored with each registration.",
+        "Webinars",
+    ),
+    Setting(
+        "ANTENNE_PRIVACY_URL",
+        "(empty: no link)",
+        "Address of the organisation's privacy notice, linked from registration pages.",
+        "Webinars",
+    ),
     # --- Engines
     Setting(
         "DATABASE_URL",

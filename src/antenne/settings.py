@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "antenne.accounts",
     "antenne.mailing",
     "antenne.events",
+    "antenne.registrations",
     "antenne.control",
     "antenne.public",
     "antenne.api",
@@ -226,6 +227,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Webinars
 CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES", 30)
 MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", 1, minimum=1)
+CONSENT_TEXT = config.get("ANTENNE_CONSENT_TEXT")  # empty: the translated default
+PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
 
 # --- Rate limits (count, seconds)
 RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")

@@ -10,6 +10,10 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 
+class Limited(Exception):
+    """Raised by views' helpers when a client has used up a rate limit."""
+
+
 def client_ip(request: HttpRequest) -> str:
     # The ASGI server resolves X-Forwarded-For from trusted proxies into REMOTE_ADDR.
     return str(request.META.get("REMOTE_ADDR") or "unknown")

@@ -66,6 +66,7 @@ class Session(models.Model):
     )
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), default=60)
     capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
+    waitlist_enabled = models.BooleanField(_("waiting list when full"), default=False)
     animators = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("animators"),

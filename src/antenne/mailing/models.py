@@ -21,6 +21,8 @@ class OutgoingEmail(models.Model):
     subject = models.CharField(_("subject"), max_length=250)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    # [{"filename": ..., "content": ..., "mimetype": ...}], text attachments such as .ics
+    attachments = models.JSONField(default=list, blank=True)
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
     )

@@ -36,7 +36,13 @@ def render_email(template: str, context: dict[str, Any], *, language: str) -> di
 
 
 def queue_email(
-    *, to: str, kind: str, template: str, context: dict[str, Any], language: str = ""
+    *,
+    to: str,
+    kind: str,
+    template: str,
+    context: dict[str, Any],
+    language: str = "",
+    attachments: list[dict[str, str]] | None = None,
 ) -> OutgoingEmail:
     """Write an email row now; deliver it after the surrounding transaction commits."""
     from antenne.mailing.tasks import deliver_email
@@ -50,6 +56,7 @@ def queue_email(
         subject=rendered["subject"][:250],
         body_text=rendered["text"],
         body_html=rendered["html"],
+        attachments=attachments or [],
     )
     transaction.on_commit(lambda: deliver_email.enqueue(email.pk))
     return email
@@ -73,6 +80,8 @@ def deliver_email(*, email_id: int) -> str:
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
+    for attachment in email.attachments:
+        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     email.attempts += 1
     email.message_id = message_id
     try:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.public import feeds, views
+from antenne.public import feeds, join, views
 
 app_name = "public"
 
@@ -14,5 +14,7 @@ urlpatterns = [
     path("access/request/", views.access_request, name="access_request"),
     path("access/request/sent/", views.access_request_sent, name="access_request_sent"),
     path("speaker/<str:token>/", views.speaker, name="speaker"),
+    path("join/<str:key>/", join.join, name="join"),
+    path("join/<str:key>/calendar.ics", join.join_ics, name="join_ics"),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
 ]

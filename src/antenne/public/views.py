@@ -48,7 +48,7 @@ def login_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "public/login_sent.html", {"minutes": settings.LOGIN_LINK_MINUTES})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button and never consumes the link (mail scanners fetch links); the POST
     that button sends logs the person in."""
@@ -144,7 +144,7 @@ def access_request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "public/access_request_sent.html")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def speaker(request: HttpRequest, token: str) -> HttpResponse:
     """A speaker's personal entrance to the green room (no account needed). POST confirms
     that they will speak; the GET a mail scanner makes changes nothing."""

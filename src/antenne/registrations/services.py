@@ -1,0 +1,247 @@
+"""Writes of the registrations domain: registering (capacity, staff rule, idempotency),
+join links, revoking and erasing."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from antenne.accounts.models import User, normalize_email
+from antenne.accounts.services import absolute_url, checked_email
+from antenne.core import actions, ical
+from antenne.core.audit import log_action
+from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.events.models import Session
+from antenne.events.services import can_manage_session
+from antenne.mailing.services import queue_email
+from antenne.registrations.models import Registration
+
+NAME_MAX = 100
+
+
+def consent_text(language: str) -> str:
+    """The consent sentence shown on registration pages, in `language`."""
+    if settings.CONSENT_TEXT:
+        return str(settings.CONSENT_TEXT)
+    with translation.override(language):
+        return gettext(
+            "I agree that the organisers process my name and email address to run this "
+            "webinar (registration, reminders, follow-up) and to measure its attendance."
+        )
+
+
+def consent_version(text: str) -> str:
+    """A short fingerprint of the consent text: what exactly the person agreed to."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def join_url(registration: Registration) -> str:
+    return absolute_url(reverse("public:join", args=[registration.join_key]))
+
+
+def is_staff_email(email: str) -> bool:
+    """Workspace accounts never register as attendees (any case or spacing of the email)."""
+    return User.objects.filter(email=normalize_email(email), is_active=True).exists()
+
+
+def calendar_file(registration: Registration) -> str:
+    """The person's .ics: the session in UTC with a UID that stays the same when it moves."""
+    session = registration.session
+    host = settings.BASE_URL.split("://", 1)[-1].split("/", 1)[0]
+    event = ical.VEvent(
+        uid=f"session-{session.pk}@{host}",
+        start=session.starts_at,
+        end=session.ends_at,
+        summary=session.event.title,
+        stamp=session.created_at or timezone.now(),
+        description=f"{join_url(registration)}\n\n{session.event.description}".strip(),
+        url=join_url(registration),
+        status="CANCELLED" if session.is_cancelled else "CONFIRMED",
+    )
+    return ical.calendar([event], name=session.event.title, method="PUBLISH")
+
+
+def _clean_name(value: str, field: str) -> str:
+    cleaned = " ".join(value.replace("\x00", "").split())[:NAME_MAX]
+    if not cleaned:
+        raise Invalid(_("This field is required."), code=f"registration.{field}_required")
+    return cleaned
+
+
+def send_confirmation(registration: Registration) -> None:
+    """(Re)send the person's join link and calendar file."""
+    session = registration.session
+    queue_email(
+        to=registration.email,
+        kind="registration_confirmation",
+        template="registration_confirmation",
+        context={
+            "registration": registration,
+            "session": session,
+            "event": session.event,
+            "join_url": join_url(registration),
+            "waitlisted": registration.status == Registration.Status.WAITLISTED,
+        },
+        language=registration.language,
+        attachments=[
+            {
+                "filename": "webinaire.ics",
+                "content": calendar_file(registration),
+                "mimetype": "text/calendar; charset=utf-8; method=PUBLISH",
+            }
+        ],
+    )
+
+
+def register(
+    *,
+    session: Session,
+    email: str,
+    first_name: str,
+    last_name: str,
+    answers: dict[str, Any] | None = None,
+    consent: bool,
+    language: str = "fr",
+    utm: dict[str, str] | None = None,
+    source: str = "public",
+    actor: Any = None,
+) -> tuple[Registration, bool]:
+    """Register someone to a session. Returns (registration, created). Registering again
+    with the same email re-sends the link and creates nothing. Never exceeds capacity, even
+    under concurrent registrations: the session row is locked while seats are counted."""
+    address = checked_email(email)
+    if is_staff_email(address):
+        raise Conflict(
+            _("This address belongs to the organising workspace."),
+            code="registration.staff_member",
+            session=session.pk,
+        )
+    if source == "public" and not consent:
+        raise Invalid(
+            _("Tick the box to agree to the processing of your data."),
+            code="registration.consent_required",
+        )
+    first = _clean_name(first_name, "first_name")
+    last = _clean_name(last_name, "last_name")
+    text = consent_text(language)
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+        if locked.is_over or (source == "public" and not locked.event.published):
+            raise Conflict(
+                _("Registration for this session is closed."), code="registration.closed"
+            )
+        existing = Registration.objects.filter(session=locked, email=address).first()
+        if existing is not None:
+            if existing.status != Registration.Status.REVOKED:
+                send_confirmation(existing)
+            return existing, False
+        status = Registration.Status.CONFIRMED
+        if locked.capacity is not None:
+            taken = Registration.objects.filter(
+                session=locked, status=Registration.Status.CONFIRMED
+            ).count()
+            if taken >= locked.capacity:
+                if not locked.waitlist_enabled:
+                    raise Conflict(_("This session is full."), code="registration.full")
+                status = Registration.Status.WAITLISTED
+        try:
+            with transaction.atomic():
+                registration = Registration.objects.create(
+                    session=locked,
+                    email=address,
+                    first_name=first,
+                    last_name=last,
+                    answers=answers or {},
+                    language=language,
+                    status=status,
+                    join_key=secrets.token_urlsafe(32),
+                    consent_at=timezone.now() if consent else None,
+                    consent_version=consent_version(text) if consent else "",
+                    source=source,
+                    utm={k: str(v)[:200] for k, v in (utm or {}).items()},
+                )
+        except IntegrityError:  # the same email registering twice at the same instant
+            existing = Registration.objects.get(session=locked, email=address)
+            return existing, False
+        log_action(
+            registration,
+            actions.REGISTRATION_CREATED,
+            actor=actor,
+            data={"session": locked.pk, "status": status, "source": source},
+        )
+        registration.session = locked
+        send_confirmation(registration)
+    return registration, True
+
+
+def resend_link(*, email: str, session: Session) -> None:
+    """The "lost your link?" form: re-send if registered, silently do nothing otherwise."""
+    registration = (
+        Registration.objects.select_related("session__event")
+        .filter(session=session, email=normalize_email(email))
+        .exclude(status=Registration.Status.REVOKED)
+        .first()
+    )
+    if registration is not None:
+        with transaction.atomic():
+            send_confirmation(registration)
+
+
+def registration_for_key(*, key: str) -> Registration | None:
+    """The registration a join link belongs to (None for an unknown or revoked link)."""
+    if not key or len(key) > 64:
+        return None
+    return (
+        Registration.objects.select_related("session__event")
+        .filter(join_key=key)
+        .exclude(status=Registration.Status.REVOKED)
+        .first()
+    )
+
+
+def _require_manager(actor: Any, session: Session) -> None:
+    if not can_manage_session(actor, session):
+        raise PermissionDenied(
+            _("Only the webinar's animators or an admin can do this."),
+            code="permission.not_animator",
+        )
+
+
+def revoke_registration(*, actor: Any, registration: Registration) -> Registration:
+    """The join link stops working; the registration stays listed as revoked."""
+    _require_manager(actor, registration.session)
+    if registration.status != Registration.Status.REVOKED:
+        registration.status = Registration.Status.REVOKED
+        registration.revoked_at = timezone.now()
+        registration.save(update_fields=["status", "revoked_at", "updated_at"])
+        log_action(registration, actions.REGISTRATION_REVOKED, actor=actor)
+    return registration
+
+
+def erase_registration(*, actor: Any, registration: Registration) -> None:
+    """Delete a registration and everything the person typed; the audit keeps no personal
+    data, only that a registration of the session was erased."""
+    _require_manager(actor, registration.session)
+    with transaction.atomic():
+        log_action(
+            registration.session,
+            actions.REGISTRATION_ERASED,
+            actor=actor,
+            data={"registration": registration.pk},
+        )
+        registration.delete()
+
+
+def session_window_open(session: Session, now: Any = None) -> bool:
+    """Join links let people in from 30 minutes before the start until the end."""
+    now = now or timezone.now()
+    return session.starts_at - timedelta(minutes=30) <= now < session.ends_at
