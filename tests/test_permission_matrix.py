@@ -20,6 +20,7 @@ from antenne.mailing.models import MailboxMessage
 from tests.factories import (
     AccessRequestFactory,
     EventFactory,
+    RegistrationFactory,
     SessionFactory,
     TeamFactory,
     UserFactory,
@@ -55,6 +56,21 @@ MATRIX: dict[str, Row] = {
     "public:join_ics": ("get", lambda o: "/join/notakey/calendar.ics", {"*": 404}),
     # The feed's token is its only credential: a session cookie changes nothing.
     "public:calendar_feed": ("get", lambda o: "/calendar/notatoken.ics", {"*": 404}),
+    # The registration page of a published webinar is public; the confirmation page needs a
+    # registration made in this browser (else back to the form).
+    "public:register": ("get", lambda o: f"/e/{o['published_event'].pk}/", {"*": 200}),
+    "public:registered": (
+        "get",
+        lambda o: f"/e/{o['published_event'].pk}/registered/",
+        {"*": 302},
+    ),
+    "public:lost_link": ("get", lambda o: f"/e/{o['published_event'].pk}/lost/", {"*": 200}),
+    "public:lost_link_sent": (
+        "get",
+        lambda o: f"/e/{o['published_event'].pk}/lost/sent/",
+        {"*": 200},
+    ),
+    "public:event_cover": ("get", lambda o: f"/e/{o['published_event'].pk}/cover", {"*": 404}),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
     "control:dashboard": ("get", lambda o: "/app/", BACK_OFFICE_ALL),
     "control:members": ("get", lambda o: "/app/members/", BACK_OFFICE_ADMIN),
@@ -136,6 +152,32 @@ MATRIX: dict[str, Row] = {
         lambda o: f"/app/sessions/{o['session'].pk}/speakers/{o['speaker'].pk}/revoke/",
         MANAGE_POST,
     ),
+    # Registrants are personal data: the session's animators and admins only.
+    "control:registrants": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/registrants/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:registrants_import": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/registrants/import/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:registrants_export": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/registrants/export.csv",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:registrant_revoke": (
+        "post",
+        lambda o: f"/app/registrations/{o['registration'].pk}/revoke/",
+        MANAGE_POST,
+    ),
+    "control:registrant_delete": (
+        "get",
+        lambda o: f"/app/registrations/{o['registration'].pk}/delete/",
+        BACK_OFFICE_ADMIN,
+    ),
     "control:token_revoke": ("get", lambda o: "/app/tokens/1/revoke/", {"*": 405}),
     "api-1:api-root": ("get", lambda o: "/api/v1/", {"*": 404}),  # no docs UI: JSON 404
     "api-1:openapi-json": ("get", lambda o: "/api/v1/openapi.json", {"*": 200}),
@@ -213,6 +255,27 @@ MATRIX: dict[str, Row] = {
         lambda o: "/api/v1/conflicts?starts_at=2099-01-05T10:00:00Z&duration_minutes=60",
         API_ANY,
     ),
+    # Registrants: only the session's animators (not the animator under test) and admins.
+    "api-1:register_attendee": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/registrations",
+        API_MANAGE_CREATE,
+    ),
+    "api-1:list_registrations": (
+        "get",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/registrations",
+        API_MANAGE,
+    ),
+    "api-1:revoke_registration": (
+        "post",
+        lambda o: f"/api/v1/registrations/{o['registration'].pk}/revoke",
+        API_MANAGE,
+    ),
+    "api-1:erase_registration": (
+        "delete",
+        lambda o: f"/api/v1/registrations/{o['registration'].pk}",
+        {**API_MANAGE, D: 204},
+    ),
 }
 
 BODIES: dict[str, Any] = {
@@ -226,6 +289,11 @@ BODIES: dict[str, Any] = {
     "api-1:update_session": {"capacity": 10},
     "api-1:cancel_session": {"message": ""},
     "api-1:add_speaker": {"email": "new-speaker@x.example", "name": "New"},
+    "api-1:register_attendee": {
+        "email": "new-attendee@x.example",
+        "first_name": "A",
+        "last_name": "B",
+    },
 }
 
 
@@ -278,9 +346,12 @@ def test_answer(name, role):
     }
     objects["event"] = EventFactory()  # owned by an animator who is none of `users`
     objects["session"] = SessionFactory(event=objects["event"])
+    objects["registration"] = RegistrationFactory(session=objects["session"])
     objects["speaker"] = Speaker.objects.create(
         session=objects["session"], email="guest@x.example", name="Guest"
     )
+    objects["published_event"] = EventFactory(published=True)  # no cover image
+    SessionFactory(event=objects["published_event"])
     method, build, expected = MATRIX[name]
     status = expected.get(role, expected.get("*"))
     client, headers = _client(role, users)

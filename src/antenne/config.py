@@ -265,6 +265,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Security",
     ),
     Setting(
+        "ANTENNE_RATE_LIMIT_REGISTER",
+        "5/900",
+        "Public registrations and join-link re-sends allowed per email address and per "
+        "webinar, as `count/seconds`.",
+        "Security",
+    ),
+    Setting(
+        "ANTENNE_RATE_LIMIT_REGISTER_CLIENT",
+        "60/900",
+        "Public registrations and join-link re-sends allowed per client address, as "
+        "`count/seconds` (generous: many people share one office network address).",
+        "Security",
+    ),
+    Setting(
         "ANTENNE_SECURE_COOKIES",
         "true when ANTENNE_BASE_URL starts with https://",
         "Mark session and CSRF cookies Secure and send HSTS.",

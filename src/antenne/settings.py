@@ -115,8 +115,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         config.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'antenne.sqlite3'}",
-        conn_max_age=60,
-        conn_health_checks=True,
+        # No persistent connections: under ASGI each request runs its sync code in its own
+        # thread, so kept connections pile up until PostgreSQL refuses new clients
+        # (bench/registrations.py hit "too many clients" with two processes).
+        conn_max_age=0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -234,6 +236,8 @@ PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
 RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")
 RATE_LIMIT_ACCESS_REQUEST = config.get_rate("ANTENNE_RATE_LIMIT_ACCESS_REQUEST", "5/3600")
 RATE_LIMIT_SECRET = config.get_rate("ANTENNE_RATE_LIMIT_SECRET", "30/600")
+RATE_LIMIT_REGISTER = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER", "5/900")
+RATE_LIMIT_REGISTER_CLIENT = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER_CLIENT", "60/900")
 
 # --- Internationalisation
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]

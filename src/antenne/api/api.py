@@ -13,6 +13,7 @@ from antenne.accounts import selectors, services
 from antenne.api import schemas
 from antenne.api.auth import TokenAuth
 from antenne.api.events import router as events_router
+from antenne.api.registrations import router as registrations_router
 from antenne.core.exceptions import AntenneError
 
 logger = logging.getLogger("antenne.api")
@@ -26,6 +27,7 @@ api = NinjaAPI(
     description="Bearer tokens come from `antenne token create --email E` or the back office.",
 )
 api.add_router("/", events_router)
+api.add_router("/", registrations_router)
 
 
 def _error(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.control import calendar, events, profile, views
+from antenne.control import calendar, events, profile, registrants, views
 
 app_name = "control"
 
@@ -34,6 +34,19 @@ urlpatterns = [
         events.speaker_action,
         name="speaker_action",
     ),
+    path("sessions/<int:pk>/registrants/", registrants.registrants, name="registrants"),
+    path(
+        "sessions/<int:pk>/registrants/import/",
+        registrants.registrants_import,
+        name="registrants_import",
+    ),
+    path(
+        "sessions/<int:pk>/registrants/export.csv",
+        registrants.registrants_export,
+        name="registrants_export",
+    ),
+    path("registrations/<int:pk>/revoke/", registrants.registrant_revoke, name="registrant_revoke"),
+    path("registrations/<int:pk>/delete/", registrants.registrant_delete, name="registrant_delete"),
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/feed/", calendar.calendar_feed, name="calendar_feed"),
     path("calendar/feed/reset/", calendar.calendar_feed_reset, name="calendar_feed_reset"),

@@ -37,6 +37,8 @@ PROFILE_UPDATED = "accounts.profile.updated"
 REGISTRATION_CREATED = "registrations.registration.created"
 REGISTRATION_REVOKED = "registrations.registration.revoked"
 REGISTRATION_ERASED = "registrations.registration.erased"
+REGISTRANTS_IMPORTED = "registrations.import.done"
+REGISTRANTS_EXPORTED = "registrations.export.downloaded"
 EMAIL_SENT = "mailing.email.sent"
 EMAIL_FAILED = "mailing.email.failed"
 

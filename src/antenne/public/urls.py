@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.public import feeds, join, views
+from antenne.public import feeds, join, registration, views
 
 app_name = "public"
 
@@ -16,5 +16,10 @@ urlpatterns = [
     path("speaker/<str:token>/", views.speaker, name="speaker"),
     path("join/<str:key>/", join.join, name="join"),
     path("join/<str:key>/calendar.ics", join.join_ics, name="join_ics"),
+    path("e/<int:event_id>/", registration.register, name="register"),
+    path("e/<int:event_id>/registered/", registration.registered, name="registered"),
+    path("e/<int:event_id>/lost/", registration.lost_link, name="lost_link"),
+    path("e/<int:event_id>/lost/sent/", registration.lost_link_sent, name="lost_link_sent"),
+    path("e/<int:event_id>/cover", registration.cover, name="event_cover"),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
 ]
