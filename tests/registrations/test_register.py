@@ -168,3 +168,39 @@ def test_erasing_removes_the_person_and_their_answers(session, animator):
     entry = AuditEntry.objects.get(action="registrations.registration.erased")
     assert "secret" not in str(entry.data)
     assert registration.email not in str(entry.data) + entry.object_repr
+
+
+def test_moving_and_cancelling_tell_registrants_with_an_updated_ics(smtp_server, session):
+    from antenne.events import services as events
+
+    registration, _ = register(session)
+    RegistrationFactory(session=session, status=Registration.Status.REVOKED, email="gone@p.example")
+    owner = session.event.owner
+    new_start = (session.starts_at + timedelta(days=1)).replace(microsecond=0)
+    events.reschedule_session(
+        actor=owner,
+        session=session,
+        starts_at=new_start,
+        time_zone=session.time_zone,
+        duration_minutes=session.duration_minutes,
+        confirm_conflicts=True,
+    )
+    drain_tasks()
+    confirmation, moved = smtp_server.to("alix@public.example")
+    assert registration.join_key in smtp_server.text(moved)
+
+    def vevent(message):
+        [part] = [p for p in message.iter_attachments() if p.get_filename()]
+        [event] = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")
+        return event
+
+    assert vevent(moved).decoded("DTSTART") == new_start
+    assert str(vevent(moved)["UID"]) == str(vevent(confirmation)["UID"])  # same event, updated
+    assert int(vevent(moved)["SEQUENCE"]) > int(vevent(confirmation).get("SEQUENCE", 0))
+
+    events.cancel_session(actor=owner, session=session, message="Reporté au printemps.")
+    drain_tasks()
+    cancelled = smtp_server.to("alix@public.example")[-1]
+    assert "Reporté au printemps." in smtp_server.text(cancelled)
+    assert str(vevent(cancelled)["STATUS"]) == "CANCELLED"
+    assert smtp_server.to("gone@p.example") == []  # revoked registrations hear nothing

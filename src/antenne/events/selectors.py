@@ -256,3 +256,12 @@ def sessions_for_feed(*, actor: Any, since: datetime) -> QuerySet[Session]:
         )
         .order_by("starts_at", "pk")
     )
+
+
+def session_revision(session: Session) -> int:
+    """How many times the session was moved or cancelled: its iCalendar SEQUENCE."""
+    return AuditEntry.objects.filter(
+        object_type=Session._meta.label_lower,
+        object_id=str(session.pk),
+        action__in=CALENDAR_REVISIONS,
+    ).count()

@@ -324,6 +324,7 @@ def reschedule_session(
         if moved:
             for speaker in session.speakers.filter(revoked_at__isnull=True):
                 _email_speaker(speaker, kind="session_moved", template="session_moved_speaker")
+            _notify_registrants(session, "moved")
     return session
 
 
@@ -356,10 +357,20 @@ def _cancel(*, actor: Any, session: Session, message: str) -> None:
     session.cancelled_at = timezone.now()
     session.save(update_fields=["state", "cancelled_at"])
     log_action(session, actions.SESSION_CANCELLED, actor=actor, data={"message": message})
+    _notify_registrants(session, "cancelled", message)
     for speaker in session.speakers.filter(revoked_at__isnull=True):
         _email_speaker(
             speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message
         )
+
+
+def _notify_registrants(session: Session, change: str, message: str = "") -> None:
+    """Registrants hear of a move or a cancellation through a background task (one email
+    row each), queued once this transaction commits."""
+    from antenne.registrations.tasks import notify_registrants
+
+    session_id = session.pk
+    transaction.on_commit(lambda: notify_registrants.enqueue(session_id, change, message))
 
 
 def cancel_session(*, actor: Any, session: Session, message: str = "") -> Session:

@@ -21,6 +21,7 @@ from antenne.core import actions, ical
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
 from antenne.events.models import Session
+from antenne.events.selectors import session_revision
 from antenne.events.services import can_manage_session
 from antenne.mailing.services import queue_email
 from antenne.registrations.models import Registration
@@ -66,6 +67,7 @@ def calendar_file(registration: Registration) -> str:
         description=f"{join_url(registration)}\n\n{session.event.description}".strip(),
         url=join_url(registration),
         status="CANCELLED" if session.is_cancelled else "CONFIRMED",
+        sequence=session_revision(session),
     )
     return ical.calendar([event], name=session.event.title, method="PUBLISH")
 
@@ -77,14 +79,18 @@ def _clean_name(value: str, field: str) -> str:
     return cleaned
 
 
-def send_confirmation(registration: Registration) -> None:
-    """(Re)send the person's join link and calendar file."""
+def send_confirmation(
+    registration: Registration, *, template: str = "registration_confirmation", **extra: Any
+) -> None:
+    """(Re)send the person's join link and calendar file; the same with `template`
+    "registration_moved" or "registration_cancelled" when the session changes."""
     session = registration.session
     queue_email(
         to=registration.email,
-        kind="registration_confirmation",
-        template="registration_confirmation",
+        kind=template,
+        template=template,
         context={
+            **extra,
             "registration": registration,
             "session": session,
             "event": session.event,
@@ -245,3 +251,21 @@ def session_window_open(session: Session, now: Any = None) -> bool:
     """Join links let people in from 30 minutes before the start until the end."""
     now = now or timezone.now()
     return session.starts_at - timedelta(minutes=30) <= now < session.ends_at
+
+
+NOTIFY_TEMPLATES = {"moved": "registration_moved", "cancelled": "registration_cancelled"}
+
+
+def notify_registrants(*, session_id: int, change: str, message: str = "") -> int:
+    """Tell every registrant (confirmed or waiting) that their session moved or was
+    cancelled, with an updated calendar file. Run by a background task: one row per email."""
+    template = NOTIFY_TEMPLATES[change]
+    session = Session.objects.select_related("event").get(pk=session_id)
+    registrations = session.registrations.exclude(status=Registration.Status.REVOKED)
+    count = 0
+    with transaction.atomic():
+        for registration in registrations.iterator():
+            registration.session = session
+            send_confirmation(registration, template=template, message=message)
+            count += 1
+    return count

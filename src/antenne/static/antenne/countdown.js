@@ -13,7 +13,7 @@ if (element) {
     const [value, unit] = seconds >= 86400 ? [Math.round(seconds / 86400), "day"]
       : seconds >= 3600 ? [Math.round(seconds / 3600), "hour"]
       : seconds >= 60 ? [Math.round(seconds / 60), "minute"] : [seconds, "second"];
-    element.textContent = format.format(value, unit);
+    element.textContent = `${element.dataset.prefix} ${format.format(value, unit)}`;
     window.setTimeout(tick, seconds > 120 ? 30000 : 1000);
   };
   tick();
