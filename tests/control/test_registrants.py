@@ -21,10 +21,17 @@ from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
 from antenne.registrations.csv_io import formula_safe
 from antenne.registrations.models import Registration, RegistrationField
-from tests.conftest import client_for
+from tests.conftest import client_for as french_client
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def client_for(user):
+    """The wording assertions below read the English interface."""
+    client = french_client(user)
+    client.cookies["django_language"] = "en"
+    return client
 
 
 @pytest.fixture
