@@ -17,6 +17,7 @@ from antenne.accounts import services
 from antenne.core.permissions import Role
 from antenne.events.models import Speaker
 from antenne.mailing.models import MailboxMessage
+from antenne.registrations.models import RegistrationField
 from tests.factories import (
     AccessRequestFactory,
     EventFactory,
@@ -120,6 +121,16 @@ MATRIX: dict[str, Row] = {
         "get",
         lambda o: f"/app/events/{o['event'].pk}/sessions/new/",
         BACK_OFFICE_ADMIN,
+    ),
+    "control:question_add": (
+        "post",
+        lambda o: f"/app/events/{o['event'].pk}/questions/",
+        MANAGE_POST,
+    ),
+    "control:question_remove": (
+        "post",
+        lambda o: f"/app/questions/{o['question'].pk}/remove/",
+        MANAGE_POST,
     ),
     "control:session": ("get", lambda o: f"/app/sessions/{o['session'].pk}/", BACK_OFFICE_ALL),
     "control:session_reschedule": (
@@ -346,6 +357,9 @@ def test_answer(name, role):
     }
     objects["event"] = EventFactory()  # owned by an animator who is none of `users`
     objects["session"] = SessionFactory(event=objects["event"])
+    objects["question"] = RegistrationField.objects.create(
+        event=objects["event"], label="Service", kind="text"
+    )
     objects["registration"] = RegistrationFactory(session=objects["session"])
     objects["speaker"] = Speaker.objects.create(
         session=objects["session"], email="guest@x.example", name="Guest"

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from antenne.control import event_forms as forms
+from antenne.control.questions import QuestionForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.events import selectors, services
@@ -85,6 +86,8 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "can_manage": services.can_manage_event(request.user, found),
             "cancel_form": forms.CancelForm(),
+            "questions": found.registration_fields.all(),
+            "question_form": QuestionForm(prefix="question"),
         },
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.control import calendar, events, profile, registrants, views
+from antenne.control import calendar, events, profile, questions, registrants, views
 
 app_name = "control"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path("events/<int:pk>/cancel/", events.event_cancel, name="event_cancel"),
     path("events/<int:pk>/cover/", events.event_cover, name="event_cover"),
     path("events/<int:pk>/sessions/new/", events.session_new, name="session_new"),
+    path("events/<int:pk>/questions/", questions.question_add, name="question_add"),
+    path("questions/<int:pk>/remove/", questions.question_remove, name="question_remove"),
     path("sessions/<int:pk>/", events.session, name="session"),
     path("sessions/<int:pk>/reschedule/", events.session_reschedule, name="session_reschedule"),
     path("sessions/<int:pk>/team/", events.session_team, name="session_team"),

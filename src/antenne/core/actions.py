@@ -39,6 +39,8 @@ REGISTRATION_REVOKED = "registrations.registration.revoked"
 REGISTRATION_ERASED = "registrations.registration.erased"
 REGISTRANTS_IMPORTED = "registrations.import.done"
 REGISTRANTS_EXPORTED = "registrations.export.downloaded"
+QUESTION_ADDED = "registrations.question.added"
+QUESTION_REMOVED = "registrations.question.removed"
 EMAIL_SENT = "mailing.email.sent"
 EMAIL_FAILED = "mailing.email.failed"
 

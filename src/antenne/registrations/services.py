@@ -22,9 +22,9 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
 from antenne.events.models import Session
 from antenne.events.selectors import session_revision
-from antenne.events.services import can_manage_session
+from antenne.events.services import can_manage_event, can_manage_session
 from antenne.mailing.services import queue_email
-from antenne.registrations.models import Registration
+from antenne.registrations.models import Registration, RegistrationField
 
 NAME_MAX = 100
 
@@ -269,3 +269,65 @@ def notify_registrants(*, session_id: int, change: str, message: str = "") -> in
             send_confirmation(registration, template=template, message=message)
             count += 1
     return count
+
+
+# --- Registration questions --------------------------------------------------------------
+
+MAX_CHOICES = 50
+
+
+def add_question(
+    *,
+    actor: Any,
+    event: Any,
+    label: str,
+    kind: str,
+    choices: list[str] | None = None,
+    required: bool = False,
+) -> RegistrationField:
+    """Add a question to an event's registration form. Answers already given keep the
+    question's label with them, so editing the form later never loses what people typed."""
+    if not can_manage_event(actor, event):
+        raise PermissionDenied(
+            _("Only the webinar's animators or an admin can do this."),
+            code="permission.not_animator",
+        )
+    label = " ".join(label.split())[:200]
+    if not label:
+        raise Invalid(_("A question needs a text."), code="question.label_required")
+    if kind not in RegistrationField.Kind.values:
+        raise Invalid(_("Unknown kind of question."), code="question.kind_invalid")
+    options = [" ".join(c.split())[:200] for c in (choices or []) if c.strip()]
+    if kind in (RegistrationField.Kind.CHOICE, RegistrationField.Kind.MULTIPLE):
+        if not 2 <= len(options) <= MAX_CHOICES or len(set(options)) != len(options):
+            raise Invalid(
+                _("Give between 2 and 50 different choices, one per line."),
+                code="question.choices_invalid",
+            )
+    else:
+        options = []
+    with transaction.atomic():
+        last = event.registration_fields.order_by("-position").first()
+        field = RegistrationField.objects.create(
+            event=event,
+            label=label,
+            kind=kind,
+            choices=options,
+            required=required,
+            position=(last.position + 1) if last else 0,
+        )
+        log_action(
+            field, actions.QUESTION_ADDED, actor=actor, data={"event": event.pk, "kind": kind}
+        )
+    return field
+
+
+def remove_question(*, actor: Any, field: RegistrationField) -> None:
+    if not can_manage_event(actor, field.event):
+        raise PermissionDenied(
+            _("Only the webinar's animators or an admin can do this."),
+            code="permission.not_animator",
+        )
+    with transaction.atomic():
+        log_action(field.event, actions.QUESTION_REMOVED, actor=actor, data={"label": field.label})
+        field.delete()
