@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from antenne.control import registrant_forms as forms
@@ -195,7 +196,11 @@ def registrants_import(request: HttpRequest, pk: int) -> HttpResponse:
             )
         messages.success(
             request,
-            _("%(count)s registrant(s) imported; each has been sent their join link.")
+            ngettext(
+                "%(count)s registrant imported; they have been sent their join link.",
+                "%(count)s registrants imported; each has been sent their join link.",
+                count,
+            )
             % {"count": count},
         )
         return redirect("control:registrants", pk=session.pk)

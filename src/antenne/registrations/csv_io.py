@@ -21,6 +21,7 @@ from typing import Any
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from antenne.accounts.models import User
 from antenne.accounts.services import checked_email
@@ -309,14 +310,17 @@ def import_registrants(
         ]
         if changed:
             raise Conflict(
-                _(
-                    "Since the preview, %(count)s row(s) can no longer be imported as shown "
-                    "(first: line %(line)s, %(reason)s). Nothing was imported."
+                ngettext(
+                    "Since the preview, %(count)s row can no longer be imported as shown "
+                    "(line %(line)s: %(reason)s). Nothing was imported.",
+                    "Since the preview, %(count)s rows can no longer be imported as shown "
+                    "(first: line %(line)s, %(reason)s). Nothing was imported.",
+                    len(changed),
                 )
                 % {
                     "count": len(changed),
                     "line": changed[0].line,
-                    "reason": changed[0].status_label.lower(),
+                    "reason": changed[0].status_label,
                 },
                 code="registration.import_changed",
             )
