@@ -8,7 +8,7 @@ from datetime import time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from antenne.accounts import services
+from antenne.accounts import access_requests, services
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.permissions import Role
 from antenne.events import services as events
@@ -70,7 +70,7 @@ def fill_demo() -> list[str]:
             )
         services.set_team(actor=admin, user=admin, team=teams[0])
         for local, name, team, reason in REQUESTS:
-            services.submit_access_request(
+            access_requests.submit_access_request(
                 email=_email(local),
                 full_name=name,
                 team_name=team,
@@ -78,7 +78,7 @@ def fill_demo() -> list[str]:
                 reason=reason,
                 language="fr",
             )
-        approved = services.submit_access_request(
+        approved = access_requests.submit_access_request(
             email=_email("nora.petit"),
             full_name="Nora Petit",
             team_name="Labo Participation",
@@ -86,10 +86,10 @@ def fill_demo() -> list[str]:
             reason="Webinaires de restitution des consultations citoyennes.",
             language="fr",
         )
-        services.approve_access_request(
+        access_requests.approve_access_request(
             actor=admin, access_request=approved, message="Bienvenue parmi les animateurs !"
         )
-        refused = services.submit_access_request(
+        refused = access_requests.submit_access_request(
             email=_email("paul.durand"),
             full_name="Paul Durand",
             team_name=teams[1].name,
@@ -97,7 +97,7 @@ def fill_demo() -> list[str]:
             reason="Tester l'outil.",
             language="fr",
         )
-        services.refuse_access_request(
+        access_requests.refuse_access_request(
             actor=admin,
             access_request=refused,
             message="Votre équipe a déjà deux animateurs ; voyez avec Yanis Benali.",

@@ -12,13 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import (
-    AccessRequest,
     ApiToken,
     LoginToken,
     Team,
@@ -40,7 +39,7 @@ def absolute_url(path: str) -> str:
     return f"{settings.BASE_URL}{path}"
 
 
-def _require_admin(actor: Any) -> None:
+def require_admin(actor: Any) -> None:
     if not is_admin(actor):
         raise PermissionDenied(
             _("Only a workspace admin can do this."), code="permission.admin_only"
@@ -215,7 +214,7 @@ def create_admin(*, email: str, full_name: str = "", actor: Any = None) -> User:
     """Make `email` a workspace admin (creating the account if needed). Used by the CLI."""
     address = checked_email(email)
     if actor is not None:
-        _require_admin(actor)
+        require_admin(actor)
     with transaction.atomic():
         return _make_admin(
             email=address, full_name=full_name, language=settings.LANGUAGE_CODE, actor=actor
@@ -228,7 +227,7 @@ def create_admin(*, email: str, full_name: str = "", actor: Any = None) -> User:
 def add_member(
     *, actor: Any, email: str, full_name: str = "", role: str = Role.MEMBER, team: Team | None
 ) -> User:
-    _require_admin(actor)
+    require_admin(actor)
     address = checked_email(email)
     if role not in Role.values:
         raise Invalid(_("Unknown role."), code="member.role_invalid")
@@ -250,7 +249,7 @@ def add_member(
 
 
 def change_role(*, actor: Any, user: User, role: str) -> User:
-    _require_admin(actor)
+    require_admin(actor)
     if role not in Role.values:
         raise Invalid(_("Unknown role."), code="member.role_invalid")
     with transaction.atomic():
@@ -274,7 +273,7 @@ def _is_last_admin(user: User) -> bool:
 
 
 def set_active(*, actor: Any, user: User, active: bool) -> User:
-    _require_admin(actor)
+    require_admin(actor)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.is_active == active:
@@ -295,7 +294,7 @@ def set_active(*, actor: Any, user: User, active: bool) -> User:
 
 
 def set_team(*, actor: Any, user: User, team: Team | None) -> User:
-    _require_admin(actor)
+    require_admin(actor)
     previous = user.team
     if previous == team:
         return user
@@ -312,7 +311,7 @@ def set_team(*, actor: Any, user: User, team: Team | None) -> User:
 
 def save_team(*, actor: Any, name: str, contact_email: str, team: Team | None = None) -> Team:
     """Create a team, or rename / re-address `team`."""
-    _require_admin(actor)
+    require_admin(actor)
     name = " ".join(name.split())
     if not name:
         raise Invalid(_("A team needs a name."), code="team.name_required")
@@ -335,174 +334,6 @@ def save_team(*, actor: Any, name: str, contact_email: str, team: Team | None = 
     return team
 
 
-# --- Animator access requests ------------------------------------------------------------
-
-
-def email_domain_allowed(email: str) -> bool:
-    domains = settings.WORKSPACE_EMAIL_DOMAINS
-    return not domains or normalize_email(email).rsplit("@", 1)[-1] in domains
-
-
-def submit_access_request(
-    *,
-    email: str,
-    full_name: str,
-    team_name: str,
-    team_contact_email: str,
-    reason: str,
-    language: str,
-) -> AccessRequest:
-    """File a request for animator access. A second request from the same address while one
-    is pending updates that one (and counts it) instead of queueing a duplicate."""
-    address = checked_email(email)
-    team_address = checked_email(team_contact_email)
-    if not email_domain_allowed(address):
-        raise Invalid(
-            _("Use your workspace email address."),
-            code="access_request.domain",
-            domains=settings.WORKSPACE_EMAIL_DOMAINS,
-        )
-    fields = {
-        "full_name": " ".join(full_name.split())[:150],
-        "team_name": " ".join(team_name.split())[:120],
-        "team_contact_email": team_address,
-        "reason": reason.strip()[:2000],
-        "language": language,
-    }
-    with transaction.atomic():
-        existing = (
-            AccessRequest.objects.select_for_update()
-            .filter(email__iexact=address, status=AccessRequest.Status.PENDING)
-            .first()
-        )
-        if existing is not None:
-            for name, value in fields.items():
-                setattr(existing, name, value)
-            existing.times_requested += 1
-            existing.save()
-            log_action(
-                existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested}
-            )
-            return existing
-        try:
-            with transaction.atomic():
-                access_request = AccessRequest.objects.create(email=address, **fields)
-        except IntegrityError:
-            # A concurrent request for the same address won the race: merge into it.
-            return submit_access_request(
-                email=address,
-                full_name=full_name,
-                team_name=team_name,
-                team_contact_email=team_contact_email,
-                reason=reason,
-                language=language,
-            )
-        log_action(access_request, actions.ACCESS_REQUESTED)
-        review_url = absolute_url(reverse("control:access_request", args=[access_request.pk]))
-        for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
-            queue_email(
-                to=admin.email,
-                kind="access_request_admin",
-                template="access_request_admin",
-                context={"request": access_request, "admin": admin, "review_url": review_url},
-                language=admin.language,
-            )
-    return access_request
-
-
-def _locked_pending(access_request: AccessRequest) -> AccessRequest:
-    locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
-    if not locked.is_pending:
-        raise Conflict(_("This request has already been decided."), code="access_request.decided")
-    return locked
-
-
-def approve_access_request(*, actor: Any, access_request: AccessRequest, message: str = "") -> User:
-    """Grant animator access: the requester's account (created if needed) becomes animator,
-    in the team they named (created if needed), and receives a login link."""
-    _require_admin(actor)
-    with transaction.atomic():
-        access_request = _locked_pending(access_request)
-        team = Team.objects.filter(name__iexact=access_request.team_name).first()
-        if team is None:
-            team = save_team(
-                actor=actor,
-                name=access_request.team_name,
-                contact_email=access_request.team_contact_email,
-            )
-        user, created = User.objects.get_or_create(
-            email=normalize_email(access_request.email),
-            defaults={
-                "full_name": access_request.full_name,
-                "role": Role.ANIMATOR,
-                "team": team,
-                "language": access_request.language,
-            },
-        )
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            log_action(user, actions.MEMBER_ADDED, actor=actor, data={"role": Role.ANIMATOR})
-        else:
-            if not user.is_active:
-                user.is_active = True
-                user.save(update_fields=["is_active"])
-                log_action(user, actions.MEMBER_REACTIVATED, actor=actor)
-            if user.role == Role.MEMBER:
-                change_role(actor=actor, user=user, role=Role.ANIMATOR)
-            if user.team is None:
-                set_team(actor=actor, user=user, team=team)
-            user.refresh_from_db()
-        access_request.status = AccessRequest.Status.APPROVED
-        access_request.decided_at = timezone.now()
-        access_request.decided_by = actor
-        access_request.decision_message = message.strip()
-        access_request.user = user
-        access_request.save()
-        log_action(access_request, actions.ACCESS_APPROVED, actor=actor, data={"user": user.pk})
-        queue_email(
-            to=user.email,
-            kind="access_request_approved",
-            template="access_request_approved",
-            context={
-                "request": access_request,
-                "user": user,
-                "login_url": issue_login_url(user=user),
-                "login_page_url": absolute_url(reverse("public:login")),
-                "minutes": settings.LOGIN_LINK_MINUTES,
-            },
-            language=access_request.language,
-        )
-    return user
-
-
-def refuse_access_request(
-    *, actor: Any, access_request: AccessRequest, message: str
-) -> AccessRequest:
-    _require_admin(actor)
-    if not message.strip():
-        raise Invalid(
-            _("Tell the requester why their request is refused."),
-            code="access_request.message_required",
-        )
-    with transaction.atomic():
-        access_request = _locked_pending(access_request)
-        access_request.status = AccessRequest.Status.REFUSED
-        access_request.decided_at = timezone.now()
-        access_request.decided_by = actor
-        access_request.decision_message = message.strip()
-        access_request.save()
-        log_action(access_request, actions.ACCESS_REFUSED, actor=actor)
-        queue_email(
-            to=access_request.email,
-            kind="access_request_refused",
-            template="access_request_refused",
-            context={"request": access_request},
-            language=access_request.language,
-        )
-    return access_request
-
-
 # --- API tokens --------------------------------------------------------------------------
 
 API_TOKEN_PREFIX = "ant_"  # noqa: S105 (a prefix, not a secret)
@@ -511,7 +342,7 @@ API_TOKEN_PREFIX = "ant_"  # noqa: S105 (a prefix, not a secret)
 def create_api_token(*, actor: Any, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new bearer token for `user`; the raw value is returned once and never stored."""
     if actor is not None and actor != user:
-        _require_admin(actor)
+        require_admin(actor)
     if not user.is_active:
         raise Invalid(_("This account is deactivated."), code="member.inactive")
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -538,7 +369,7 @@ def authenticate_api_token(*, raw: str) -> User | None:
 
 def revoke_api_token(*, actor: Any, token: ApiToken) -> None:
     if actor != token.user:
-        _require_admin(actor)
+        require_admin(actor)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -556,7 +387,7 @@ def known_time_zones() -> frozenset[str]:
 
 def _require_self_or_admin(actor: Any, user: User) -> None:
     if getattr(actor, "pk", None) != user.pk or not is_member(actor):
-        _require_admin(actor)
+        require_admin(actor)
 
 
 def update_profile(

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from antenne.accounts import selectors, services
+from antenne.accounts import access_requests, selectors, services
 from antenne.api import schemas
 from antenne.api.auth import TokenAuth
 from antenne.api.events import router as events_router
@@ -122,7 +122,7 @@ def list_access_requests(request: HttpRequest, status: str = "pending") -> Any:
 def approve_access_request(request: HttpRequest, request_id: int, body: schemas.DecisionIn) -> Any:
     """Grant animator access; the requester is emailed a login link (admins only)."""
     found = selectors.access_access_request(actor=request.user, pk=request_id)
-    return services.approve_access_request(
+    return access_requests.approve_access_request(
         actor=request.user, access_request=found, message=body.message
     )
 
@@ -135,7 +135,7 @@ def approve_access_request(request: HttpRequest, request_id: int, body: schemas.
 def refuse_access_request(request: HttpRequest, request_id: int, body: schemas.DecisionIn) -> Any:
     """Refuse with a message emailed to the requester (admins only)."""
     found = selectors.access_access_request(actor=request.user, pk=request_id)
-    return services.refuse_access_request(
+    return access_requests.refuse_access_request(
         actor=request.user, access_request=found, message=body.message
     )
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from antenne.accounts import access_requests as request_services
 from antenne.accounts import selectors, services
 from antenne.accounts.models import AccessRequest, ApiToken
 from antenne.control import forms
@@ -220,7 +221,7 @@ def access_request(request: HttpRequest, pk: int) -> HttpResponse:
         message = form.cleaned_data["message"]
         try:
             if decision == "approve":
-                services.approve_access_request(
+                request_services.approve_access_request(
                     actor=request.user, access_request=access_request, message=message
                 )
                 messages.success(
@@ -229,7 +230,7 @@ def access_request(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"email": access_request.email},
                 )
             elif decision == "refuse":
-                services.refuse_access_request(
+                request_services.refuse_access_request(
                     actor=request.user, access_request=access_request, message=message
                 )
                 messages.success(
@@ -247,7 +248,7 @@ def access_request(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "access_request": access_request,
             "form": form,
-            "domain_ok": services.email_domain_allowed(access_request.email),
+            "domain_ok": request_services.email_domain_allowed(access_request.email),
             "existing": selectors.list_members(actor=request.user)
             .filter(email=access_request.email.lower())
             .first(),

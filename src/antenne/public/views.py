@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from antenne.accounts import selectors, services
+from antenne.accounts import access_requests, selectors, services
 from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.core.views import rate_limited
@@ -111,7 +111,7 @@ def access_request(request: HttpRequest) -> HttpResponse:
         ):
             return rate_limited(request)
         try:
-            services.submit_access_request(
+            access_requests.submit_access_request(
                 **form.cleaned_data,
                 language=request.LANGUAGE_CODE,  # type: ignore[attr-defined]
             )

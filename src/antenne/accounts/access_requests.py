@@ -1,0 +1,192 @@
+"""Animator access requests: anyone with a workspace address asks, an admin decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from antenne.accounts.models import AccessRequest, Team, User, normalize_email
+from antenne.accounts.services import (
+    absolute_url,
+    change_role,
+    checked_email,
+    issue_login_url,
+    require_admin,
+    save_team,
+    set_team,
+)
+from antenne.core import actions
+from antenne.core.audit import log_action
+from antenne.core.exceptions import Conflict, Invalid
+from antenne.core.permissions import Role
+from antenne.mailing.services import queue_email
+
+
+def email_domain_allowed(email: str) -> bool:
+    domains = settings.WORKSPACE_EMAIL_DOMAINS
+    return not domains or normalize_email(email).rsplit("@", 1)[-1] in domains
+
+
+def submit_access_request(
+    *,
+    email: str,
+    full_name: str,
+    team_name: str,
+    team_contact_email: str,
+    reason: str,
+    language: str,
+) -> AccessRequest:
+    """File a request for animator access. A second request from the same address while one
+    is pending updates that one (and counts it) instead of queueing a duplicate."""
+    address = checked_email(email)
+    team_address = checked_email(team_contact_email)
+    if not email_domain_allowed(address):
+        raise Invalid(
+            _("Use your workspace email address."),
+            code="access_request.domain",
+            domains=settings.WORKSPACE_EMAIL_DOMAINS,
+        )
+    fields = {
+        "full_name": " ".join(full_name.split())[:150],
+        "team_name": " ".join(team_name.split())[:120],
+        "team_contact_email": team_address,
+        "reason": reason.strip()[:2000],
+        "language": language,
+    }
+    with transaction.atomic():
+        existing = (
+            AccessRequest.objects.select_for_update()
+            .filter(email__iexact=address, status=AccessRequest.Status.PENDING)
+            .first()
+        )
+        if existing is not None:
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.times_requested += 1
+            existing.save()
+            log_action(
+                existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested}
+            )
+            return existing
+        try:
+            with transaction.atomic():
+                access_request = AccessRequest.objects.create(email=address, **fields)
+        except IntegrityError:
+            # A concurrent request for the same address won the race: merge into it.
+            return submit_access_request(
+                email=address,
+                full_name=full_name,
+                team_name=team_name,
+                team_contact_email=team_contact_email,
+                reason=reason,
+                language=language,
+            )
+        log_action(access_request, actions.ACCESS_REQUESTED)
+        review_url = absolute_url(reverse("control:access_request", args=[access_request.pk]))
+        for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
+            queue_email(
+                to=admin.email,
+                kind="access_request_admin",
+                template="access_request_admin",
+                context={"request": access_request, "admin": admin, "review_url": review_url},
+                language=admin.language,
+            )
+    return access_request
+
+
+def _locked_pending(access_request: AccessRequest) -> AccessRequest:
+    locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if not locked.is_pending:
+        raise Conflict(_("This request has already been decided."), code="access_request.decided")
+    return locked
+
+
+def approve_access_request(*, actor: Any, access_request: AccessRequest, message: str = "") -> User:
+    """Grant animator access: the requester's account (created if needed) becomes animator,
+    in the team they named (created if needed), and receives a login link."""
+    require_admin(actor)
+    with transaction.atomic():
+        access_request = _locked_pending(access_request)
+        team = Team.objects.filter(name__iexact=access_request.team_name).first()
+        if team is None:
+            team = save_team(
+                actor=actor,
+                name=access_request.team_name,
+                contact_email=access_request.team_contact_email,
+            )
+        user, created = User.objects.get_or_create(
+            email=normalize_email(access_request.email),
+            defaults={
+                "full_name": access_request.full_name,
+                "role": Role.ANIMATOR,
+                "team": team,
+                "language": access_request.language,
+            },
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            log_action(user, actions.MEMBER_ADDED, actor=actor, data={"role": Role.ANIMATOR})
+        else:
+            if not user.is_active:
+                user.is_active = True
+                user.save(update_fields=["is_active"])
+                log_action(user, actions.MEMBER_REACTIVATED, actor=actor)
+            if user.role == Role.MEMBER:
+                change_role(actor=actor, user=user, role=Role.ANIMATOR)
+            if user.team is None:
+                set_team(actor=actor, user=user, team=team)
+            user.refresh_from_db()
+        access_request.status = AccessRequest.Status.APPROVED
+        access_request.decided_at = timezone.now()
+        access_request.decided_by = actor
+        access_request.decision_message = message.strip()
+        access_request.user = user
+        access_request.save()
+        log_action(access_request, actions.ACCESS_APPROVED, actor=actor, data={"user": user.pk})
+        queue_email(
+            to=user.email,
+            kind="access_request_approved",
+            template="access_request_approved",
+            context={
+                "request": access_request,
+                "user": user,
+                "login_url": issue_login_url(user=user),
+                "login_page_url": absolute_url(reverse("public:login")),
+                "minutes": settings.LOGIN_LINK_MINUTES,
+            },
+            language=access_request.language,
+        )
+    return user
+
+
+def refuse_access_request(
+    *, actor: Any, access_request: AccessRequest, message: str
+) -> AccessRequest:
+    require_admin(actor)
+    if not message.strip():
+        raise Invalid(
+            _("Tell the requester why their request is refused."),
+            code="access_request.message_required",
+        )
+    with transaction.atomic():
+        access_request = _locked_pending(access_request)
+        access_request.status = AccessRequest.Status.REFUSED
+        access_request.decided_at = timezone.now()
+        access_request.decided_by = actor
+        access_request.decision_message = message.strip()
+        access_request.save()
+        log_action(access_request, actions.ACCESS_REFUSED, actor=actor)
+        queue_email(
+            to=access_request.email,
+            kind="access_request_refused",
+            template="access_request_refused",
+            context={"request": access_request},
+            language=access_request.language,
+        )
+    return access_request
