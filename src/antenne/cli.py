@@ -71,8 +71,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    from antenne.runner import StuckEmailSweeper
+
     _migrate()
-    call_command("db_worker", interval=settings.WORKER_INTERVAL, verbosity=1)
+    sweeper = StuckEmailSweeper()
+    sweeper.start()  # one sweep now, then every minute beside the worker loop
+    try:
+        call_command("db_worker", interval=settings.WORKER_INTERVAL, verbosity=1)
+    finally:
+        sweeper.stop()
     return 0
 
 

@@ -182,6 +182,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds before an SMTP connection attempt or command is abandoned.",
         "Email",
     ),
+    Setting(
+        "ANTENNE_EMAIL_RETRY_SECONDS",
+        "30",
+        "Base delay before an email that met a temporary failure (SMTP 4xx reply, relay "
+        "unreachable) is tried again; it doubles at each attempt (±20 % jitter), up to one hour.",
+        "Email",
+    ),
+    Setting(
+        "ANTENNE_EMAIL_MAX_ATTEMPTS",
+        "8",
+        "Attempts after which an email that keeps meeting temporary failures is marked failed.",
+        "Email",
+    ),
     # --- Accounts
     Setting(
         "ANTENNE_LOGIN_LINK_MINUTES",

@@ -53,6 +53,40 @@ class InProcessWorker:
         self.thread.join(timeout)
 
 
+class StuckEmailSweeper:
+    """Re-queues emails a crashed worker left behind (`mailing.services.requeue_stuck`):
+    once at start, then every `interval` seconds, on a daemon thread beside the worker loop.
+    A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
+    queue, and it runs in every worker process (the sweep is idempotent, so several
+    processes sweeping at once is harmless)."""
+
+    def __init__(self, interval: float = 60) -> None:
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="antenne-sweeper", daemon=True)
+
+    def sweep(self) -> None:
+        from antenne.mailing.services import requeue_stuck
+
+        try:
+            requeue_stuck()
+        except Exception:
+            logger.exception("re-queuing stuck emails failed; trying again later")
+        finally:
+            close_old_connections()
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(self.interval):
+            self.sweep()
+
+    def start(self) -> None:
+        self.sweep()
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 def _banner(setup_url: str | None) -> str:
     lines = [
         "",
@@ -89,6 +123,7 @@ def serve(*, host: str, port: int) -> int:
 
     setup_url = issue_setup_url()
     worker = InProcessWorker(settings.WORKER_INTERVAL) if settings.RUN_WORKER else None
+    sweeper = StuckEmailSweeper() if settings.RUN_WORKER else None
     config = uvicorn.Config(
         "antenne.asgi:application",
         host=host,
@@ -101,7 +136,8 @@ def serve(*, host: str, port: int) -> int:
     )
     server = _Server(config)
     server.banner = _banner(setup_url)
-    if worker:
+    if worker and sweeper:
+        sweeper.start()
         worker.start()
     try:
         server.run()
@@ -114,5 +150,7 @@ def serve(*, host: str, port: int) -> int:
     finally:
         if worker:
             worker.stop()
+        if sweeper:
+            sweeper.stop()
     print("Antenne stopped.", flush=True)
     return 0 if server.started else 1

@@ -223,6 +223,8 @@ if _tls not in ("none", "starttls", "ssl"):
 EMAIL_USE_TLS = _tls == "starttls"
 EMAIL_USE_SSL = _tls == "ssl"
 EMAIL_TIMEOUT = config.get_int("ANTENNE_EMAIL_TIMEOUT", 20, minimum=1)
+EMAIL_RETRY_SECONDS = config.get_int("ANTENNE_EMAIL_RETRY_SECONDS", 30, minimum=0)
+EMAIL_MAX_ATTEMPTS = config.get_int("ANTENNE_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM", "Antenne <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -43,5 +43,9 @@ QUESTION_ADDED = "registrations.question.added"
 QUESTION_REMOVED = "registrations.question.removed"
 EMAIL_SENT = "mailing.email.sent"
 EMAIL_FAILED = "mailing.email.failed"
+EMAIL_RETRY_SCHEDULED = "mailing.email.retry_scheduled"
+EMAIL_WITHHELD = "mailing.email.withheld"
+EMAIL_REQUEUED = "mailing.email.requeued"
+ADDRESS_SUPPRESSED = "mailing.suppression.added"
 
 ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper())

@@ -28,6 +28,12 @@ class OutgoingEmail(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # When a pending row may next be tried (set on a temporary failure; null = at once).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a worker moved the row to `sending`: rows stuck there are re-queued.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # RFC 8058 one-click link, used for the kinds in `mailing.kinds.LIST_UNSUBSCRIBE_KINDS`.
+    unsubscribe_url = models.URLField(max_length=500, blank=True)
     message_id = models.CharField(max_length=250, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -57,3 +63,18 @@ class MailboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class Suppression(models.Model):
+    """An address that refused mail permanently (a 5xx reply): Antenne no longer writes to it."""
+
+    address = models.EmailField(_("address"), unique=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("suppressed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("suppressed address")
+
+    def __str__(self) -> str:
+        return self.address

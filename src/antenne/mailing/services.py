@@ -4,19 +4,24 @@ is delivered by the background worker once the transaction commits."""
 from __future__ import annotations
 
 import logging
+import random
+import smtplib
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from antenne.core import actions
 from antenne.core.audit import log_action
-from antenne.mailing.models import OutgoingEmail
+from antenne.mailing.kinds import LIST_UNSUBSCRIBE_KINDS
+from antenne.mailing.models import OutgoingEmail, Suppression
 
 logger = logging.getLogger("antenne.mailing")
 
@@ -35,6 +40,10 @@ def render_email(template: str, context: dict[str, Any], *, language: str) -> di
     return {"subject": " ".join(subject.split()), "text": text.strip() + "\n", "html": html}
 
 
+def is_suppressed(address: str) -> bool:
+    return Suppression.objects.filter(address=address.strip().lower()).exists()
+
+
 def queue_email(
     *,
     to: str,
@@ -43,12 +52,15 @@ def queue_email(
     context: dict[str, Any],
     language: str = "",
     attachments: list[dict[str, str]] | None = None,
+    unsubscribe_url: str = "",
 ) -> OutgoingEmail:
-    """Write an email row now; deliver it after the surrounding transaction commits."""
-    from antenne.mailing.tasks import deliver_email
-
+    """Write an email row now; deliver it after the surrounding transaction commits.
+    An address on the suppression list gets a `withheld` row and nothing is sent."""
+    if kind in LIST_UNSUBSCRIBE_KINDS and not unsubscribe_url:
+        raise ValueError(f"emails of kind {kind!r} need an unsubscribe_url (RFC 8058)")
     language = language or settings.LANGUAGE_CODE
     rendered = render_email(template, context, language=language)
+    suppressed = is_suppressed(to)
     email = OutgoingEmail.objects.create(
         to=to,
         kind=kind,
@@ -57,48 +69,249 @@ def queue_email(
         body_text=rendered["text"],
         body_html=rendered["html"],
         attachments=attachments or [],
+        unsubscribe_url=unsubscribe_url,
+        state=OutgoingEmail.State.WITHHELD if suppressed else OutgoingEmail.State.PENDING,
+        last_error="suppressed" if suppressed else "",
     )
-    transaction.on_commit(lambda: deliver_email.enqueue(email.pk))
+    if suppressed:
+        log_action(email, actions.EMAIL_WITHHELD, data={"kind": kind, "reason": "suppressed"})
+    else:
+        _enqueue(email.pk, on_commit=True)
     return email
 
 
-def deliver_email(*, email_id: int) -> str:
-    """Send one pending email through the configured backend. Returns its final state."""
-    claimed = OutgoingEmail.objects.filter(pk=email_id, state=OutgoingEmail.State.PENDING).update(
-        state=OutgoingEmail.State.SENDING
-    )
-    email = OutgoingEmail.objects.get(pk=email_id)
-    if not claimed:
-        return str(email.state)
-    message_id = email.message_id or make_msgid(domain=urlsplit(settings.BASE_URL).hostname)
+def _enqueue(email_id: int, *, on_commit: bool, run_after: datetime | None = None) -> None:
+    from antenne.mailing.tasks import deliver_email
+
+    def enqueue() -> None:
+        task = deliver_email.using(run_after=run_after) if run_after else deliver_email
+        task.enqueue(email_id)
+
+    if on_commit:
+        transaction.on_commit(enqueue)
+    else:
+        enqueue()
+
+
+# --- Delivery --------------------------------------------------------------------------
+
+TEMPORARY = "temporary"  # try again later
+PERMANENT = "permanent"  # the recipient refuses: fail and suppress the address
+FATAL = "fatal"  # fail this row, but the address is not to blame
+
+
+def classify_error(exc: BaseException) -> str:
+    """Whether a sending error is worth retrying, and whether the recipient is to blame."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(500 <= code < 600 for code in codes):
+            return PERMANENT
+        return TEMPORARY
+    if isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected)):
+        return TEMPORARY  # the relay, not the recipient
+    if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPAuthenticationError)):
+        return TEMPORARY if 400 <= exc.smtp_code < 500 else FATAL  # our side is misconfigured
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if 400 <= exc.smtp_code < 500:
+            return TEMPORARY
+        return PERMANENT if 500 <= exc.smtp_code < 600 else FATAL
+    if isinstance(exc, smtplib.SMTPException):
+        return FATAL
+    if isinstance(exc, OSError):  # refused, unreachable, timed out, reset (TimeoutError too)
+        return TEMPORARY
+    return FATAL
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with ±20 % jitter: base * 2^(attempts-1), capped at one hour."""
+    base = settings.EMAIL_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    seconds = min(base, 3600) * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not secrets)
+    return timedelta(seconds=seconds)
+
+
+def _due() -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+
+
+def _claim(email_id: int) -> bool:
+    """Move one due pending row to `sending`. On PostgreSQL the row is locked with
+    SKIP LOCKED, so concurrent workers skip it instead of queuing behind each other; on
+    SQLite (one writer at a time) the conditional UPDATE alone decides."""
+    pending = OutgoingEmail.objects.filter(_due(), pk=email_id, state=OutgoingEmail.State.PENDING)
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            row = pending.select_for_update(skip_locked=True).values_list("pk", flat=True)
+            if not row.first():
+                return False
+            OutgoingEmail.objects.filter(pk=email_id).update(
+                state=OutgoingEmail.State.SENDING, claimed_at=now
+            )
+            return True
+    return bool(pending.update(state=OutgoingEmail.State.SENDING, claimed_at=now))
+
+
+def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
+    headers = {"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"}
+    if email.kind in LIST_UNSUBSCRIBE_KINDS and email.unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
-        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+        headers=headers,
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
     for attachment in email.attachments:
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
-    email.attempts += 1
-    email.message_id = message_id
+    return message
+
+
+def _send(message: EmailMultiAlternatives) -> None:
+    mailer = get_connection()
+    mailer.open()
     try:
-        with get_connection() as connection:
-            connection.send_messages([message])
+        mailer.send_messages([message])
+    finally:
+        try:  # the message is accepted by now: a failing QUIT must not cause a resend
+            mailer.close()
+        except Exception:
+            logger.info("closing the mail connection failed", exc_info=True)
+
+
+def deliver_email(*, email_id: int) -> str:
+    """Send one pending email through the configured backend. Returns its state afterwards:
+    `sent`, `pending` (a temporary failure, retried later), `failed`, or the state another
+    worker left it in."""
+    if not _claim(email_id):
+        return str(OutgoingEmail.objects.values_list("state", flat=True).get(pk=email_id))
+    email = OutgoingEmail.objects.get(pk=email_id)
+    if not email.message_id:  # kept across attempts, so a resend is recognisably the same
+        email.message_id = make_msgid(domain=urlsplit(settings.BASE_URL).hostname)
+    email.attempts += 1
+    try:
+        _send(build_message(email))
     except Exception as exc:  # any transport error is recorded on the row, not lost
-        logger.warning("email %s to %s failed: %s", email.pk, email.to, exc)
-        email.state = OutgoingEmail.State.FAILED
-        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        email.save(update_fields=["state", "attempts", "last_error", "message_id"])
-        log_action(
-            email, actions.EMAIL_FAILED, data={"kind": email.kind, "error": email.last_error}
-        )
-        return str(email.state)
+        return _record_failure(email, exc)
+    # A crash right here (SMTP accepted, row not yet updated) is the one way to a duplicate:
+    # the row stays in `sending` and `requeue_stuck` sends it again. See docs/email.md.
     email.state = OutgoingEmail.State.SENT
     email.sent_at = timezone.now()
     email.last_error = ""
-    email.save(update_fields=["state", "attempts", "last_error", "message_id", "sent_at"])
+    email.next_attempt_at = None
+    email.save(
+        update_fields=[
+            "state",
+            "attempts",
+            "last_error",
+            "message_id",
+            "sent_at",
+            "next_attempt_at",
+        ]
+    )
     log_action(email, actions.EMAIL_SENT, data={"kind": email.kind, "to": email.to})
     return str(email.state)
+
+
+def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
+    kind = classify_error(exc)
+    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    fields = ["state", "attempts", "last_error", "message_id", "next_attempt_at"]
+    if kind == TEMPORARY and email.attempts < settings.EMAIL_MAX_ATTEMPTS:
+        email.state = OutgoingEmail.State.PENDING
+        email.next_attempt_at = timezone.now() + retry_delay(email.attempts)
+        logger.info(
+            "email %s to %s: temporary failure, retry at %s: %s",
+            email.pk,
+            email.to,
+            email.next_attempt_at,
+            exc,
+        )
+        with transaction.atomic():
+            email.save(update_fields=fields)
+            log_action(
+                email,
+                actions.EMAIL_RETRY_SCHEDULED,
+                data={
+                    "kind": email.kind,
+                    "error": email.last_error,
+                    "attempts": email.attempts,
+                    "next_attempt_at": email.next_attempt_at.isoformat(),
+                },
+            )
+            _enqueue(email.pk, on_commit=True, run_after=email.next_attempt_at)
+        return str(email.state)
+    logger.warning("email %s to %s failed: %s", email.pk, email.to, exc)
+    email.state = OutgoingEmail.State.FAILED
+    email.next_attempt_at = None
+    with transaction.atomic():
+        email.save(update_fields=fields)
+        log_action(
+            email,
+            actions.EMAIL_FAILED,
+            data={"kind": email.kind, "error": email.last_error, "attempts": email.attempts},
+        )
+        if kind == PERMANENT:
+            suppress_address(address=email.to, reason=email.last_error)
+    return str(email.state)
+
+
+def suppress_address(*, address: str, reason: str) -> Suppression:
+    """Put `address` on the suppression list (idempotent)."""
+    suppression, created = Suppression.objects.get_or_create(
+        address=address.strip().lower(), defaults={"reason": reason[:2000]}
+    )
+    if created:
+        log_action(suppression, actions.ADDRESS_SUPPRESSED, data={"reason": suppression.reason})
+    return suppression
+
+
+# --- Recovery --------------------------------------------------------------------------
+
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> int:
+    """Give back to the queue what a crashed worker left behind; returns how many rows.
+
+    - rows in `sending` claimed more than `older_than` ago (the worker died mid-send; the
+      message may or may not have been accepted: this is the at-least-once case);
+    - pending rows due more than `older_than` ago that no queued task will pick up (the
+      worker died between taking the task and claiming the row, or the process died
+      between the commit and the enqueue)."""
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = timezone.now() - older_than
+    requeued: list[int] = []
+    for email_id in OutgoingEmail.objects.filter(
+        state=OutgoingEmail.State.SENDING, claimed_at__lt=cutoff
+    ).values_list("pk", flat=True):
+        if OutgoingEmail.objects.filter(pk=email_id, state=OutgoingEmail.State.SENDING).update(
+            state=OutgoingEmail.State.PENDING, next_attempt_at=None
+        ):
+            requeued.append(email_id)
+    overdue = set(
+        OutgoingEmail.objects.filter(state=OutgoingEmail.State.PENDING)
+        .filter(
+            Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff)
+        )
+        .values_list("pk", flat=True)
+    )
+    if overdue:
+        queued = {
+            args_kwargs["args"][0]
+            for args_kwargs in DBTaskResult.objects.filter(
+                task_path="antenne.mailing.tasks.deliver_email", status="READY"
+            ).values_list("args_kwargs", flat=True)
+            if args_kwargs.get("args")
+        }
+        requeued += sorted(overdue - queued - set(requeued))
+    for email_id in requeued:
+        _enqueue(email_id, on_commit=False)
+    if requeued:
+        log_action(None, actions.EMAIL_REQUEUED, data={"emails": requeued[:1000]})
+        logger.warning("re-queued %d email(s) left behind by a stopped worker", len(requeued))
+    return len(requeued)
