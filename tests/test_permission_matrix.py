@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from antenne.accounts import services
 from antenne.core.permissions import Role
 from antenne.events.models import Speaker
-from antenne.mailing.models import MailboxMessage
+from antenne.mailing.models import MailboxMessage, Reminder
 from antenne.registrations.models import RegistrationField
 from tests.factories import (
     AccessRequestFactory,
@@ -57,6 +57,8 @@ MATRIX: dict[str, Row] = {
     "public:join_ics": ("get", lambda o: "/join/notakey/calendar.ics", {"*": 404}),
     # The feed's token is its only credential: a session cookie changes nothing.
     "public:calendar_feed": ("get", lambda o: "/calendar/notatoken.ics", {"*": 404}),
+    # One-click unsubscribe (GET shows a button, POST unsubscribes): the token only counts.
+    "public:unsubscribe": ("post", lambda o: "/u/notatoken/", {"*": 404}),
     # The registration page of a published webinar is public; the confirmation page needs a
     # registration made in this browser (else back to the form).
     "public:register": ("get", lambda o: f"/e/{o['published_event'].pk}/", {"*": 200}),
@@ -161,6 +163,16 @@ MATRIX: dict[str, Row] = {
     "control:speaker_action": (
         "post",
         lambda o: f"/app/sessions/{o['session'].pk}/speakers/{o['speaker'].pk}/revoke/",
+        MANAGE_POST,
+    ),
+    "control:reminder_add": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/reminders/",
+        MANAGE_POST,  # an empty form: back to the page with an error
+    ),
+    "control:reminder_action": (
+        "post",
+        lambda o: f"/app/reminders/{o['reminder'].pk}/remove/",
         MANAGE_POST,
     ),
     # Registrants are personal data: the session's animators and admins only.
@@ -361,6 +373,7 @@ def test_answer(name, role):
         event=objects["event"], label="Service", kind="text"
     )
     objects["registration"] = RegistrationFactory(session=objects["session"])
+    objects["reminder"] = Reminder.objects.create(session=objects["session"], offset_minutes=60)
     objects["speaker"] = Speaker.objects.create(
         session=objects["session"], email="guest@x.example", name="Guest"
     )

@@ -58,7 +58,8 @@ class StuckEmailSweeper:
     once at start, then every `interval` seconds, on a daemon thread beside the worker loop.
     A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
     queue, and it runs in every worker process (the sweep is idempotent, so several
-    processes sweeping at once is harmless)."""
+    processes sweeping at once is harmless). Each round also sends the reminders that are
+    due (`mailing.reminders.dispatch_due_reminders`, which claims each reminder once)."""
 
     def __init__(self, interval: float = 60) -> None:
         self.interval = interval
@@ -66,12 +67,17 @@ class StuckEmailSweeper:
         self.thread = threading.Thread(target=self._loop, name="antenne-sweeper", daemon=True)
 
     def sweep(self) -> None:
+        from antenne.mailing.reminders import dispatch_due_reminders
         from antenne.mailing.services import requeue_stuck
 
         try:
             requeue_stuck()
         except Exception:
             logger.exception("re-queuing stuck emails failed; trying again later")
+        try:
+            dispatch_due_reminders()
+        except Exception:
+            logger.exception("sending due reminders failed; trying again later")
         finally:
             close_old_connections()
 

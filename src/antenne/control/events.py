@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from antenne.control import event_forms as forms
 from antenne.control.questions import QuestionForm
+from antenne.control.reminders import ReminderForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.events import selectors, services
@@ -219,6 +220,17 @@ def _session_page(request: HttpRequest, session: Session, **forms_: Any) -> Http
         "can_manage": can_manage,
         "checklist": selectors.readiness(session),
         "speakers": session.speakers.all(),
+        "reminders": [
+            (
+                reminder,
+                ReminderForm(
+                    initial=ReminderForm.initial_for(reminder.offset_minutes),
+                    prefix=f"reminder-{reminder.pk}",
+                ),
+            )
+            for reminder in session.reminders.all()
+        ],
+        "reminder_form": ReminderForm(prefix="reminder"),
         "reschedule_form": forms.SlotForm(
             initial=forms.SlotForm.initial_for(
                 session.starts_at, session.time_zone, session.duration_minutes

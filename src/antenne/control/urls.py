@@ -1,6 +1,14 @@
 from django.urls import path
 
-from antenne.control import calendar, events, profile, questions, registrants, views
+from antenne.control import (
+    calendar,
+    events,
+    profile,
+    questions,
+    registrants,
+    reminders,
+    views,
+)
 
 app_name = "control"
 
@@ -36,6 +44,8 @@ urlpatterns = [
         events.speaker_action,
         name="speaker_action",
     ),
+    path("sessions/<int:pk>/reminders/", reminders.reminder_add, name="reminder_add"),
+    path("reminders/<int:pk>/<str:action>/", reminders.reminder_action, name="reminder_action"),
     path("sessions/<int:pk>/registrants/", registrants.registrants, name="registrants"),
     path(
         "sessions/<int:pk>/registrants/import/",

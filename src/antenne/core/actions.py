@@ -47,5 +47,11 @@ EMAIL_RETRY_SCHEDULED = "mailing.email.retry_scheduled"
 EMAIL_WITHHELD = "mailing.email.withheld"
 EMAIL_REQUEUED = "mailing.email.requeued"
 ADDRESS_SUPPRESSED = "mailing.suppression.added"
+REMINDER_ADDED = "mailing.reminder.added"
+REMINDER_CHANGED = "mailing.reminder.changed"
+REMINDER_REMOVED = "mailing.reminder.removed"
+REMINDER_SENT = "mailing.reminder.sent"
+REMINDER_WITHHELD = "mailing.reminder.withheld"
+REGISTRATION_UNSUBSCRIBED = "registrations.registration.unsubscribed"
 
 ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper())

@@ -254,6 +254,7 @@ def schedule_session(
             confirmed_conflicts=report.session_ids,
         )
         session.animators.set(animators)
+        _reminders().create_default_reminders(session)
         log_action(
             session,
             actions.SESSION_SCHEDULED,
@@ -322,6 +323,9 @@ def reschedule_session(
             },
         )
         if moved:
+            # Reminders follow the start (their send time is derived); those now past are
+            # withheld rather than sent late.
+            _reminders().withhold_overtaken_reminders(session)
             for speaker in session.speakers.filter(revoked_at__isnull=True):
                 _email_speaker(speaker, kind="session_moved", template="session_moved_speaker")
             _notify_registrants(session, "moved")
@@ -357,11 +361,20 @@ def _cancel(*, actor: Any, session: Session, message: str) -> None:
     session.cancelled_at = timezone.now()
     session.save(update_fields=["state", "cancelled_at"])
     log_action(session, actions.SESSION_CANCELLED, actor=actor, data={"message": message})
+    reminders = _reminders()
+    reminders.withhold_pending_reminders(session, reminders.CANCELLED)
     _notify_registrants(session, "cancelled", message)
     for speaker in session.speakers.filter(revoked_at__isnull=True):
         _email_speaker(
             speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message
         )
+
+
+def _reminders() -> Any:
+    """The reminders module, imported lazily (it builds on this one)."""
+    from antenne.mailing import reminders
+
+    return reminders
 
 
 def _notify_registrants(session: Session, change: str, message: str = "") -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -78,3 +80,43 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class Reminder(models.Model):
+    """A reminder sent to a session's registrants `offset_minutes` before it starts. The send
+    time is derived (`session.starts_at - offset`), so moving the session moves it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        WITHHELD = "withheld", _("Withheld")
+
+    session = models.ForeignKey(
+        "events.Session", on_delete=models.CASCADE, related_name="reminders"
+    )
+    offset_minutes = models.PositiveIntegerField(_("minutes before the start"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    # Why a reminder was withheld: "moved", "cancelled", "started early", "missed".
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-offset_minutes", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "offset_minutes"], name="one_reminder_per_offset"
+            )
+        ]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+
+    def __str__(self) -> str:
+        return f"reminder {self.offset_minutes} min before session {self.session_id}"
+
+    @property
+    def send_at(self) -> datetime:
+        return self.session.starts_at - timedelta(minutes=self.offset_minutes)

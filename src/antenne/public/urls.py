@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.public import feeds, join, registration, views
+from antenne.public import feeds, join, registration, unsubscribe, views
 
 app_name = "public"
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("e/<int:event_id>/lost/sent/", registration.lost_link_sent, name="lost_link_sent"),
     path("e/<int:event_id>/cover", registration.cover, name="event_cover"),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
+    path("u/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
 ]

@@ -1,0 +1,332 @@
+"""Reminders: rows per session with a derived send time (`starts_at - offset`), sent once to
+the registrants of the moment, and the one-click unsubscribe (RFC 8058) that stops them.
+
+The rules (docs/email.md, "Reminders"):
+- a session gets the default reminders (1 day and 1 hour before) when it is scheduled;
+- moving a session moves its reminders with no write; a pending reminder whose new send time
+  is already past (the new start is less than its offset away) is withheld, reason "moved":
+  it is never sent late as if on time;
+- cancelling withholds the pending reminders ("cancelled"); a session that starts before a
+  reminder's send time withholds the still-pending ones ("started early");
+- dispatch claims a reminder and writes its emails in one transaction, so a crash can never
+  send a reminder twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from antenne.core import actions
+from antenne.core.audit import log_action
+from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.events.models import Session
+from antenne.mailing.kinds import REMINDER
+from antenne.mailing.models import Reminder
+
+logger = logging.getLogger("antenne.mailing")
+
+DEFAULT_OFFSETS = (1440, 60)  # the day before, one hour before
+MIN_OFFSET = 5
+MAX_OFFSET = 30 * 1440
+MOVED = "moved"
+CANCELLED = "cancelled"
+STARTED_EARLY = "started early"
+MISSED = "missed"  # due while the session was no longer ahead (e.g. no worker ran)
+
+UNSUBSCRIBE_SALT = "antenne.mailing.unsubscribe"
+UNSUBSCRIBE_MAX_AGE = timedelta(days=400)
+
+
+# --- Rules per session ---------------------------------------------------------------------
+
+
+def create_default_reminders(session: Session) -> None:
+    """The default reminders of a newly scheduled session (called by `schedule_session`)."""
+    Reminder.objects.bulk_create(
+        [Reminder(session=session, offset_minutes=offset) for offset in DEFAULT_OFFSETS]
+    )
+
+
+def _require_manager(actor: Any, session: Session) -> None:
+    from antenne.events.services import can_manage_session
+
+    if not can_manage_session(actor, session):
+        raise PermissionDenied(
+            _("Only the webinar's animators or an admin can do this."),
+            code="permission.not_animator",
+        )
+
+
+def _check_offset(session: Session, offset_minutes: int, *, reminder: Reminder | None) -> None:
+    if not MIN_OFFSET <= offset_minutes <= MAX_OFFSET:
+        raise Invalid(
+            _("A reminder is sent between 5 minutes and 30 days before the start."),
+            code="reminder.offset_invalid",
+        )
+    if session.state != Session.State.SCHEDULED:
+        raise Conflict(
+            _("Reminders can only be changed before the session starts."),
+            code="reminder.session_not_scheduled",
+        )
+    if session.starts_at - timedelta(minutes=offset_minutes) <= timezone.now():
+        raise Invalid(
+            _("That send time is already past: choose a shorter delay."),
+            code="reminder.too_late",
+        )
+    others = Reminder.objects.filter(session=session, offset_minutes=offset_minutes)
+    if reminder is not None:
+        others = others.exclude(pk=reminder.pk)
+    if others.exists():
+        raise Conflict(
+            _("This session already has a reminder at that time."), code="reminder.exists"
+        )
+
+
+def add_reminder(*, actor: Any, session: Session, offset_minutes: int) -> Reminder:
+    _require_manager(actor, session)
+    _check_offset(session, offset_minutes, reminder=None)
+    with transaction.atomic():
+        reminder = Reminder.objects.create(session=session, offset_minutes=offset_minutes)
+        log_action(
+            reminder,
+            actions.REMINDER_ADDED,
+            actor=actor,
+            data={"session": session.pk, "offset_minutes": offset_minutes},
+        )
+    return reminder
+
+
+def _require_pending(reminder: Reminder) -> None:
+    if reminder.state == Reminder.State.SENT:
+        raise Conflict(_("This reminder has already been sent."), code="reminder.sent")
+
+
+def change_reminder(*, actor: Any, reminder: Reminder, offset_minutes: int) -> Reminder:
+    """Change when a reminder goes out; a withheld one becomes pending again."""
+    _require_manager(actor, reminder.session)
+    _require_pending(reminder)
+    _check_offset(reminder.session, offset_minutes, reminder=reminder)
+    with transaction.atomic():
+        before = reminder.offset_minutes
+        reminder.offset_minutes = offset_minutes
+        reminder.state = Reminder.State.PENDING
+        reminder.reason = ""
+        reminder.save(update_fields=["offset_minutes", "state", "reason"])
+        log_action(
+            reminder,
+            actions.REMINDER_CHANGED,
+            actor=actor,
+            data={"session": reminder.session_id, "from": before, "to": offset_minutes},
+        )
+    return reminder
+
+
+def remove_reminder(*, actor: Any, reminder: Reminder) -> None:
+    _require_manager(actor, reminder.session)
+    _require_pending(reminder)
+    with transaction.atomic():
+        log_action(
+            reminder.session,
+            actions.REMINDER_REMOVED,
+            actor=actor,
+            data={"reminder": reminder.pk, "offset_minutes": reminder.offset_minutes},
+        )
+        reminder.delete()
+
+
+def _withhold(reminders: Any, reason: str) -> int:
+    ids = list(reminders.filter(state=Reminder.State.PENDING).values_list("pk", flat=True))
+    count = Reminder.objects.filter(pk__in=ids, state=Reminder.State.PENDING).update(
+        state=Reminder.State.WITHHELD, reason=reason
+    )
+    if count:
+        session_id = reminders.values_list("session_id", flat=True).first()
+        log_action(
+            None,
+            actions.REMINDER_WITHHELD,
+            data={"session": session_id, "reminders": ids, "reason": reason},
+        )
+    return int(count)
+
+
+def withhold_pending_reminders(session: Session, reason: str) -> int:
+    """Withhold every still-pending reminder of `session` (a cancellation, or "started
+    early" when it goes to the green room or live before a reminder's send time)."""
+    return _withhold(Reminder.objects.filter(session=session), reason)
+
+
+def withhold_overtaken_reminders(session: Session, now: datetime | None = None) -> int:
+    """After a move: the pending reminders whose new send time is already past (the new
+    start is less than their offset away) are withheld, reason "moved"."""
+    now = now or timezone.now()
+    overtaken = [
+        r.pk
+        for r in Reminder.objects.filter(session=session, state=Reminder.State.PENDING)
+        if session.starts_at - timedelta(minutes=r.offset_minutes) <= now
+    ]
+    return _withhold(Reminder.objects.filter(pk__in=overtaken), MOVED) if overtaken else 0
+
+
+# --- Dispatch ------------------------------------------------------------------------------
+
+
+def unsubscribe_token(registration: Any, kind: str = REMINDER) -> str:
+    return signing.dumps({"r": registration.pk, "k": kind}, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(registration: Any, kind: str = REMINDER) -> str:
+    from antenne.accounts.services import absolute_url
+
+    return absolute_url(reverse("public:unsubscribe", args=[unsubscribe_token(registration, kind)]))
+
+
+def _claim(reminder_id: int, session_id: int, now: datetime) -> Reminder | None:
+    """Inside the caller's transaction: mark the reminder sent if it is still pending and
+    due, its session scheduled and ahead; None when another worker has it or it is no longer
+    due (its session moved meanwhile). The session row is locked first (as a move or a
+    cancellation does), then the reminder with SKIP LOCKED on PostgreSQL; on SQLite the
+    conditional UPDATE decides."""
+    session = Session.objects.select_for_update().select_related("event").get(pk=session_id)
+    pending = Reminder.objects.filter(pk=reminder_id, state=Reminder.State.PENDING)
+    if connection.vendor == "postgresql":
+        pending = pending.select_for_update(skip_locked=True)
+    reminder = pending.first()
+    if reminder is None or session.state != Session.State.SCHEDULED or session.starts_at <= now:
+        return None
+    reminder.session = session
+    if reminder.send_at > now:
+        return None
+    claimed = Reminder.objects.filter(pk=reminder_id, state=Reminder.State.PENDING).update(
+        state=Reminder.State.SENT, sent_at=now
+    )
+    if not claimed:
+        return None
+    reminder.state = Reminder.State.SENT
+    reminder.sent_at = now
+    return reminder
+
+
+def _send(reminder: Reminder) -> int:
+    from antenne.mailing.services import queue_email
+    from antenne.registrations.models import Registration
+    from antenne.registrations.services import join_url
+
+    session = reminder.session
+    recipients = session.registrations.filter(
+        status=Registration.Status.CONFIRMED, reminders_unsubscribed_at__isnull=True
+    )
+    count = 0
+    for registration in recipients.iterator():
+        registration.session = session
+        link = unsubscribe_url(registration)
+        queue_email(
+            to=registration.email,
+            kind=REMINDER,
+            template="reminder",
+            context={
+                "registration": registration,
+                "session": session,
+                "event": session.event,
+                "join_url": join_url(registration),
+                "unsubscribe_url": link,
+                "offset_minutes": reminder.offset_minutes,
+                "lead_days": reminder.offset_minutes // 1440
+                if reminder.offset_minutes % 1440 == 0
+                else 0,
+                "lead_hours": reminder.offset_minutes // 60
+                if reminder.offset_minutes % 60 == 0
+                else 0,
+            },
+            language=registration.language,
+            unsubscribe_url=link,
+        )
+        count += 1
+    return count
+
+
+def dispatch_due_reminders(now: datetime | None = None) -> int:
+    """Send every due pending reminder (send time ≤ now, session scheduled and ahead): one
+    outbox row per current registrant, written in the transaction that marks the reminder
+    sent. Reminders overtaken by their session's start are withheld. Returns the number of
+    reminders sent. Run every minute by the worker processes; safe to run concurrently."""
+    now = now or timezone.now()
+    candidates = Reminder.objects.filter(
+        state=Reminder.State.PENDING, session__starts_at__lte=now + timedelta(minutes=MAX_OFFSET)
+    ).select_related("session")
+    sent = 0
+    for reminder in candidates:
+        session = reminder.session
+        if reminder.send_at > now:
+            continue
+        if session.state != Session.State.SCHEDULED or session.starts_at <= now:
+            reason = {
+                Session.State.CANCELLED: CANCELLED,
+                Session.State.GREEN_ROOM: STARTED_EARLY,
+                Session.State.LIVE: STARTED_EARLY,
+            }.get(session.state, MISSED)
+            with transaction.atomic():
+                _withhold(Reminder.objects.filter(pk=reminder.pk), reason)
+            continue
+        with transaction.atomic():
+            claimed = _claim(reminder.pk, session.pk, now)
+            if claimed is None:
+                continue
+            count = _send(claimed)
+            Reminder.objects.filter(pk=claimed.pk).update(recipients=count)
+            log_action(
+                claimed,
+                actions.REMINDER_SENT,
+                data={
+                    "session": session.pk,
+                    "offset_minutes": claimed.offset_minutes,
+                    "recipients": count,
+                },
+            )
+        sent += 1
+        logger.info("reminder %s of session %s: %d email(s)", claimed.pk, session.pk, count)
+    return sent
+
+
+# --- Unsubscribe ---------------------------------------------------------------------------
+
+
+def registration_for_unsubscribe(*, token: str) -> Any:
+    """The registration an unsubscribe token names, or None (bad, expired, or erased)."""
+    from antenne.registrations.models import Registration
+
+    if not token or len(token) > 200:
+        return None
+    try:
+        value = signing.loads(
+            token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE.total_seconds()
+        )
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, dict) or value.get("k") != REMINDER:
+        return None
+    return Registration.objects.select_related("session__event").filter(pk=value.get("r")).first()
+
+
+def unsubscribe(*, registration: Any) -> Any:
+    """Stop the reminders of this registration, at once (idempotent)."""
+    from antenne.registrations.models import Registration
+
+    with transaction.atomic():
+        updated = Registration.objects.filter(
+            pk=registration.pk, reminders_unsubscribed_at__isnull=True
+        ).update(reminders_unsubscribed_at=timezone.now())
+        if updated:
+            log_action(
+                registration.session,
+                actions.REGISTRATION_UNSUBSCRIBED,
+                data={"registration": registration.pk, "kind": REMINDER},
+            )
+    registration.refresh_from_db(fields=["reminders_unsubscribed_at"])
+    return registration
