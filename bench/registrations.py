@@ -87,13 +87,14 @@ def drop_database(url: str) -> None:
         )
 
 
-def antenne_env(url: str, data_dir: str) -> dict[str, str]:
+def antenne_env(url: str, data_dir: str, pool: int = 0) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTENNE_", "DJANGO_"))}
     env.update(
         DATABASE_URL=url,
         ANTENNE_DATA_DIR=data_dir,
         ANTENNE_SECRET_KEY=secrets.token_urlsafe(50),
         ANTENNE_RUN_WORKER="false",
+        ANTENNE_DB_POOL_SIZE=str(pool),
     )
     return env
 
@@ -267,6 +268,9 @@ def main() -> int:
     parser.add_argument("--duplicates", type=float, default=0.1, help="fraction of repeats")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--pool", type=int, default=0, help="ANTENNE_DB_POOL_SIZE of each server (0: none)"
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     hard_deadline = time.monotonic() + args.timeout
@@ -276,7 +280,7 @@ def main() -> int:
     recreate_database(url)
     try:
         with tempfile.TemporaryDirectory(prefix="antenne-bench-") as data_dir:
-            env = antenne_env(url, data_dir)
+            env = antenne_env(url, data_dir, args.pool)
             antenne(env, "manage", "migrate", "--verbosity", "0")
             setup = antenne(env, "manage", "shell", "-c", SETUP.format(admin=ADMIN))
             [line] = [line for line in setup.splitlines() if line.startswith("SETUP ")]

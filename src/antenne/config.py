@@ -132,6 +132,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Engines",
     ),
     Setting(
+        "ANTENNE_DB_POOL_SIZE",
+        "0",
+        "PostgreSQL only: size of a connection pool per process (psycopg_pool). 0 opens a "
+        "connection per request, which is always safe; a pool saves the connection set-up "
+        "(see docs/benchmarks.md). Keep processes times size under PostgreSQL's max_connections.",
+        "Engines",
+    ),
+    Setting(
         "REDIS_URL",
         "(empty: in-memory channel layer and cache)",
         "Redis server for the live-room channel layer and the shared cache (rate limits). "
