@@ -71,10 +71,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from antenne.runner import StuckEmailSweeper
+    from antenne.runner import MailSweeper
 
     _migrate()
-    sweeper = StuckEmailSweeper()
+    sweeper = MailSweeper()
     sweeper.start()  # one sweep now, then every minute beside the worker loop
     try:
         call_command("db_worker", interval=settings.WORKER_INTERVAL, verbosity=1)

@@ -53,13 +53,13 @@ class InProcessWorker:
         self.thread.join(timeout)
 
 
-class StuckEmailSweeper:
-    """Re-queues emails a crashed worker left behind (`mailing.services.requeue_stuck`):
-    once at start, then every `interval` seconds, on a daemon thread beside the worker loop.
+class MailSweeper:
+    """The mail housekeeping of every worker process, once at start and then every
+    `interval` seconds on a daemon thread beside the worker loop: re-queue the emails a
+    crashed worker left behind (`mailing.services.requeue_stuck`) and send the reminders
+    that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once).
     A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
-    queue, and it runs in every worker process (the sweep is idempotent, so several
-    processes sweeping at once is harmless). Each round also sends the reminders that are
-    due (`mailing.reminders.dispatch_due_reminders`, which claims each reminder once)."""
+    queue, and both jobs are idempotent, so several processes sweeping at once is harmless."""
 
     def __init__(self, interval: float = 60) -> None:
         self.interval = interval
@@ -129,7 +129,7 @@ def serve(*, host: str, port: int) -> int:
 
     setup_url = issue_setup_url()
     worker = InProcessWorker(settings.WORKER_INTERVAL) if settings.RUN_WORKER else None
-    sweeper = StuckEmailSweeper() if settings.RUN_WORKER else None
+    sweeper = MailSweeper() if settings.RUN_WORKER else None
     config = uvicorn.Config(
         "antenne.asgi:application",
         host=host,
