@@ -10,11 +10,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
 
 from antenne.api import schemas
-from antenne.core.exceptions import PermissionDenied
 from antenne.events import selectors, services
 from antenne.events.models import Event, Session
 from antenne.events.timeutils import aware_to_utc
@@ -149,11 +147,8 @@ def update_session(request: HttpRequest, session_id: int, body: schemas.SessionP
     given = body.dict(exclude_unset=True)
     moves = given.keys() & {"starts_at", "time_zone", "duration_minutes"}
     staffs = given.keys() & {"capacity", "animator_ids"}
-    if not moves and not staffs and not services.can_manage_session(request.user, session):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
+    if not moves and not staffs:  # nothing to change: still, only its managers may ask
+        services.require_session_manager(request.user, session)
     animators = _animators(request, given["animator_ids"]) if "animator_ids" in given else None
     with transaction.atomic():
         if moves:

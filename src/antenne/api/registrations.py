@@ -117,7 +117,7 @@ def register_attendee(request: HttpRequest, session_id: int, body: RegistrationI
     the same registration when the email is already registered (the link is re-sent). 409
     `registration.staff_member` for a workspace account, `registration.full` when the
     session is full without a waiting list, `registration.closed` once it is over."""
-    session = selectors.access_managed_session(actor=request.user, pk=session_id)
+    session = event_selectors.access_managed_session(actor=request.user, pk=session_id)
     registration, created = services.register(
         session=session,
         email=body.email,

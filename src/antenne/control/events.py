@@ -19,21 +19,7 @@ from antenne.control.reminders import ReminderForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.events import selectors, services
-from antenne.events.models import Event, Session
-
-
-def _managed_event(request: HttpRequest, pk: int) -> Event:
-    found = selectors.access_event(actor=request.user, pk=pk)
-    if not services.can_manage_event(request.user, found):
-        raise DjangoPermissionDenied
-    return found
-
-
-def _managed_session(request: HttpRequest, pk: int) -> Session:
-    found = selectors.access_session(actor=request.user, pk=pk)
-    if not services.can_manage_session(request.user, found):
-        raise DjangoPermissionDenied
-    return found
+from antenne.events.models import Session
 
 
 def _page_status(*forms_: Any) -> int:
@@ -96,7 +82,7 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @member_required
 def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_event(request, pk)
+    found = selectors.access_managed_event(actor=request.user, pk=pk)
     initial = {
         "title": found.title,
         "description": found.description,
@@ -124,7 +110,7 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_event(request, pk)
+    found = selectors.access_managed_event(actor=request.user, pk=pk)
     publish = request.POST.get("published") == "1"
     try:
         services.update_event(actor=request.user, event=found, published=publish)
@@ -143,7 +129,7 @@ def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_event(request, pk)
+    found = selectors.access_managed_event(actor=request.user, pk=pk)
     form = forms.CancelForm(request.POST)
     if form.is_valid():
         try:
@@ -180,7 +166,7 @@ def _conflicts_context(error: AntenneError) -> list[dict[str, Any]]:
 @require_http_methods(["GET", "POST"])
 @member_required
 def session_new(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_event(request, pk)
+    found = selectors.access_managed_event(actor=request.user, pk=pk)
     form = forms.SessionForm(request.POST or None, initial={"animators": [request.user]})
     conflicts: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
@@ -263,7 +249,7 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_session(request, pk)
+    found = selectors.access_managed_session(actor=request.user, pk=pk)
     form = forms.SlotForm(request.POST, prefix="slot")
     if form.is_valid():
         data = form.cleaned_data
@@ -291,7 +277,7 @@ def session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def session_team(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_session(request, pk)
+    found = selectors.access_managed_session(actor=request.user, pk=pk)
     form = forms.SessionTeamForm(request.POST, prefix="team")
     if form.is_valid():
         try:
@@ -312,7 +298,7 @@ def session_team(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def session_test_run(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_session(request, pk)
+    found = selectors.access_managed_session(actor=request.user, pk=pk)
     try:
         services.mark_test_run(
             actor=request.user, session=found, done=request.POST.get("done") == "1"
@@ -325,7 +311,7 @@ def session_test_run(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_session(request, pk)
+    found = selectors.access_managed_session(actor=request.user, pk=pk)
     form = forms.CancelForm(request.POST, prefix="cancel")
     if form.is_valid():
         try:
@@ -344,7 +330,7 @@ def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def speaker_add(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _managed_session(request, pk)
+    found = selectors.access_managed_session(actor=request.user, pk=pk)
     form = forms.SpeakerForm(request.POST, prefix="speaker")
     if form.is_valid():
         try:
@@ -375,7 +361,7 @@ SPEAKER_ACTIONS = {
 @require_POST
 @member_required
 def speaker_action(request: HttpRequest, pk: int, speaker_pk: int, action: str) -> HttpResponse:
-    found = _managed_session(request, pk)
+    found = selectors.access_managed_session(actor=request.user, pk=pk)
     speaker = selectors.access_speaker(actor=request.user, session=found, pk=speaker_pk)
     if action not in SPEAKER_ACTIONS:
         raise Http404

@@ -5,7 +5,6 @@ only the session's animators and admins see any of it."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +17,7 @@ from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.events import selectors as event_selectors
 from antenne.events.models import Session
-from antenne.events.services import can_manage_session
+from antenne.events.services import require_session_manager
 from antenne.registrations import csv_io, selectors, services
 from antenne.registrations.models import Registration
 
@@ -33,17 +32,9 @@ ADD_ERROR_FIELDS = {
 }
 
 
-def _managed_session(request: HttpRequest, pk: int) -> Session:
-    found = event_selectors.access_session(actor=request.user, pk=pk)
-    if not can_manage_session(request.user, found):
-        raise DjangoPermissionDenied
-    return found
-
-
 def _managed_registration(request: HttpRequest, pk: int) -> Registration:
     found = selectors.access_registration(actor=request.user, pk=pk)
-    if not can_manage_session(request.user, found.session):
-        raise DjangoPermissionDenied
+    require_session_manager(request.user, found.session)
     return found
 
 
@@ -86,7 +77,7 @@ def _list_page(request: HttpRequest, session: Session, form: forms.RegistrantFor
 @require_http_methods(["GET", "POST"])
 @member_required
 def registrants(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _managed_session(request, pk)
+    session = event_selectors.access_managed_session(actor=request.user, pk=pk)
     form = forms.RegistrantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -177,7 +168,7 @@ def _import_page(
 @member_required
 def registrants_import(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 1: upload → preview (nothing written). Step 2: the signed preview → import."""
-    session = _managed_session(request, pk)
+    session = event_selectors.access_managed_session(actor=request.user, pk=pk)
     if request.method == "POST" and "token" in request.POST:
         try:
             rows, previewed = csv_io.rows_from_token(session=session, token=request.POST["token"])
@@ -218,7 +209,7 @@ def registrants_import(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @member_required
 def registrants_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    session = _managed_session(request, pk)
+    session = event_selectors.access_managed_session(actor=request.user, pk=pk)
     lines = csv_io.export_registrants(actor=request.user, session=session)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="registrants-{session.pk}.csv"'

@@ -15,7 +15,6 @@ from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.events import selectors
-from antenne.events.services import can_manage_session
 from antenne.mailing import reminders
 from antenne.mailing.models import Reminder
 
@@ -52,9 +51,7 @@ def _back(session_id: int) -> HttpResponse:
 @require_POST
 @member_required
 def reminder_add(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.access_session(actor=request.user, pk=pk)
-    if not can_manage_session(request.user, session):
-        raise DjangoPermissionDenied
+    session = selectors.access_managed_session(actor=request.user, pk=pk)
     form = ReminderForm(request.POST, prefix="reminder")
     if not form.is_valid():
         messages.error(request, _("The reminder could not be added: check its delay."))
@@ -74,9 +71,9 @@ def reminder_add(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def reminder_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     reminder = get_object_or_404(Reminder.objects.select_related("session__event"), pk=pk)
-    session = selectors.access_session(actor=request.user, pk=reminder.session_id)
-    if action not in ("change", "remove") or not can_manage_session(request.user, session):
+    if action not in ("change", "remove"):
         raise DjangoPermissionDenied
+    session = selectors.access_managed_session(actor=request.user, pk=reminder.session_id)
     reminder.session = session
     try:
         if action == "remove":

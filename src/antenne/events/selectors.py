@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce
@@ -20,6 +22,7 @@ from antenne.core.models import AuditEntry
 from antenne.core.permissions import is_member
 from antenne.events.conflicts import MAX_SESSION_MINUTES, ConflictReport, find_conflicts
 from antenne.events.models import Event, Session, Speaker
+from antenne.events.services import require_event_manager, require_session_manager
 
 
 def _members_only(actor: Any) -> None:
@@ -47,6 +50,20 @@ def access_session(*, actor: Any, pk: int) -> Session:
     )
     if session is None:
         raise NotFound(_("No such session."), code="session.not_found")
+    return session
+
+
+def access_managed_event(*, actor: Any, pk: int) -> Event:
+    """An event the actor may change (its animators and admins), for every interface."""
+    event = access_event(actor=actor, pk=pk)
+    require_event_manager(actor, event)
+    return event
+
+
+def access_managed_session(*, actor: Any, pk: int) -> Session:
+    """A session the actor may change (its animators and admins), for every interface."""
+    session = access_session(actor=actor, pk=pk)
+    require_session_manager(actor, session)
     return session
 
 
@@ -265,3 +282,9 @@ def session_revision(session: Session) -> int:
         object_id=str(session.pk),
         action__in=CALENDAR_REVISIONS,
     ).count()
+
+
+def session_uid(session: Session) -> str:
+    """The session's iCalendar UID: the same in every calendar file Antenne writes (the
+    members' feed, the registrants' .ics), so a client merges them."""
+    return f"session-{session.pk}@{urlsplit(settings.BASE_URL).hostname}"

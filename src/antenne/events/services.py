@@ -58,6 +58,16 @@ def _require(allowed: bool) -> None:
         )
 
 
+def require_event_manager(actor: Any, event: Event) -> None:
+    """Raise `permission.not_animator` unless `actor` manages `event` (every domain uses it)."""
+    _require(can_manage_event(actor, event))
+
+
+def require_session_manager(actor: Any, session: Session) -> None:
+    """Raise `permission.not_animator` unless `actor` manages `session`."""
+    _require(can_manage_session(actor, session))
+
+
 def describe_conflicts(report: ConflictReport) -> list[dict[str, Any]]:
     """The conflicting sessions as the API and the pages show them."""
     return [
@@ -170,7 +180,7 @@ def create_event(
 
 
 def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
-    _require(can_manage_event(actor, event))
+    require_event_manager(actor, event)
     unknown = set(changes) - {*EVENT_FIELDS, "cover_image", "owner"}
     if unknown:
         raise Invalid(_("Unknown field."), code="event.field_unknown", fields=sorted(unknown))
@@ -195,7 +205,7 @@ def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
 
 
 def cancel_event(*, actor: Any, event: Event, message: str = "") -> Event:
-    _require(can_manage_event(actor, event))
+    require_event_manager(actor, event)
     with transaction.atomic():
         for session in event.sessions.exclude(
             state__in=(Session.State.CANCELLED, Session.State.ENDED)
@@ -230,7 +240,7 @@ def schedule_session(
     animators: list[User] | None = None,
     confirm_conflicts: bool = False,
 ) -> Session:
-    _require(can_manage_event(actor, event))
+    require_event_manager(actor, event)
     zone(time_zone)
     if starts_at <= timezone.now():
         raise Invalid(_("A new session must start in the future."), code="session.in_past")
@@ -279,7 +289,7 @@ def reschedule_session(
     confirm_conflicts: bool = False,
 ) -> Session:
     """Move a session. Speakers are told; everything hanging on its time moves with it."""
-    _require(can_manage_session(actor, session))
+    require_session_manager(actor, session)
     zone(time_zone)
     if session.state != Session.State.SCHEDULED:
         raise Conflict(
@@ -335,7 +345,7 @@ def reschedule_session(
 def update_session(
     *, actor: Any, session: Session, capacity: int | None, animators: list[User]
 ) -> Session:
-    _require(can_manage_session(actor, session))
+    require_session_manager(actor, session)
     if not animators:
         raise Invalid(_("A session needs at least one animator."), code="session.animator_required")
     _check_animators(animators)
@@ -388,7 +398,7 @@ def _notify_registrants(session: Session, change: str, message: str = "") -> Non
 
 def cancel_session(*, actor: Any, session: Session, message: str = "") -> Session:
     """Cancel (never delete) a session; its speakers are told by email."""
-    _require(can_manage_session(actor, session))
+    require_session_manager(actor, session)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=session.pk)
         if session.is_over:
@@ -403,7 +413,7 @@ def cancel_session(*, actor: Any, session: Session, message: str = "") -> Sessio
 
 
 def mark_test_run(*, actor: Any, session: Session, done: bool = True) -> Session:
-    _require(can_manage_session(actor, session))
+    require_session_manager(actor, session)
     session.test_run_done_at = timezone.now() if done else None
     session.save(update_fields=["test_run_done_at"])
     log_action(session, actions.SESSION_TEST_RUN, actor=actor, data={"done": done})
@@ -450,7 +460,7 @@ def add_speaker(
 ) -> Speaker:
     """Invite a speaker (workspace member or guest) any time before the start; they get a
     personal green-room link by email."""
-    _require(can_manage_session(actor, session))
+    require_session_manager(actor, session)
     if (
         session.is_over
         or session.state == Session.State.LIVE
@@ -480,7 +490,7 @@ def add_speaker(
 
 def resend_speaker_invitation(*, actor: Any, speaker: Speaker) -> Speaker:
     """A fresh link (the previous one stops working) sent again."""
-    _require(can_manage_session(actor, speaker.session))
+    require_session_manager(actor, speaker.session)
     if speaker.session.is_over:
         raise Conflict(_("This session is already over or cancelled."), code="session.over")
     with transaction.atomic():
@@ -490,7 +500,7 @@ def resend_speaker_invitation(*, actor: Any, speaker: Speaker) -> Speaker:
 
 
 def revoke_speaker_link(*, actor: Any, speaker: Speaker) -> Speaker:
-    _require(can_manage_session(actor, speaker.session))
+    require_session_manager(actor, speaker.session)
     if speaker.revoked_at is None:
         speaker.revoked_at = timezone.now()
         speaker.save(update_fields=["revoked_at"])
@@ -499,7 +509,7 @@ def revoke_speaker_link(*, actor: Any, speaker: Speaker) -> Speaker:
 
 
 def remove_speaker(*, actor: Any, speaker: Speaker) -> None:
-    _require(can_manage_session(actor, speaker.session))
+    require_session_manager(actor, speaker.session)
     with transaction.atomic():
         log_action(speaker, actions.SPEAKER_REMOVED, actor=actor, data={"email": speaker.email})
         speaker.delete()

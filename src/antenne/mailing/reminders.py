@@ -25,8 +25,9 @@ from django.utils.translation import gettext_lazy as _
 
 from antenne.core import actions
 from antenne.core.audit import log_action
-from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
+from antenne.events.services import require_session_manager
 from antenne.mailing.kinds import REMINDER
 from antenne.mailing.models import Reminder
 
@@ -52,16 +53,6 @@ def create_default_reminders(session: Session) -> None:
     Reminder.objects.bulk_create(
         [Reminder(session=session, offset_minutes=offset) for offset in DEFAULT_OFFSETS]
     )
-
-
-def _require_manager(actor: Any, session: Session) -> None:
-    from antenne.events.services import can_manage_session
-
-    if not can_manage_session(actor, session):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
 
 
 def _check_offset(session: Session, offset_minutes: int, *, reminder: Reminder | None) -> None:
@@ -90,7 +81,7 @@ def _check_offset(session: Session, offset_minutes: int, *, reminder: Reminder |
 
 
 def add_reminder(*, actor: Any, session: Session, offset_minutes: int) -> Reminder:
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     _check_offset(session, offset_minutes, reminder=None)
     with transaction.atomic():
         reminder = Reminder.objects.create(session=session, offset_minutes=offset_minutes)
@@ -110,7 +101,7 @@ def _require_pending(reminder: Reminder) -> None:
 
 def change_reminder(*, actor: Any, reminder: Reminder, offset_minutes: int) -> Reminder:
     """Change when a reminder goes out; a withheld one becomes pending again."""
-    _require_manager(actor, reminder.session)
+    require_session_manager(actor, reminder.session)
     _require_pending(reminder)
     _check_offset(reminder.session, offset_minutes, reminder=reminder)
     with transaction.atomic():
@@ -129,7 +120,7 @@ def change_reminder(*, actor: Any, reminder: Reminder, offset_minutes: int) -> R
 
 
 def remove_reminder(*, actor: Any, reminder: Reminder) -> None:
-    _require_manager(actor, reminder.session)
+    require_session_manager(actor, reminder.session)
     _require_pending(reminder)
     with transaction.atomic():
         log_action(

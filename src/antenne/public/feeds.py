@@ -4,7 +4,6 @@ applications fetch it on their own, so the secret token in the URL is the creden
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,11 +24,6 @@ FEED_PAST = timedelta(days=30)
 FEED_REFRESH = timedelta(hours=1)
 
 
-def session_uid(session: Session) -> str:
-    """The same in every calendar file Antenne writes, so a client merges them."""
-    return f"session-{session.pk}@{urlsplit(settings.BASE_URL).hostname}"
-
-
 def _description(session: Session, url: str) -> str:
     animators = ", ".join(str(a) for a in session.animators.all()) or "—"
     lines = [
@@ -46,7 +40,7 @@ def session_event(session: Session) -> VEvent:
     url = absolute_url(reverse("control:session", args=[session.pk]))
     revised_at = getattr(session, "revised_at", None)
     return VEvent(
-        uid=session_uid(session),
+        uid=event_selectors.session_uid(session),
         start=session.starts_at,
         end=session.ends_at,
         summary=session.event.title,

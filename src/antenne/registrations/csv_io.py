@@ -27,9 +27,9 @@ from antenne.accounts.models import User
 from antenne.accounts.services import checked_email
 from antenne.core import actions
 from antenne.core.audit import log_action
-from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
-from antenne.events.services import can_manage_session
+from antenne.events.services import require_session_manager
 from antenne.registrations import services
 from antenne.registrations.models import Registration, RegistrationField
 from antenne.registrations.selectors import answer_text
@@ -48,14 +48,6 @@ def formula_safe(value: str) -> str:
     """A cell value a spreadsheet will show as text: a leading quote before anything that
     could start a formula."""
     return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
-def _require_manager(actor: Any, session: Session) -> None:
-    if not can_manage_session(actor, session):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
 
 
 # --- Reading a file -----------------------------------------------------------------------
@@ -298,7 +290,7 @@ def import_registrants(
     """Register every row the organiser confirmed in the preview, in one transaction: all of
     them or none. Rows registered by someone else meanwhile are left as they are; any other
     change since the preview (a row now over capacity, say) imports nothing."""
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     with transaction.atomic():
         locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
         classify(session=locked, rows=rows)
@@ -382,7 +374,7 @@ def csv_lines(rows: Iterable[Iterable[str]], *, bom: bool = True) -> Iterator[st
 
 def export_registrants(*, actor: Any, session: Session) -> Iterator[str]:
     """The session's registrations as CSV lines, streamed. Recorded in the audit log."""
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     fields = list(RegistrationField.objects.filter(event_id=session.event_id))
     log_action(session, actions.REGISTRANTS_EXPORTED, actor=actor)
 

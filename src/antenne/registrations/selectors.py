@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.core.permissions import is_member
 from antenne.events.models import Session
-from antenne.events.selectors import access_session
-from antenne.events.services import can_manage_session
+from antenne.events.services import require_session_manager
 from antenne.registrations.models import Registration, RegistrationField
 
 
@@ -68,26 +67,11 @@ def answer_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _require_manager(actor: Any, session: Session) -> None:
-    if not can_manage_session(actor, session):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
-
-
-def access_managed_session(*, actor: Any, pk: int) -> Session:
-    """A session whose registrants the actor manages (its animators and admins)."""
-    session = access_session(actor=actor, pk=pk)
-    _require_manager(actor, session)
-    return session
-
-
 def list_registrations(
     *, actor: Any, session: Session, status: str = "", search: str = ""
 ) -> QuerySet[Registration]:
     """A session's registrations, newest first, for its animators and admins (the API's
     listing): `status` keeps one status, `search` matches email, first or last name."""
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     # PostgreSQL refuses NUL in a query parameter; it could match nothing anyway.
     return list_registrants(session=session, search=search.replace("\x00", "")[:100], status=status)

@@ -19,10 +19,10 @@ from antenne.accounts.models import User, normalize_email
 from antenne.accounts.services import absolute_url, checked_email
 from antenne.core import actions, ical
 from antenne.core.audit import log_action
-from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
-from antenne.events.selectors import session_revision
-from antenne.events.services import can_manage_event, can_manage_session
+from antenne.events.selectors import session_revision, session_uid
+from antenne.events.services import require_event_manager, require_session_manager
 from antenne.mailing.services import queue_email
 from antenne.registrations.models import Registration, RegistrationField
 
@@ -57,9 +57,8 @@ def is_staff_email(email: str) -> bool:
 def calendar_file(registration: Registration) -> str:
     """The person's .ics: the session in UTC with a UID that stays the same when it moves."""
     session = registration.session
-    host = settings.BASE_URL.split("://", 1)[-1].split("/", 1)[0]
     event = ical.VEvent(
-        uid=f"session-{session.pk}@{host}",
+        uid=session_uid(session),
         start=session.starts_at,
         end=session.ends_at,
         summary=session.event.title,
@@ -214,17 +213,9 @@ def registration_for_key(*, key: str) -> Registration | None:
     )
 
 
-def _require_manager(actor: Any, session: Session) -> None:
-    if not can_manage_session(actor, session):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
-
-
 def revoke_registration(*, actor: Any, registration: Registration) -> Registration:
     """The join link stops working; the registration stays listed as revoked."""
-    _require_manager(actor, registration.session)
+    require_session_manager(actor, registration.session)
     if registration.status != Registration.Status.REVOKED:
         registration.status = Registration.Status.REVOKED
         registration.revoked_at = timezone.now()
@@ -236,7 +227,7 @@ def revoke_registration(*, actor: Any, registration: Registration) -> Registrati
 def erase_registration(*, actor: Any, registration: Registration) -> None:
     """Delete a registration and everything the person typed; the audit keeps no personal
     data, only that a registration of the session was erased."""
-    _require_manager(actor, registration.session)
+    require_session_manager(actor, registration.session)
     with transaction.atomic():
         log_action(
             registration.session,
@@ -287,11 +278,7 @@ def add_question(
 ) -> RegistrationField:
     """Add a question to an event's registration form. Answers already given keep the
     question's label with them, so editing the form later never loses what people typed."""
-    if not can_manage_event(actor, event):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
+    require_event_manager(actor, event)
     label = " ".join(label.split())[:200]
     if not label:
         raise Invalid(_("A question needs a text."), code="question.label_required")
@@ -323,11 +310,7 @@ def add_question(
 
 
 def remove_question(*, actor: Any, field: RegistrationField) -> None:
-    if not can_manage_event(actor, field.event):
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
+    require_event_manager(actor, field.event)
     with transaction.atomic():
         log_action(field.event, actions.QUESTION_REMOVED, actor=actor, data={"label": field.label})
         field.delete()
