@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from antenne.accounts import services
 from antenne.core.permissions import Role
 from antenne.events.models import Speaker
-from antenne.mailing.models import MailboxMessage, Reminder
+from antenne.mailing.models import Campaign, MailboxMessage, Reminder
 from antenne.registrations.models import RegistrationField
 from tests.factories import (
     AccessRequestFactory,
@@ -41,6 +41,10 @@ API_ADMIN = {A: 401, M: 403, N: 403, D: 200}
 # Writes to a webinar the animator under test neither owns nor runs.
 API_MANAGE = {A: 401, M: 403, N: 403, D: 200}
 API_MANAGE_CREATE = {A: 401, M: 403, N: 403, D: 201}
+
+DRAFT_CONTENT = {
+    language: {"subject": "{event_title}", "body": "Bonjour {first_name}"} for language in ("fr", "en")
+}
 
 MATRIX: dict[str, Row] = {
     "healthz": ("get", lambda o: "/healthz", {"*": 200}),
@@ -174,6 +178,54 @@ MATRIX: dict[str, Row] = {
         "post",
         lambda o: f"/app/reminders/{o['reminder'].pk}/remove/",
         MANAGE_POST,
+    ),
+    # A session's emails and messages to its registrants: its animators and admins only.
+    "control:session_emails": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/emails/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:session_email_log": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/emails/log/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:followup_rules": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/emails/followups/",
+        MANAGE_POST,
+    ),
+    "control:session_replay": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/emails/replay/",
+        MANAGE_POST,
+    ),
+    "control:session_text": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/texts/reminder/fr/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:campaign_new": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/messages/new/",
+        MANAGE_POST,
+    ),
+    "control:campaign": (
+        "get",
+        lambda o: f"/app/messages/{o['campaign'].pk}/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:campaign_action": (
+        "post",
+        lambda o: f"/app/messages/{o['campaign'].pk}/approve/",
+        MANAGE_POST,  # an unticked form: back to the page with an error
+    ),
+    # The workspace's default texts: admins only.
+    "control:workspace_texts": ("get", lambda o: "/app/email-texts/", BACK_OFFICE_ADMIN),
+    "control:workspace_text": (
+        "get",
+        lambda o: "/app/email-texts/followup_attendees/en/",
+        BACK_OFFICE_ADMIN,
     ),
     # Registrants are personal data: the session's animators and admins only.
     "control:registrants": (
@@ -374,6 +426,9 @@ def test_answer(name, role):
     )
     objects["registration"] = RegistrationFactory(session=objects["session"])
     objects["reminder"] = Reminder.objects.create(session=objects["session"], offset_minutes=60)
+    objects["campaign"] = Campaign.objects.create(
+        session=objects["session"], audience="registered", content=DRAFT_CONTENT
+    )
     objects["speaker"] = Speaker.objects.create(
         session=objects["session"], email="guest@x.example", name="Guest"
     )

@@ -203,6 +203,33 @@ SETTINGS: tuple[Setting, ...] = (
         "Attempts after which an email that keeps meeting temporary failures is marked failed.",
         "Email",
     ),
+    Setting(
+        "ANTENNE_SECOND_APPROVAL_THRESHOLD",
+        "500",
+        "A message to more recipients than this (a follow-up, a message to registrants) needs "
+        "the approval of a second animator of the session or an admin before it goes out.",
+        "Email",
+    ),
+    Setting(
+        "ANTENNE_CAMPAIGN_CANARY_SIZE",
+        "10",
+        "How many recipients of an approved message get it first; the rest follow after "
+        "`ANTENNE_CAMPAIGN_CANARY_PAUSE` seconds, leaving time to check the first ones and stop.",
+        "Email",
+    ),
+    Setting(
+        "ANTENNE_CAMPAIGN_CANARY_PAUSE",
+        "300",
+        "Pause in seconds between a message's first batch and the rest of its recipients.",
+        "Email",
+    ),
+    Setting(
+        "ANTENNE_FOLLOWUP_DELAY_MINUTES",
+        "60",
+        "Default delay after the end of a session before its approved follow-ups go out "
+        "(editable per session).",
+        "Email",
+    ),
     # --- Accounts
     Setting(
         "ANTENNE_LOGIN_LINK_MINUTES",

@@ -56,8 +56,10 @@ class InProcessWorker:
 class MailSweeper:
     """The mail housekeeping of every worker process, once at start and then every
     `interval` seconds on a daemon thread beside the worker loop: re-queue the emails a
-    crashed worker left behind (`mailing.services.requeue_stuck`) and send the reminders
-    that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once).
+    crashed worker left behind (`mailing.services.requeue_stuck`), send the reminders
+    that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once),
+    prepare the follow-up drafts of sessions that are over and resume approved messages
+    whose task was lost (`mailing.followups`, `mailing.campaign_sending`).
     A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
     queue, and both jobs are idempotent, so several processes sweeping at once is harmless."""
 
@@ -67,6 +69,8 @@ class MailSweeper:
         self.thread = threading.Thread(target=self._loop, name="antenne-sweeper", daemon=True)
 
     def sweep(self) -> None:
+        from antenne.mailing.campaign_sending import resume_due_campaigns
+        from antenne.mailing.followups import prepare_due_followups
         from antenne.mailing.reminders import dispatch_due_reminders
         from antenne.mailing.services import requeue_stuck
 
@@ -78,6 +82,11 @@ class MailSweeper:
             dispatch_due_reminders()
         except Exception:
             logger.exception("sending due reminders failed; trying again later")
+        try:
+            prepare_due_followups()
+            resume_due_campaigns()
+        except Exception:
+            logger.exception("preparing follow-ups or resuming messages failed; trying again later")
         finally:
             close_old_connections()
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "antenne.mailing",
     "antenne.events",
     "antenne.registrations",
+    "antenne.rooms",
     "antenne.control",
     "antenne.public",
     "antenne.api",
@@ -232,6 +233,10 @@ EMAIL_USE_SSL = _tls == "ssl"
 EMAIL_TIMEOUT = config.get_int("ANTENNE_EMAIL_TIMEOUT", 20, minimum=1)
 EMAIL_RETRY_SECONDS = config.get_int("ANTENNE_EMAIL_RETRY_SECONDS", 30, minimum=0)
 EMAIL_MAX_ATTEMPTS = config.get_int("ANTENNE_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
+SECOND_APPROVAL_THRESHOLD = config.get_int("ANTENNE_SECOND_APPROVAL_THRESHOLD", 500, minimum=0)
+CAMPAIGN_CANARY_SIZE = config.get_int("ANTENNE_CAMPAIGN_CANARY_SIZE", 10, minimum=0)
+CAMPAIGN_CANARY_PAUSE = config.get_int("ANTENNE_CAMPAIGN_CANARY_PAUSE", 300, minimum=0)
+FOLLOWUP_DELAY_MINUTES = config.get_int("ANTENNE_FOLLOWUP_DELAY_MINUTES", 60, minimum=0)
 DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM", "Antenne <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

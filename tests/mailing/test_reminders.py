@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from antenne.core.models import AuditEntry
 from antenne.events import services as events
 from antenne.mailing import reminders
 from antenne.mailing.models import OutgoingEmail, Reminder
@@ -171,6 +172,26 @@ def test_one_click_post_unsubscribes_and_a_get_does_not(session):
     alix.refresh_from_db()
     assert alix.reminders_unsubscribed_at is not None
     assert client.post(url).status_code == 200  # idempotent
+
+
+def test_a_person_who_unsubscribed_can_resubscribe_from_the_same_page(smtp_server, session):
+    alix = register(session, "alix@public.example")
+    url = reminders.unsubscribe_url(alix).split("antenne.test", 1)[1]
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["django_language"] = "en"
+    page = client.post(url).content.decode()
+    assert "I changed my mind" in page
+    page = client.post(url, {"resubscribe": "1"}).content.decode()
+    assert "you will receive the emails of this webinar again" in page
+    alix.refresh_from_db()
+    assert alix.reminders_unsubscribed_at is None
+    drain_tasks()
+    smtp_server.messages.clear()
+    assert reminders.dispatch_due_reminders(hour_reminder_time(session)) == 2
+    drain_tasks()
+    assert len(smtp_server.to("alix@public.example")) == 2  # the day-before and 1-hour ones
+    codes = AuditEntry.objects.values_list("action", flat=True)
+    assert "registrations.registration.resubscribed" in codes
 
 
 def test_bad_unsubscribe_tokens_are_404_and_rate_limited(settings, session):

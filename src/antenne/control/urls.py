@@ -2,11 +2,13 @@ from django.urls import path
 
 from antenne.control import (
     calendar,
+    campaigns,
     events,
     profile,
     questions,
     registrants,
     reminders,
+    session_emails,
     views,
 )
 
@@ -59,6 +61,32 @@ urlpatterns = [
     ),
     path("registrations/<int:pk>/revoke/", registrants.registrant_revoke, name="registrant_revoke"),
     path("registrations/<int:pk>/delete/", registrants.registrant_delete, name="registrant_delete"),
+    path("sessions/<int:pk>/emails/", session_emails.session_emails, name="session_emails"),
+    path(
+        "sessions/<int:pk>/emails/log/",
+        session_emails.session_email_log,
+        name="session_email_log",
+    ),
+    path(
+        "sessions/<int:pk>/emails/followups/",
+        session_emails.followup_rules,
+        name="followup_rules",
+    ),
+    path("sessions/<int:pk>/emails/replay/", session_emails.session_replay, name="session_replay"),
+    path(
+        "sessions/<int:pk>/texts/<str:kind>/<str:language>/",
+        session_emails.session_text,
+        name="session_text",
+    ),
+    path("sessions/<int:pk>/messages/new/", session_emails.campaign_new, name="campaign_new"),
+    path("messages/<int:pk>/", campaigns.campaign, name="campaign"),
+    path("messages/<int:pk>/<str:action>/", campaigns.campaign_action, name="campaign_action"),
+    path("email-texts/", session_emails.workspace_texts, name="workspace_texts"),
+    path(
+        "email-texts/<str:kind>/<str:language>/",
+        session_emails.workspace_text,
+        name="workspace_text",
+    ),
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/feed/", calendar.calendar_feed, name="calendar_feed"),
     path("calendar/feed/reset/", calendar.calendar_feed_reset, name="calendar_feed_reset"),

@@ -80,6 +80,11 @@ class Session(models.Model):
     confirmed_conflicts = models.JSONField(default=list, blank=True)
     test_run_done_at = models.DateTimeField(_("test run done"), null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the broadcast really started and ended (the live room sets them).
+    started_at = models.DateTimeField(_("broadcast started"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("broadcast ended"), null=True, blank=True)
+    # Where the recording can be watched, for the follow-ups' {replay_url}.
+    replay_url = models.URLField(_("replay link"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +116,11 @@ class Session(models.Model):
     @property
     def is_over(self) -> bool:
         return self.state in (self.State.ENDED, self.State.CANCELLED)
+
+    @property
+    def finished_at(self) -> datetime:
+        """When the session ended: the broadcast's real end, or else its planned end."""
+        return self.ended_at or self.ends_at
 
 
 class Speaker(models.Model):

@@ -265,6 +265,7 @@ def schedule_session(
         )
         session.animators.set(animators)
         _reminders().create_default_reminders(session)
+        _mailing_setup(session)
         log_action(
             session,
             actions.SESSION_SCHEDULED,
@@ -378,6 +379,14 @@ def _cancel(*, actor: Any, session: Session, message: str) -> None:
         _email_speaker(
             speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message
         )
+
+
+def _mailing_setup(session: Session) -> None:
+    """The session's own copies of the email texts and its follow-up rules."""
+    from antenne.mailing import followups, texts
+
+    texts.copy_defaults_to_session(session)
+    followups.create_default_rules(session)
 
 
 def _reminders() -> Any:

@@ -37,11 +37,27 @@ class OutgoingEmail(models.Model):
     # RFC 8058 one-click link, used for the kinds in `mailing.kinds.LIST_UNSUBSCRIBE_KINDS`.
     unsubscribe_url = models.URLField(max_length=500, blank=True)
     message_id = models.CharField(max_length=250, blank=True)
+    # What the email is about, for the delivery-status pages (null for account emails).
+    session = models.ForeignKey(
+        "events.Session",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="emails",
+    )
+    campaign = models.ForeignKey(
+        "mailing.Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="emails",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["session", "state"], name="email_session_state")]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"
@@ -120,3 +136,199 @@ class Reminder(models.Model):
     @property
     def send_at(self) -> datetime:
         return self.session.starts_at - timedelta(minutes=self.offset_minutes)
+
+
+class MessageTemplate(models.Model):
+    """An organiser-editable email text: a workspace default (`session` null) or a session's
+    own copy, made when the session is scheduled, so that editing one session never changes
+    another. Texts use the named placeholders of `mailing.placeholders`; they are never
+    given to the Django template engine."""
+
+    session = models.ForeignKey(
+        "events.Session",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="message_templates",
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=250)
+    body = models.TextField(_("text"), max_length=20000)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "kind", "language"], name="one_template_per_session_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "language"],
+                condition=models.Q(session__isnull=True),
+                name="one_default_template_per_kind",
+            ),
+        ]
+        verbose_name = _("email text")
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.language} of session {self.session_id}"
+
+
+class FollowUpRule(models.Model):
+    """Whether a session's attendees (or no-shows) get a follow-up, and how long after the
+    end. The follow-up itself is a `Campaign`, prepared at the end and sent once approved."""
+
+    class Audience(models.TextChoices):
+        ATTENDEES = "attendees", _("Attendees")
+        NOSHOWS = "noshows", _("No-shows")
+
+    session = models.ForeignKey(
+        "events.Session", on_delete=models.CASCADE, related_name="followup_rules"
+    )
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    enabled = models.BooleanField(_("send a follow-up"), default=False)
+    delay_minutes = models.PositiveIntegerField(_("delay after the end (minutes)"), default=60)
+
+    class Meta:
+        ordering = ["audience"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "audience"], name="one_followup_rule")
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up to {self.audience} of session {self.session_id}"
+
+
+class Campaign(models.Model):
+    """One message to many registrants of a session (a follow-up or a manual message),
+    with the guardrails of docs/email.md: content check, approval that freezes the
+    recipients, a second approver above the threshold, a canary batch, and Stop."""
+
+    class Audience(models.TextChoices):
+        REGISTERED = "registered", _("Registrants")
+        ATTENDEES = "attendees", _("Attendees")
+        NOSHOWS = "noshows", _("No-shows")
+        WAITLISTED = "waitlisted", _("Waiting list")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        AWAITING_SECOND_APPROVAL = "second", _("Awaiting a second approval")
+        SCHEDULED = "scheduled", _("Approved, waiting to go")
+        CANARY = "canary", _("First batch sent, pausing")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        STOPPED = "stopped", _("Stopped")
+
+    session = models.ForeignKey(
+        "events.Session", on_delete=models.CASCADE, related_name="campaigns"
+    )
+    audience = models.CharField(_("recipients"), max_length=10, choices=Audience.choices)
+    # A follow-up (prepared from the session's follow-up text) or a manual message.
+    is_followup = models.BooleanField(default=False)
+    # {"fr": {"subject": ..., "body": ...}, "en": {...}}: the organiser's text, placeholders
+    # unfilled.
+    content = models.JSONField(default=dict)
+    confirmed_flags = models.JSONField(default=list, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Frozen at the first approval.
+    recipient_count = models.PositiveIntegerField(default=0)
+    segment = models.CharField(_("segment"), max_length=300, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True)
+    canary_sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("message to registrants")
+
+    def __str__(self) -> str:
+        return f"campaign {self.pk} ({self.audience}) of session {self.session_id}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state == self.State.DRAFT
+
+    @property
+    def is_stoppable(self) -> bool:
+        return self.state in {
+            self.State.AWAITING_SECOND_APPROVAL,
+            self.State.SCHEDULED,
+            self.State.CANARY,
+            self.State.SENDING,
+        }
+
+
+class CampaignApproval(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="approvals")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recipient_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="one_approval_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"approval of campaign {self.campaign_id} by {self.user_id}"
+
+
+class CampaignRecipient(models.Model):
+    """One person of a campaign's frozen segment. `queued` once their outbox row is
+    written; `withheld` when they unsubscribed or were erased since the approval, or the
+    campaign was stopped before their turn."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        QUEUED = "queued", _("Queued")
+        WITHHELD = "withheld", _("Withheld")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    registration = models.ForeignKey(
+        "registrations.Registration",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    email = models.EmailField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    reason = models.CharField(max_length=40, blank=True)
+    outgoing = models.OneToOneField(
+        OutgoingEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["campaign", "state"], name="recipient_campaign_state")]
+
+    def __str__(self) -> str:
+        return f"{self.email} in campaign {self.campaign_id}"
+
+    REASONS = {
+        "stopped": _("stopped before their turn"),
+        "unsubscribed": _("unsubscribed since the approval"),
+        "erased": _("registration erased since the approval"),
+        "registration cancelled": _("registration cancelled since the approval"),
+    }
+
+    @property
+    def reason_label(self) -> str:
+        return str(self.REASONS.get(self.reason, self.reason))

@@ -20,7 +20,7 @@ from typing import Any
 from django.core import signing
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from antenne.core import actions
@@ -205,41 +205,53 @@ def _claim(reminder_id: int, session_id: int, now: datetime) -> Reminder | None:
 
 
 def _send(reminder: Reminder) -> int:
-    from antenne.mailing.services import queue_email
+    """One outbox row per confirmed, subscribed registrant, from the session's own reminder
+    text in each person's language."""
+    from antenne.mailing import texts
+    from antenne.mailing.models import OutgoingEmail
+    from antenne.mailing.services import write_emails
     from antenne.registrations.models import Registration
-    from antenne.registrations.services import join_url
 
     session = reminder.session
     recipients = session.registrations.filter(
         status=Registration.Status.CONFIRMED, reminders_unsubscribed_at__isnull=True
     )
-    count = 0
+    per_language: dict[str, tuple[Any, dict[str, str]]] = {}
+    emails = []
     for registration in recipients.iterator():
         registration.session = session
+        language = registration.language if registration.language in texts.LANGUAGES else "fr"
+        if language not in per_language:
+            with translation.override(language):
+                values = {
+                    **texts.session_values(session, language),
+                    "starts_in": texts.starts_in(reminder.offset_minutes),
+                }
+            per_language[language] = (texts.session_text(session, REMINDER, language), values)
+        text, values = per_language[language]
         link = unsubscribe_url(registration)
-        queue_email(
-            to=registration.email,
-            kind=REMINDER,
-            template="reminder",
-            context={
-                "registration": registration,
-                "session": session,
-                "event": session.event,
-                "join_url": join_url(registration),
-                "unsubscribe_url": link,
-                "offset_minutes": reminder.offset_minutes,
-                "lead_days": reminder.offset_minutes // 1440
-                if reminder.offset_minutes % 1440 == 0
-                else 0,
-                "lead_hours": reminder.offset_minutes // 60
-                if reminder.offset_minutes % 60 == 0
-                else 0,
-            },
-            language=registration.language,
+        rendered = texts.render(
+            subject=text.subject,
+            body=text.body,
+            values={**values, **texts.person_values(registration)},
+            language=language,
             unsubscribe_url=link,
         )
-        count += 1
-    return count
+        emails.append(
+            OutgoingEmail(
+                to=registration.email,
+                kind=REMINDER,
+                language=language,
+                subject=rendered["subject"],
+                body_text=rendered["text"],
+                body_html=rendered["html"],
+                unsubscribe_url=link,
+                session=session,
+            )
+        )
+    for start in range(0, len(emails), 500):
+        write_emails(emails[start : start + 500])
+    return len(emails)
 
 
 def dispatch_due_reminders(now: datetime | None = None) -> int:
@@ -306,7 +318,8 @@ def registration_for_unsubscribe(*, token: str) -> Any:
 
 
 def unsubscribe(*, registration: Any) -> Any:
-    """Stop the reminders of this registration, at once (idempotent)."""
+    """Stop the reminders, follow-ups and messages of this registration, at once
+    (idempotent)."""
     from antenne.registrations.models import Registration
 
     with transaction.atomic():
@@ -318,6 +331,24 @@ def unsubscribe(*, registration: Any) -> Any:
                 registration.session,
                 actions.REGISTRATION_UNSUBSCRIBED,
                 data={"registration": registration.pk, "kind": REMINDER},
+            )
+    registration.refresh_from_db(fields=["reminders_unsubscribed_at"])
+    return registration
+
+
+def resubscribe(*, registration: Any) -> Any:
+    """Undo `unsubscribe`: the emails of this webinar come again (idempotent)."""
+    from antenne.registrations.models import Registration
+
+    with transaction.atomic():
+        updated = Registration.objects.filter(
+            pk=registration.pk, reminders_unsubscribed_at__isnull=False
+        ).update(reminders_unsubscribed_at=None)
+        if updated:
+            log_action(
+                registration.session,
+                actions.REGISTRATION_RESUBSCRIBED,
+                data={"registration": registration.pk},
             )
     registration.refresh_from_db(fields=["reminders_unsubscribed_at"])
     return registration

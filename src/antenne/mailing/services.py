@@ -53,31 +53,83 @@ def queue_email(
     language: str = "",
     attachments: list[dict[str, str]] | None = None,
     unsubscribe_url: str = "",
+    session: Any = None,
 ) -> OutgoingEmail:
-    """Write an email row now; deliver it after the surrounding transaction commits.
-    An address on the suppression list gets a `withheld` row and nothing is sent."""
-    if kind in LIST_UNSUBSCRIBE_KINDS and not unsubscribe_url:
-        raise ValueError(f"emails of kind {kind!r} need an unsubscribe_url (RFC 8058)")
+    """Write an email rendered from `mailing/email/<template>.*` now; deliver it after the
+    surrounding transaction commits."""
     language = language or settings.LANGUAGE_CODE
-    rendered = render_email(template, context, language=language)
-    suppressed = is_suppressed(to)
-    email = OutgoingEmail.objects.create(
+    return write_email(
         to=to,
         kind=kind,
         language=language,
-        subject=rendered["subject"][:250],
-        body_text=rendered["text"],
-        body_html=rendered["html"],
-        attachments=attachments or [],
+        rendered=render_email(template, context, language=language),
+        attachments=attachments,
         unsubscribe_url=unsubscribe_url,
-        state=OutgoingEmail.State.WITHHELD if suppressed else OutgoingEmail.State.PENDING,
-        last_error="suppressed" if suppressed else "",
+        session=session,
     )
-    if suppressed:
-        log_action(email, actions.EMAIL_WITHHELD, data={"kind": kind, "reason": "suppressed"})
-    else:
-        _enqueue(email.pk, on_commit=True)
-    return email
+
+
+def write_email(
+    *,
+    to: str,
+    kind: str,
+    language: str,
+    rendered: dict[str, str],
+    attachments: list[dict[str, str]] | None = None,
+    unsubscribe_url: str = "",
+    session: Any = None,
+    campaign: Any = None,
+) -> OutgoingEmail:
+    """Write one already rendered email row (subject, text, html); deliver it after commit.
+    An address on the suppression list gets a `withheld` row and nothing is sent."""
+    return write_emails(
+        [
+            OutgoingEmail(
+                to=to,
+                kind=kind,
+                language=language,
+                subject=rendered["subject"][:250],
+                body_text=rendered["text"],
+                body_html=rendered["html"],
+                attachments=attachments or [],
+                unsubscribe_url=unsubscribe_url,
+                session=session,
+                campaign=campaign,
+            )
+        ]
+    )[0]
+
+
+def write_emails(emails: list[OutgoingEmail]) -> list[OutgoingEmail]:
+    """Write many unsaved email rows in one statement (suppressed addresses `withheld`) and
+    enqueue the others' delivery after commit."""
+    for email in emails:
+        if email.kind in LIST_UNSUBSCRIBE_KINDS and not email.unsubscribe_url:
+            raise ValueError(f"emails of kind {email.kind!r} need an unsubscribe_url (RFC 8058)")
+    suppressed = set(
+        Suppression.objects.filter(
+            address__in={email.to.strip().lower() for email in emails}
+        ).values_list("address", flat=True)
+    )
+    for email in emails:
+        if email.to.strip().lower() in suppressed:
+            email.state = OutgoingEmail.State.WITHHELD
+            email.last_error = "suppressed"
+    created = OutgoingEmail.objects.bulk_create(emails)
+    for email in created:
+        if email.state == OutgoingEmail.State.WITHHELD:
+            log_action(
+                email, actions.EMAIL_WITHHELD, data={"kind": email.kind, "reason": "suppressed"}
+            )
+    pending = [email.pk for email in created if email.state == OutgoingEmail.State.PENDING]
+    if pending:
+        transaction.on_commit(lambda: _enqueue_many(pending))
+    return created
+
+
+def _enqueue_many(email_ids: list[int]) -> None:
+    for email_id in email_ids:
+        _enqueue(email_id, on_commit=False)
 
 
 def _enqueue(email_id: int, *, on_commit: bool, run_after: datetime | None = None) -> None:

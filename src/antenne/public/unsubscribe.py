@@ -1,4 +1,5 @@
-"""One-click unsubscribe from reminders (RFC 8058). Mail clients POST
+"""One-click unsubscribe from a webinar's reminders, follow-ups and messages (RFC 8058), and
+the way back (re-subscribe). Mail clients POST
 `List-Unsubscribe=One-Click` to the link without a CSRF token, so the view is CSRF-exempt:
 the signed token is the credential. A GET (a person, or a mail scanner following the link)
 only shows a confirmation page with a button; it changes nothing."""
@@ -37,7 +38,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     except ratelimit.Limited:
         return rate_limited(request)
     if request.method == "POST":
-        reminders.unsubscribe(registration=registration)
+        if request.POST.get("resubscribe") == "1":
+            reminders.resubscribe(registration=registration)
+        else:  # "List-Unsubscribe=One-Click" from a mail client, or the page's button
+            reminders.unsubscribe(registration=registration)
     response = render(
         request,
         "public/unsubscribe.html",
@@ -45,6 +49,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             "registration": registration,
             "event": registration.session.event,
             "done": registration.reminders_unsubscribed_at is not None,
+            "resubscribed": request.POST.get("resubscribe") == "1",
         },
     )
     response.headers["Cache-Control"] = "private, no-store"

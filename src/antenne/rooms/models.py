@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Presence(models.Model):
+    """One connection of one person to a session's room, from join to leave. Attendance
+    (who came, watch time, concurrent viewers) is computed from these rows."""
+
+    class Role(models.TextChoices):
+        ATTENDEE = "attendee", _("Attendee")
+        SPEAKER = "speaker", _("Speaker")
+        STAFF = "staff", _("Staff")
+
+    class Device(models.TextChoices):
+        DESKTOP = "desktop", _("Computer")
+        MOBILE = "mobile", _("Phone or tablet (browser)")
+        PHONE = "phone", _("Telephone")
+
+    session = models.ForeignKey(
+        "events.Session", on_delete=models.CASCADE, related_name="presences"
+    )
+    # Erasing a registrant erases their attendance.
+    registration = models.ForeignKey(
+        "registrations.Registration",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="presences",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.ATTENDEE)
+    device = models.CharField(max_length=10, choices=Device.choices, default=Device.DESKTOP)
+    joined_at = models.DateTimeField(db_index=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        indexes = [models.Index(fields=["session", "role"], name="presence_session_role")]
+
+    def __str__(self) -> str:
+        return f"{self.role} in session {self.session_id} from {self.joined_at:%H:%M}"
