@@ -43,7 +43,8 @@ API_MANAGE = {A: 401, M: 403, N: 403, D: 200}
 API_MANAGE_CREATE = {A: 401, M: 403, N: 403, D: 201}
 
 DRAFT_CONTENT = {
-    language: {"subject": "{event_title}", "body": "Bonjour {first_name}"} for language in ("fr", "en")
+    language: {"subject": "{event_title}", "body": "Bonjour {first_name}"}
+    for language in ("fr", "en")
 }
 
 MATRIX: dict[str, Row] = {
@@ -158,6 +159,12 @@ MATRIX: dict[str, Row] = {
         "post",
         lambda o: f"/app/sessions/{o['session'].pk}/cancel/",
         MANAGE_POST,
+    ),
+    # The broadcast's confirmation pages (GET; POST is in tests/control/test_broadcast.py).
+    "control:session_broadcast": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/broadcast/start/",
+        BACK_OFFICE_ADMIN,
     ),
     "control:speaker_add": (
         "post",
@@ -299,6 +306,23 @@ MATRIX: dict[str, Row] = {
         "post",
         lambda o: f"/api/v1/sessions/{o['session'].pk}/cancel",
         API_MANAGE,
+    ),
+    # Start and end: the session's animators and admins. The session is a week ahead, so the
+    # admin is refused for the timing (409), after the permission check.
+    "api-1:open_green_room": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/green-room",
+        {**API_MANAGE, D: 409},
+    ),
+    "api-1:start_session": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/start",
+        {**API_MANAGE, D: 409},
+    ),
+    "api-1:end_session": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/end",
+        {**API_MANAGE, D: 409},
     ),
     "api-1:list_speakers": (
         "get",

@@ -8,6 +8,8 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import re_path
 
+from antenne.live.consumer import RoomConsumer
+
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
@@ -15,5 +17,6 @@ class NotFoundConsumer(AsyncWebsocketConsumer):
 
 
 websocket_urlpatterns: list[Any] = [
+    re_path(r"^ws/room/(?P<session_id>[0-9]{1,12})/$", RoomConsumer.as_asgi()),
     re_path(r"", NotFoundConsumer.as_asgi()),
 ]

@@ -47,12 +47,10 @@ def session(animator):
 @pytest.fixture
 def people(session, animator):
     """Five registrants; Alix, Béa and Chloé came (Alix twice, from two devices), Dan and Eve
-    did not. The animator's own presence is no registrant's."""
+    did not. The animator's presence and an anonymous phone caller's are no registrant's."""
     names = ["Alix", "Béa", "Chloé", "Dan", "Eve"]
     people = [
-        RegistrationFactory(
-            session=session, email=f"{ascii_name}@public.example", first_name=name
-        )
+        RegistrationFactory(session=session, email=f"{ascii_name}@public.example", first_name=name)
         for name, ascii_name in zip(names, ["alix", "bea", "chloe", "dan", "eve"], strict=True)
     ]
     joined = session.starts_at + timedelta(minutes=2)
@@ -67,6 +65,7 @@ def people(session, animator):
     Presence.objects.create(
         session=session, user=animator, role=Presence.Role.STAFF, joined_at=joined
     )
+    Presence.objects.create(session=session, device=Presence.Device.PHONE, joined_at=joined)
     return people
 
 
@@ -139,7 +138,8 @@ def test_a_followup_to_attendees_reaches_exactly_them_each_with_their_own_link(
 
     campaign = campaigns.approve(actor=animator, campaign=campaign, expected_count=3)
     assert campaign.state == Campaign.State.SCHEDULED
-    assert "3" in campaign.segment and "Budget 2027" in campaign.segment
+    assert "3" in campaign.segment
+    assert "Budget 2027" in campaign.segment
     drain_tasks()
 
     attendees = people[:3]
@@ -196,11 +196,27 @@ def test_a_followup_to_noshows_reaches_the_others_with_the_noshow_text(
         assert REPLAY in smtp_server.text(received)
 
 
+def test_people_who_unsubscribed_before_the_approval_are_not_counted(
+    smtp_server, animator, session, people
+):
+    reminders.unsubscribe(registration=people[3])
+
+    campaign = campaigns.approve(
+        actor=animator, campaign=message(animator, session), expected_count=4
+    )
+    drain_tasks()
+
+    assert people[3].email not in campaign.recipients.values_list("email", flat=True)
+    assert envelopes(smtp_server) == sorted(p.email for p in people if p != people[3])
+
+
 def test_the_list_is_frozen_at_approval_and_checked_again_before_each_person(
     smtp_server, animator, session, people
 ):
     alix, bea, chloe = people[:3]
-    campaign = campaigns.approve(actor=animator, campaign=followup(animator, session), expected_count=3)
+    campaign = campaigns.approve(
+        actor=animator, campaign=followup(animator, session), expected_count=3
+    )
     # After the approval, before the worker runs: Béa unsubscribes, Chloé is erased, and a
     # late attendee shows up (not in the approved list).
     reminders.unsubscribe(registration=bea)
@@ -215,7 +231,7 @@ def test_the_list_is_frozen_at_approval_and_checked_again_before_each_person(
     assert recipients == {
         alix.email: ("queued", ""),
         bea.email: ("withheld", campaign_sending.UNSUBSCRIBED),
-        chloe.email: ("withheld", campaign_sending.ERASED),
+        "": ("withheld", campaign_sending.ERASED),  # erasing scrubs the address too
     }
     assert not OutgoingEmail.objects.filter(to__in=[bea.email, chloe.email, late.email]).exists()
     campaign.refresh_from_db()
@@ -363,7 +379,9 @@ def test_unknown_placeholders_are_refused_in_a_message(animator, session, people
     part = {"subject": "Les supports", "body": "Bonjour {prenom},"}
 
     with pytest.raises(Invalid) as refused:
-        campaigns.update_content(actor=animator, campaign=campaign, content={"fr": part, "en": part})
+        campaigns.update_content(
+            actor=animator, campaign=campaign, content={"fr": part, "en": part}
+        )
 
     assert refused.value.code == "template.unknown_placeholder"
     campaign.refresh_from_db()
@@ -387,12 +405,25 @@ def test_approval_with_a_stale_count_is_refused_and_freezes_nothing(animator, se
     assert audit(actions.CAMPAIGN_APPROVED, campaign) == []
 
 
-def test_a_followup_cannot_be_approved_before_the_session_is_over(animator, people):
+@pytest.mark.parametrize(
+    ("state", "started_ago"),
+    [
+        (Session.State.LIVE, timedelta(minutes=30)),
+        (Session.State.LIVE, timedelta(minutes=90)),  # running over its planned hour
+        (Session.State.GREEN_ROOM, timedelta(minutes=75)),
+        (Session.State.SCHEDULED, -timedelta(days=1)),
+    ],
+    ids=["live", "live-overrunning", "green-room-late", "tomorrow"],
+)
+def test_a_followup_cannot_be_approved_before_the_session_is_over(
+    animator, people, state, started_ago
+):
     event = EventFactory(owner=animator, title="Open data 2027")
     running = SessionFactory(
         event=event,
-        starts_at=timezone.now() - timedelta(minutes=30),
-        state=Session.State.LIVE,
+        starts_at=timezone.now() - started_ago,
+        duration_minutes=60,
+        state=state,
         replay_url=REPLAY,
     )
     attendee = RegistrationFactory(session=running)
@@ -484,7 +515,9 @@ def test_an_approved_message_cannot_be_edited_nor_withdrawn_once_sending(
     )
     part = {"subject": "Autre", "body": "Autre texte"}
     with pytest.raises(Conflict) as refused:
-        campaigns.update_content(actor=animator, campaign=campaign, content={"fr": part, "en": part})
+        campaigns.update_content(
+            actor=animator, campaign=campaign, content={"fr": part, "en": part}
+        )
     assert refused.value.code == "campaign.not_draft"
 
     campaign_sending.run_campaign(campaign_id=campaign.pk)
@@ -584,7 +617,9 @@ SERVICES = {
     "campaigns.confirm_flag": lambda actor, c: campaigns.confirm_flag(
         actor=actor, campaign=c, flag_id=campaigns.flags_of(c)[0].id
     ),
-    "campaigns.delete_campaign": lambda actor, c: campaigns.delete_campaign(actor=actor, campaign=c),
+    "campaigns.delete_campaign": lambda actor, c: campaigns.delete_campaign(
+        actor=actor, campaign=c
+    ),
     "campaigns.send_test": lambda actor, c: campaigns.send_test(actor=actor, campaign=c),
     "campaigns.approve": lambda actor, c: campaigns.approve(
         actor=actor, campaign=c, expected_count=5

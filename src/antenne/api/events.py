@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from antenne.api import schemas
-from antenne.events import selectors, services
+from antenne.events import lifecycle, selectors, services
 from antenne.events.models import Event, Session
 from antenne.events.timeutils import aware_to_utc
 
@@ -178,6 +178,38 @@ def cancel_session(request: HttpRequest, session_id: int, body: schemas.CancelIn
     """Cancel (never delete) a session that has not started; its speakers are told."""
     session = _session(request, session_id)
     services.cancel_session(actor=request.user, session=session, message=body.message)
+    return _session(request, session_id)
+
+
+# --- Broadcast ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/sessions/{session_id}/green-room", response={200: schemas.SessionOut, **WRITE_ERRORS}
+)
+def open_green_room(request: HttpRequest, session_id: int) -> Any:
+    """Open the green room (`scheduled` → `green_room`), at most 2 hours before the start;
+    pending reminders are withheld. The session's animators and admins."""
+    session = _session(request, session_id)
+    lifecycle.open_green_room(actor=request.user, session=session)
+    return _session(request, session_id)
+
+
+@router.post("/sessions/{session_id}/start", response={200: schemas.SessionOut, **WRITE_ERRORS})
+def start_session(request: HttpRequest, session_id: int) -> Any:
+    """Start the broadcast (`scheduled` or `green_room` → `live`, sets `started_at`), at most
+    1 hour before the scheduled start. The session's animators and admins."""
+    session = _session(request, session_id)
+    lifecycle.start_session(actor=request.user, session=session)
+    return _session(request, session_id)
+
+
+@router.post("/sessions/{session_id}/end", response={200: schemas.SessionOut, **WRITE_ERRORS})
+def end_session(request: HttpRequest, session_id: int) -> Any:
+    """End the broadcast (`live` or `green_room` → `ended`, sets `ended_at`), for good. The
+    session's animators and admins."""
+    session = _session(request, session_id)
+    lifecycle.end_session(actor=request.user, session=session)
     return _session(request, session_id)
 
 

@@ -118,7 +118,9 @@ class SessionOut(Schema):
     local_start: datetime  # the same instant in `time_zone`
     duration_minutes: int
     capacity: int | None
-    state: str
+    state: str  # scheduled | green_room | live | ended | cancelled
+    started_at: datetime | None  # when the broadcast really started and ended
+    ended_at: datetime | None
     animators: list[PersonOut]
     speakers: list[SpeakerOut]
 

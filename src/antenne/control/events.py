@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from antenne.control import event_forms as forms
+from antenne.control.broadcast import broadcast_context
 from antenne.control.questions import QuestionForm
 from antenne.control.reminders import ReminderForm
 from antenne.control.views import member_required
@@ -230,6 +231,7 @@ def _session_page(request: HttpRequest, session: Session, **forms_: Any) -> Http
         "speaker_form": forms.SpeakerForm(prefix="speaker"),
         "cancel_form": forms.CancelForm(prefix="cancel"),
         "conflicts": [],
+        **(broadcast_context(session) if can_manage else {}),
         **forms_,
     }
     return render(

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from antenne.control import (
+    broadcast,
     calendar,
     campaigns,
     events,
@@ -40,6 +41,11 @@ urlpatterns = [
     path("sessions/<int:pk>/team/", events.session_team, name="session_team"),
     path("sessions/<int:pk>/test-run/", events.session_test_run, name="session_test_run"),
     path("sessions/<int:pk>/cancel/", events.session_cancel, name="session_cancel"),
+    path(
+        "sessions/<int:pk>/broadcast/<str:action>/",
+        broadcast.session_broadcast,
+        name="session_broadcast",
+    ),
     path("sessions/<int:pk>/speakers/", events.speaker_add, name="speaker_add"),
     path(
         "sessions/<int:pk>/speakers/<int:speaker_pk>/<str:action>/",

@@ -24,7 +24,7 @@ class MailboxBackend(BaseEmailBackend):
             MailboxMessage.objects.create(
                 to=", ".join(message.recipients()),
                 from_email=message.from_email or "",
-                subject=message.subject,
+                subject=str(message.subject),
                 body_text=str(message.body),
                 body_html=html,
                 message_id=str(mime.get("Message-ID", "")),

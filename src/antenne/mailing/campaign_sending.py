@@ -131,7 +131,7 @@ def run_campaign(*, campaign_id: int, now: datetime | None = None) -> str:
             if canary and _waiting(campaign):
                 campaign.state = Campaign.State.CANARY
                 campaign.save(update_fields=["state", "canary_sent_at", "updated_at"])
-                log_action(campaign, actions.CAMPAIGN_CANARY_SENT, data={"recipients": canary})
+                log_action(campaign, actions.CAMPAIGN_CANARY_SENT, data=_recipient_counts(campaign))
                 next_run = now + timedelta(seconds=settings.CAMPAIGN_CANARY_PAUSE)
             else:
                 campaign.state = Campaign.State.SENDING

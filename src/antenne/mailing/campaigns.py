@@ -36,7 +36,7 @@ from antenne.mailing.models import Campaign, CampaignApproval, CampaignRecipient
 from antenne.registrations.models import Registration
 from antenne.rooms.selectors import attended_registration_ids
 
-FOLLOWUP_KIND = {
+FOLLOWUP_KIND: dict[str, str] = {
     Campaign.Audience.ATTENDEES: FOLLOWUP_ATTENDEES,
     Campaign.Audience.NOSHOWS: FOLLOWUP_NOSHOWS,
 }
@@ -99,14 +99,18 @@ def describe_segment(session: Session, audience: str, count: int) -> str:
 def languages_of(campaign: Campaign) -> list[str]:
     """The languages of the people the campaign reaches (frozen list once approved)."""
     if campaign.state == Campaign.State.DRAFT:
-        found = segment_queryset(campaign.session, campaign.audience).values_list(
-            "language", flat=True
+        found = set(
+            segment_queryset(campaign.session, campaign.audience)
+            .values_list("language", flat=True)
+            .distinct()
         )
     else:
-        found = campaign.recipients.filter(registration__isnull=False).values_list(
-            "registration__language", flat=True
+        found = set(
+            campaign.recipients.filter(registration__isnull=False)
+            .values_list("registration__language", flat=True)
+            .distinct()
         )
-    used = {lang if lang in texts.LANGUAGES else "fr" for lang in found.distinct()}
+    used = {lang if lang in texts.LANGUAGES else "fr" for lang in found}
     return [lang for lang in texts.LANGUAGES if lang in used]
 
 
@@ -333,7 +337,9 @@ def _first_approval(actor: Any, campaign: Campaign, expected_count: int) -> None
             _("Confirm each warning of the content check before approving."),
             code="campaign.unconfirmed_flags",
         )
-    if campaign.is_followup and session.finished_at > timezone.now():
+    # A session still in its room is not over, even past its planned end (it runs over).
+    in_room = session.state in (Session.State.GREEN_ROOM, Session.State.LIVE)
+    if campaign.is_followup and (in_room or session.finished_at > timezone.now()):
         raise Conflict(
             _("A follow-up can be approved once the session is over."),
             code="campaign.session_not_over",

@@ -124,7 +124,8 @@ def prepare_due_followups(now: datetime | None = None) -> int:
     now = now or timezone.now()
     prepared = 0
     for session in _finished(now):
-        for rule in FollowUpRule.objects.filter(session=session, enabled=True):
+        # rules_of: a session scheduled before follow-ups existed has the defaults too.
+        for rule in [rule for rule in rules_of(session) if rule.enabled]:
             with transaction.atomic():
                 Session.objects.select_for_update().get(pk=session.pk)
                 if Campaign.objects.filter(

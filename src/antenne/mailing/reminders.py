@@ -41,6 +41,9 @@ CANCELLED = "cancelled"
 STARTED_EARLY = "started early"
 MISSED = "missed"  # due while the session was no longer ahead (e.g. no worker ran)
 
+# Attendees still wait for the start in these states: reminders go out.
+WAITING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
+
 UNSUBSCRIBE_SALT = "antenne.mailing.unsubscribe"
 UNSUBSCRIBE_MAX_AGE = timedelta(days=400)
 
@@ -189,7 +192,7 @@ def _claim(reminder_id: int, session_id: int, now: datetime) -> Reminder | None:
     if connection.vendor == "postgresql":
         pending = pending.select_for_update(skip_locked=True)
     reminder = pending.first()
-    if reminder is None or session.state != Session.State.SCHEDULED or session.starts_at <= now:
+    if reminder is None or session.state not in WAITING or session.starts_at <= now:
         return None
     reminder.session = session
     if reminder.send_at > now:
@@ -268,12 +271,12 @@ def dispatch_due_reminders(now: datetime | None = None) -> int:
         session = reminder.session
         if reminder.send_at > now:
             continue
-        if session.state != Session.State.SCHEDULED or session.starts_at <= now:
-            reason = {
+        if session.state not in WAITING or session.starts_at <= now:
+            reasons: dict[str, str] = {
                 Session.State.CANCELLED: CANCELLED,
-                Session.State.GREEN_ROOM: STARTED_EARLY,
                 Session.State.LIVE: STARTED_EARLY,
-            }.get(session.state, MISSED)
+            }
+            reason = reasons.get(session.state, MISSED)
             with transaction.atomic():
                 _withhold(Reminder.objects.filter(pk=reminder.pk), reason)
             continue
@@ -307,14 +310,15 @@ def registration_for_unsubscribe(*, token: str) -> Any:
     if not token or len(token) > 200:
         return None
     try:
-        value = signing.loads(
-            token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE.total_seconds()
-        )
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     except signing.BadSignature:
         return None
     if not isinstance(value, dict) or value.get("k") != REMINDER:
         return None
-    return Registration.objects.select_related("session__event").filter(pk=value.get("r")).first()
+    registration_id = value.get("r")
+    if not isinstance(registration_id, int):
+        return None
+    return Registration.objects.select_related("session__event").filter(pk=registration_id).first()
 
 
 def unsubscribe(*, registration: Any) -> Any:

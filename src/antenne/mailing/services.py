@@ -311,6 +311,23 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
     return str(email.state)
 
 
+def forget_recipient(*, session: Any, address: str) -> int:
+    """Erase a person from the emails of `session`: what has not gone is withheld, and every
+    row (outbox, campaign recipients) loses their address and the text written for them.
+    Returns the number of outbox rows scrubbed."""
+    from antenne.mailing.models import CampaignRecipient
+
+    emails = OutgoingEmail.objects.filter(session=session, to__iexact=address.strip())
+    emails.filter(state=OutgoingEmail.State.PENDING).update(
+        state=OutgoingEmail.State.WITHHELD, last_error="erased", next_attempt_at=None
+    )
+    count = emails.update(to="", subject="", body_text="", body_html="", unsubscribe_url="")
+    CampaignRecipient.objects.filter(
+        campaign__session=session, email__iexact=address.strip()
+    ).update(email="")
+    return int(count)
+
+
 def suppress_address(*, address: str, reason: str) -> Suppression:
     """Put `address` on the suppression list (idempotent)."""
     suppression, created = Suppression.objects.get_or_create(

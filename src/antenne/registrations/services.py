@@ -23,7 +23,7 @@ from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
 from antenne.events.selectors import session_revision, session_uid
 from antenne.events.services import require_event_manager, require_session_manager
-from antenne.mailing.services import queue_email
+from antenne.mailing.services import forget_recipient, queue_email
 from antenne.registrations.models import Registration, RegistrationField
 
 NAME_MAX = 100
@@ -97,6 +97,7 @@ def send_confirmation(
             "waitlisted": registration.status == Registration.Status.WAITLISTED,
         },
         language=registration.language,
+        session=session,
         attachments=[
             {
                 "filename": "webinaire.ics",
@@ -235,6 +236,7 @@ def erase_registration(*, actor: Any, registration: Registration) -> None:
             actor=actor,
             data={"registration": registration.pk},
         )
+        forget_recipient(session=registration.session, address=registration.email)
         registration.delete()
 
 

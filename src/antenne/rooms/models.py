@@ -48,3 +48,34 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} in session {self.session_id} from {self.joined_at:%H:%M}"
+
+
+class ChatMessage(models.Model):
+    """A message of the room's chat (`backstage` for the green room's staff-only chat)."""
+
+    session = models.ForeignKey(
+        "events.Session", on_delete=models.CASCADE, related_name="chat_messages"
+    )
+    presence = models.ForeignKey(
+        Presence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    registration = models.ForeignKey(
+        "registrations.Registration",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    author_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=10, choices=Presence.Role.choices)
+    backstage = models.BooleanField(default=False)
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["session", "backstage", "id"], name="chat_session_id")]
+
+    def __str__(self) -> str:
+        return f"chat {self.pk} in session {self.session_id}"

@@ -1,0 +1,102 @@
+"""A session's broadcast from the back office: open the green room, start, end. Each goes
+through a confirmation page (GET says what will happen, POST does it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from antenne.control.views import member_required
+from antenne.core.exceptions import AntenneError
+from antenne.events import lifecycle, selectors
+from antenne.events.models import Session
+from antenne.mailing.models import Reminder
+
+
+@dataclass(frozen=True)
+class Step:
+    transition: str
+    do: Callable[..., Session]
+    title: Promise
+    button: Promise
+    done: Promise
+
+
+# URL slug -> step, in the order the session page offers them.
+STEPS = {
+    "green-room": Step(
+        lifecycle.OPEN_GREEN_ROOM,
+        lifecycle.open_green_room,
+        _("Open the green room"),
+        _("Open the green room"),
+        _("The green room is open."),
+    ),
+    "start": Step(
+        lifecycle.START,
+        lifecycle.start_session,
+        _("Start the broadcast"),
+        _("Start the broadcast now"),
+        _("The broadcast has started."),
+    ),
+    "end": Step(
+        lifecycle.END,
+        lifecycle.end_session,
+        _("End the broadcast"),
+        _("End the broadcast now"),
+        _("The broadcast has ended."),
+    ),
+}
+SLUGS = {step.transition: slug for slug, step in STEPS.items()}
+
+
+def broadcast_context(session: Session) -> dict[str, Any]:
+    """What the session page's "Broadcast" section needs."""
+    now = timezone.now()
+    return {
+        "broadcast_steps": [
+            (SLUGS[transition], STEPS[SLUGS[transition]])
+            for transition in lifecycle.offered(session)
+        ],
+        "green_room_opens_at": session.starts_at - lifecycle.GREEN_ROOM_EARLIEST,
+        "start_opens_at": session.starts_at - lifecycle.START_EARLIEST,
+        "broadcast_too_early": now < session.starts_at - lifecycle.GREEN_ROOM_EARLIEST,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    step = STEPS.get(action)
+    if step is None:
+        raise Http404
+    session = selectors.access_managed_session(actor=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            step.do(actor=request.user, session=session)
+        except AntenneError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, str(step.done))
+        return redirect("control:session", pk=pk)
+    refusal = lifecycle.refusal(session, step.transition)
+    return render(
+        request,
+        "control/session_broadcast.html",
+        {
+            "session": session,
+            "event": session.event,
+            "step": step,
+            "action": action,
+            "refusal": refusal.message if refusal else "",
+            "pending_reminders": session.reminders.filter(state=Reminder.State.PENDING).count(),
+        },
+    )

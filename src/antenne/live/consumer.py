@@ -1,0 +1,178 @@
+"""The live room's WebSocket endpoint, `/ws/room/<session_id>/`.
+
+A connection first sends `["join", id, {...}]` with a join link key, a speaker link token,
+or nothing (a back-office login, by its session cookie). Until then every other action is
+refused. Each joined connection is one attendance row (`rooms.Presence`) until it closes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from antenne.core.exceptions import AntenneError
+from antenne.live import protocol
+from antenne.live.hub import HUB, LocalRoom, Outbox, publish
+from antenne.rooms import services
+from antenne.rooms.models import ChatMessage
+
+logger = logging.getLogger("antenne.live")
+
+CLOSE_TOO_SLOW = 4008
+
+
+def chat_data(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "author": message.author_name,
+        "role": message.role,
+        "text": message.text,
+        "backstage": message.backstage,
+        "at": message.created_at.isoformat(),
+    }
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    session_id: int
+    participant: services.Participant | None = None
+    presence_id: int | None = None
+    outbox: Outbox | None = None
+    room: LocalRoom | None = None
+
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        await self.accept()
+        self.outbox = Outbox(self._send_text, self._too_slow)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    def _too_slow(self) -> None:
+        # Called from the room's fan-out: close without waiting for this client.
+        asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+
+    async def disconnect(self, code: int) -> None:
+        if self.room is not None and self.outbox is not None:
+            await HUB.leave(self.session_id, self.outbox)
+        if self.outbox is not None:
+            await self.outbox.close()
+        if self.presence_id is not None:
+            await sync_to_async(services.record_leave)(presence_id=self.presence_id)
+
+    def _reply(self, text: str) -> None:
+        assert self.outbox is not None  # noqa: S101
+        self.outbox.put(text)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        request_id: Any = None
+        try:
+            action, request_id, payload = protocol.parse(text_data)
+            if action == "join":
+                await self._join(request_id, payload)
+                return
+            if self.participant is None:
+                raise protocol.ProtocolError("room.not_joined", "Send join first.", request_id)
+            spec = protocol.ACTIONS.get(action)
+            if spec is None:
+                raise protocol.ProtocolError(
+                    "protocol.unknown_action", f"Unknown action {action!r}.", request_id
+                )
+            data = protocol.validate(spec.schema, payload, request_id)
+            if not spec.permission(self.participant):
+                raise protocol.ProtocolError(
+                    "permission.denied", "You may not do this here.", request_id
+                )
+            result = await getattr(self, "do_" + action.replace(".", "_"))(data)
+            self._reply(protocol.success(request_id, result))
+        except protocol.ProtocolError as error:
+            self._reply(protocol.error(error.request_id, error.code, error.message))
+        except AntenneError as error:
+            self._reply(protocol.error(request_id, error.code, error.message))
+
+    async def _join(self, request_id: Any, payload: dict[str, Any]) -> None:
+        if self.participant is not None:
+            raise protocol.ProtocolError("room.already_joined", "Already joined.", request_id)
+        data = protocol.validate(protocol.JoinPayload, payload, request_id)
+        user = self.scope.get("user")
+        participant = await sync_to_async(services.identify)(
+            session_id=self.session_id,
+            join_key=data.join_key,
+            speaker_token=data.speaker_token,
+            user=user if not (data.join_key or data.speaker_token) else None,
+        )
+        presence = await sync_to_async(services.record_join)(
+            participant=participant, device=data.device
+        )
+        self.participant, self.presence_id = participant, presence.pk
+        assert self.outbox is not None  # noqa: S101
+        self.room = await HUB.enter(
+            self.session_id, self.outbox, backstage=participant.is_backstage
+        )
+        missed = self.room.missed_since(data.epoch, data.last_seq) if data.epoch else None
+        snapshot = None
+        if missed is None:
+            snapshot = await self._snapshot()
+        self._reply(
+            protocol.success(
+                request_id,
+                {
+                    "role": participant.role,
+                    "name": participant.name,
+                    "epoch": self.room.epoch,
+                    "seq": self.room.seq,
+                    "resynced": missed is not None,
+                    "snapshot": snapshot,
+                },
+            )
+        )
+        for frame in missed or []:
+            self._reply(frame)
+
+    async def _snapshot(self) -> dict[str, Any]:
+        from antenne.events.models import Session
+
+        participant = self.participant
+        assert participant is not None  # noqa: S101
+
+        def read() -> dict[str, Any]:
+            session = Session.objects.only("state").get(pk=self.session_id)
+            return {
+                "state": session.state,
+                "chat": [chat_data(m) for m in services.recent_chat(participant=participant)],
+            }
+
+        return await sync_to_async(read)()
+
+    # --- Actions ------------------------------------------------------------------------
+
+    async def do_ping(self, data: protocol.EmptyPayload) -> dict[str, Any]:
+        return {}
+
+    async def do_chat_send(self, data: protocol.ChatSendPayload) -> dict[str, Any]:
+        assert self.participant is not None  # noqa: S101
+        message = await sync_to_async(services.post_chat)(
+            participant=self.participant,
+            presence_id=self.presence_id,
+            text=data.text,
+            backstage=data.backstage,
+        )
+        await publish(
+            self.session_id, "chat.message", chat_data(message), backstage=message.backstage
+        )
+        return {"id": message.pk}
+
+    async def do_chat_delete(self, data: protocol.ChatDeletePayload) -> dict[str, Any]:
+        assert self.participant is not None  # noqa: S101
+        message = await sync_to_async(services.delete_chat)(
+            participant=self.participant, message_id=data.message_id
+        )
+        await publish(
+            self.session_id,
+            "chat.deleted",
+            {"id": message.pk},
+            backstage=message.backstage,
+        )
+        return {"id": message.pk}

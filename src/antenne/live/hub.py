@@ -1,0 +1,192 @@
+"""Per-process fan-out of a session's room.
+
+Each ASGI process keeps one `LocalRoom` per session with local connections. The room
+subscribes once to the session's channel-layer group (in-memory in one process, Redis
+pub/sub across processes): an event published by any process costs one publish, and each
+process then delivers it to its own connections. Events are coalesced: at most one frame per
+room per tick (`TICK` seconds), numbered by a per-room sequence (`seq`, with the room's
+`epoch`, a random id of this room in this process). The last `HISTORY` frames are kept, so a
+client that reconnects with the last (epoch, seq) it saw gets exactly the frames it missed;
+otherwise (another process, or too far behind) it gets a fresh snapshot.
+
+A connection's outgoing buffer is bounded (`Outbox`): a client that does not read fast
+enough is dropped once its buffer is full, without slowing anyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from antenne.live import groups
+
+logger = logging.getLogger("antenne.live")
+
+TICK = 0.15
+HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
+OUTBOX_FRAMES = 256
+
+
+class Outbox:
+    """A connection's bounded queue of text frames, drained by its own writer task."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], on_overflow: Callable[[], Any]):
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_FRAMES)
+        self.on_overflow = on_overflow
+        self.overflowed = False
+        self.task = asyncio.get_running_loop().create_task(self._drain(send))
+
+    def put(self, text: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            logger.info("dropping a live connection that does not keep up")
+            self.on_overflow()
+
+    async def _drain(self, send: Callable[[str], Awaitable[None]]) -> None:
+        while (text := await self.queue.get()) is not None:
+            await send(text)
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+
+
+class LocalRoom:
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.epoch = secrets.token_hex(6)
+        self.seq = 0
+        self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
+        self.members: dict[Outbox, bool] = {}  # outbox -> sees backstage events
+        self.pending: list[dict[str, Any]] = []
+        self.channel = ""
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101 (configured in settings)
+        self.channel = await layer.new_channel()
+        await layer.group_add(groups.room(self.session_id), self.channel)
+        loop = asyncio.get_running_loop()
+        self.tasks = [loop.create_task(self._receive()), loop.create_task(self._tick())]
+
+    async def stop(self) -> None:
+        layer = get_channel_layer()
+        if layer is not None and self.channel:
+            await layer.group_discard(groups.room(self.session_id), self.channel)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _receive(self) -> None:
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101
+        while True:
+            message = await layer.receive(self.channel)
+            if message.get("type") == "room.event":
+                self.pending.append(
+                    {
+                        "event": message["event"],
+                        "data": message["data"],
+                        "backstage": bool(message.get("backstage")),
+                    }
+                )
+            elif message.get("type") == "room.state":
+                self.pending.append(
+                    {"event": "state", "data": {"state": message["state"]}, "backstage": False}
+                )
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            if self.pending:
+                self.flush()
+
+    def flush(self) -> None:
+        """Deliver what arrived since the last tick: room events in one numbered frame to
+        everyone; backstage events (green room chat) in one unnumbered `backstage` push to
+        speakers and staff only, which a rejoin recovers from the snapshot."""
+        events, self.pending = self.pending, []
+        public = [[e["event"], e["data"]] for e in events if not e["backstage"]]
+        backstage = [[e["event"], e["data"]] for e in events if e["backstage"]]
+        if public:
+            self.seq += 1
+            frame = _frame(self.epoch, self.seq, public)
+            self.history.append((self.seq, frame))
+            for outbox in list(self.members):
+                outbox.put(frame)
+        if backstage:
+            push = json.dumps(["backstage", {"events": backstage}], ensure_ascii=False)
+            for outbox, sees_backstage in list(self.members.items()):
+                if sees_backstage:
+                    outbox.put(push)
+
+    def missed_since(self, epoch: str, last_seq: int) -> list[str] | None:
+        """The frames after `last_seq` if this room can replay them all, else None."""
+        if epoch != self.epoch or last_seq > self.seq:
+            return None
+        if last_seq == self.seq:
+            return []
+        if not self.history or self.history[0][0] > last_seq + 1:
+            return None
+        return [frame for seq, frame in self.history if seq > last_seq]
+
+
+def _frame(epoch: str, seq: int, events: list[list[Any]]) -> str:
+    return json.dumps(["frame", {"epoch": epoch, "seq": seq, "events": events}], ensure_ascii=False)
+
+
+class Hub:
+    """This process's rooms, created on first join and stopped when the last one leaves."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[int, LocalRoom] = {}
+        self.lock = asyncio.Lock()
+
+    async def enter(self, session_id: int, outbox: Outbox, *, backstage: bool) -> LocalRoom:
+        async with self.lock:
+            room = self.rooms.get(session_id)
+            if room is None:
+                room = LocalRoom(session_id)
+                await room.start()
+                self.rooms[session_id] = room
+            room.members[outbox] = backstage
+            return room
+
+    async def leave(self, session_id: int, outbox: Outbox) -> None:
+        async with self.lock:
+            room = self.rooms.get(session_id)
+            if room is None:
+                return
+            room.members.pop(outbox, None)
+            if not room.members:
+                del self.rooms[session_id]
+                await room.stop()
+
+
+HUB = Hub()
+
+
+async def publish(session_id: int, event: str, data: Any, *, backstage: bool = False) -> None:
+    """One publish to the session's group; every process's room delivers it in its next
+    frame."""
+    layer = get_channel_layer()
+    assert layer is not None  # noqa: S101
+    await layer.group_send(
+        groups.room(session_id),
+        {"type": "room.event", "event": event, "data": data, "backstage": backstage},
+    )

@@ -1,0 +1,125 @@
+"""The live room's one WebSocket protocol (docs/live-protocol.md).
+
+client → server: `[action, request_id, payload]`
+server → client: `["success", request_id, data]` or `["error", request_id, {"code", "message"}]`
+server push:     `[event, data]`, room events inside `["frame", {"epoch", "seq", "events"}]`
+
+Every action has a payload schema (pydantic, unknown keys rejected) and a permission."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from antenne.rooms.services import Participant
+
+MAX_FRAME_BYTES = 8192
+MAX_REQUEST_ID = 64
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, request_id: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class JoinPayload(Payload):
+    join_key: str = Field(default="", max_length=64)
+    speaker_token: str = Field(default="", max_length=128)
+    device: Literal["desktop", "mobile"] = "desktop"
+    # Resync: the last frame this client saw, of which room process (`epoch`).
+    epoch: str = Field(default="", max_length=32)
+    last_seq: int = Field(default=0, ge=0)
+
+
+class ChatSendPayload(Payload):
+    text: str = Field(min_length=1, max_length=2000)
+    backstage: bool = False
+
+
+class ChatDeletePayload(Payload):
+    message_id: int = Field(ge=1)
+
+
+class EmptyPayload(Payload):
+    pass
+
+
+Permission = Callable[[Participant], bool]
+
+
+def anyone(participant: Participant) -> bool:
+    return True
+
+
+def staff(participant: Participant) -> bool:
+    return participant.is_staff
+
+
+@dataclass(frozen=True)
+class Action:
+    schema: type[Payload]
+    permission: Permission
+
+
+# Actions once joined ("join" itself is handled before any of these).
+ACTIONS: dict[str, Action] = {
+    "ping": Action(EmptyPayload, anyone),
+    "chat.send": Action(ChatSendPayload, anyone),
+    "chat.delete": Action(ChatDeletePayload, staff),
+}
+
+
+def parse(text: str | None) -> tuple[str, Any, dict[str, Any]]:
+    """`[action, request_id, payload]` from a text frame, or ProtocolError."""
+    if text is None or len(text.encode()) > MAX_FRAME_BYTES:
+        raise ProtocolError("protocol.frame_too_large", "Frames are text of at most 8 KiB.")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ProtocolError("protocol.invalid_json", "Frames are JSON.") from None
+    if not (isinstance(value, list) and len(value) == 3):
+        raise ProtocolError("protocol.invalid_envelope", "Send [action, request_id, payload].")
+    action, request_id, payload = value
+    if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+        raise ProtocolError("protocol.invalid_request_id", "request_id is a string or a number.")
+    if isinstance(request_id, str) and len(request_id) > MAX_REQUEST_ID:
+        raise ProtocolError("protocol.invalid_request_id", "request_id is too long.")
+    if not isinstance(action, str) or not isinstance(payload, dict):
+        raise ProtocolError(
+            "protocol.invalid_envelope", "Send [action, request_id, payload].", request_id
+        )
+    return action, request_id, payload
+
+
+def validate(schema: type[Payload], payload: dict[str, Any], request_id: Any) -> Any:
+    try:
+        return schema.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "payload"
+        raise ProtocolError(
+            "protocol.invalid_payload", f"{where}: {first.get('msg', 'invalid')}", request_id
+        ) from None
+
+
+def success(request_id: Any, data: Any) -> str:
+    return json.dumps(["success", request_id, data], ensure_ascii=False)
+
+
+def error(request_id: Any, code: str, message: str) -> str:
+    return json.dumps(["error", request_id, {"code": code, "message": message}], ensure_ascii=False)
+
+
+def push(event: str, data: Any) -> str:
+    return json.dumps([event, data], ensure_ascii=False)

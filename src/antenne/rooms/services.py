@@ -1,0 +1,176 @@
+"""Writes of the live room: who joins (and as what), attendance rows, chat. Called by the
+WebSocket consumer (antenne.live) through `sync_to_async`; every rule lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from antenne.core.exceptions import Conflict, Invalid, NotFound, PermissionDenied
+from antenne.events.models import Session
+from antenne.rooms.models import ChatMessage, Presence
+
+# States in which people may be in the room at all, per role.
+OPEN_TO_ATTENDEES: set[str] = {
+    Session.State.SCHEDULED,
+    Session.State.GREEN_ROOM,
+    Session.State.LIVE,
+}
+OPEN_TO_STAFF: set[str] = OPEN_TO_ATTENDEES | {Session.State.ENDED}
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Who a connection is, once joined."""
+
+    session_id: int
+    role: str  # Presence.Role
+    name: str
+    registration_id: int | None = None
+    user_id: int | None = None
+    speaker_id: int | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Presence.Role.STAFF
+
+    @property
+    def is_backstage(self) -> bool:
+        """Speakers and staff: the green room and its backstage chat."""
+        return self.role in (Presence.Role.STAFF, Presence.Role.SPEAKER)
+
+
+def identify(
+    *, session_id: int, join_key: str = "", speaker_token: str = "", user: Any = None
+) -> Participant:
+    """Who wants to join `session_id`: a registrant by their join link, a speaker by their
+    link, or a member of the workspace by their back-office login (staff if they manage the
+    session, else refused). Raises PermissionDenied / NotFound with a stable code."""
+    from antenne.events.services import can_manage_session, speaker_for_link
+    from antenne.registrations.models import Registration
+    from antenne.registrations.services import registration_for_key
+
+    session = Session.objects.select_related("event").filter(pk=session_id).first()
+    if session is None:
+        raise NotFound(_("No such session."), code="session.not_found")
+    if join_key:
+        registration = registration_for_key(key=join_key)
+        if registration is None or registration.session_id != session.pk:
+            raise PermissionDenied(_("This join link is not valid."), code="join.invalid_link")
+        if registration.status != Registration.Status.CONFIRMED:
+            raise PermissionDenied(
+                _("Your registration is not confirmed."), code="join.not_confirmed"
+            )
+        _require_open(session, OPEN_TO_ATTENDEES)
+        return Participant(
+            session_id=session.pk,
+            role=Presence.Role.ATTENDEE,
+            name=registration.first_name,
+            registration_id=registration.pk,
+        )
+    if speaker_token:
+        speaker = speaker_for_link(raw=speaker_token)
+        if speaker.session_id != session.pk:
+            raise PermissionDenied(
+                _("This speaker link is not valid any more."), code="speaker.link_invalid"
+            )
+        _require_open(session, OPEN_TO_STAFF)
+        return Participant(
+            session_id=session.pk,
+            role=Presence.Role.SPEAKER,
+            name=speaker.name,
+            speaker_id=speaker.pk,
+            user_id=speaker.user_id,
+        )
+    if user is not None and getattr(user, "is_authenticated", False):
+        if not can_manage_session(user, session):
+            raise PermissionDenied(
+                _("Only the session's animators and admins join from the back office."),
+                code="permission.not_animator",
+            )
+        _require_open(session, OPEN_TO_STAFF)
+        return Participant(
+            session_id=session.pk,
+            role=Presence.Role.STAFF,
+            name=user.full_name or user.email,
+            user_id=user.pk,
+        )
+    raise PermissionDenied(_("Join with your personal link."), code="join.unauthenticated")
+
+
+def _require_open(session: Session, states: set[str]) -> None:
+    if session.state not in states:
+        raise Conflict(_("This session is over or cancelled."), code="room.closed")
+
+
+def record_join(*, participant: Participant, device: str) -> Presence:
+    """One attendance row per connection, from now until `record_leave`."""
+    if device not in Presence.Device.values:
+        raise Invalid(_("Unknown device type."), code="room.device_invalid")
+    return Presence.objects.create(
+        session_id=participant.session_id,
+        registration_id=participant.registration_id,
+        user_id=participant.user_id,
+        role=participant.role,
+        device=device,
+        joined_at=timezone.now(),
+    )
+
+
+def record_leave(*, presence_id: int) -> None:
+    Presence.objects.filter(pk=presence_id, left_at__isnull=True).update(left_at=timezone.now())
+
+
+def post_chat(
+    *, participant: Participant, presence_id: int | None, text: str, backstage: bool = False
+) -> ChatMessage:
+    text = text.strip()
+    if not text:
+        raise Invalid(_("The message is empty."), code="chat.empty")
+    if len(text) > 2000:
+        raise Invalid(_("The message is too long."), code="chat.too_long")
+    if backstage and not participant.is_backstage:
+        raise PermissionDenied(
+            _("The backstage chat is for speakers and staff."), code="chat.backstage"
+        )
+    return ChatMessage.objects.create(
+        session_id=participant.session_id,
+        presence_id=presence_id,
+        registration_id=participant.registration_id,
+        author_name=participant.name[:200],
+        role=participant.role,
+        backstage=backstage,
+        text=text,
+    )
+
+
+def delete_chat(*, participant: Participant, message_id: int) -> ChatMessage:
+    """Staff remove a message for everyone."""
+    if not participant.is_staff:
+        raise PermissionDenied(_("Only the session's staff moderate."), code="permission.not_staff")
+    with transaction.atomic():
+        message = (
+            ChatMessage.objects.select_for_update()
+            .filter(pk=message_id, session_id=participant.session_id)
+            .first()
+        )
+        if message is None:
+            raise NotFound(_("No such message."), code="chat.not_found")
+        if message.deleted_at is None:
+            message.deleted_at = timezone.now()
+            message.save(update_fields=["deleted_at"])
+    return message
+
+
+def recent_chat(*, participant: Participant, limit: int = 100) -> list[ChatMessage]:
+    """The last messages a newcomer sees (backstage ones only for speakers and staff)."""
+    messages = ChatMessage.objects.filter(
+        session_id=participant.session_id, deleted_at__isnull=True
+    )
+    if not participant.is_backstage:
+        messages = messages.filter(backstage=False)
+    return list(reversed(messages.order_by("-id")[:limit]))
