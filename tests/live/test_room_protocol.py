@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -13,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
 
 from antenne.accounts.models import hash_secret
 from antenne.asgi import application
@@ -61,7 +63,8 @@ def login_cookie(user) -> str:
 
 @pytest.fixture
 def room(animator):
-    return SessionFactory(animators=[animator])
+    """A session starting in 10 minutes: its room is open to registrants."""
+    return SessionFactory(animators=[animator], starts_at=timezone.now() + timedelta(minutes=10))
 
 
 async def test_an_attendee_joins_with_their_link_and_is_counted(room):
@@ -93,6 +96,33 @@ async def test_bad_joins_are_refused_with_a_code(room, payload, code):
     assert reply[0] == "error"
     assert reply[2]["code"] == code
     assert await sync_to_async(Presence.objects.count)() == 0
+    await ws.disconnect()
+
+
+async def test_the_room_opens_30_minutes_before_the_start_for_attendees(animator):
+    later = await sync_to_async(SessionFactory)(animators=[animator])  # in a week
+    person = await sync_to_async(RegistrationFactory)(session=later)
+    ws = await connect(later.pk)
+    refused = await call(ws, "join", {"join_key": person.join_key})
+    assert refused[2]["code"] == "room.not_open_yet"
+    staff = await connect(later.pk, cookie=await sync_to_async(login_cookie)(animator))
+    assert (await call(staff, "join", {}))[0] == "success"  # staff prepare any time
+    for socket in (ws, staff):
+        await socket.disconnect()
+
+
+async def test_a_revoked_registration_cannot_chat_any_more(room, animator):
+    from antenne.registrations.services import revoke_registration
+
+    person = await sync_to_async(RegistrationFactory)(session=room)
+    ws = await connect(room.pk)
+    await call(ws, "join", {"join_key": person.join_key})
+    assert (await call(ws, "chat.send", {"text": "bonjour"}, "1"))[0] == "success"
+    await sync_to_async(revoke_registration)(actor=animator, registration=person)
+    refused = await call(ws, "chat.send", {"text": "encore"}, "2")
+    assert refused[2]["code"] == "join.invalid_link"
+    nul = await call(ws, "chat.send", {"text": "a\x00b"}, "3")
+    assert nul[2]["code"] == "protocol.invalid_payload"
     await ws.disconnect()
 
 
@@ -214,7 +244,7 @@ async def test_a_reconnecting_client_gets_exactly_the_frames_it_missed(room):
     assert texts == ["pendant 0", "pendant 1", "pendant 2"]
     # An unknown epoch (another process, a restart) gets a snapshot instead.
     other = await connect(room.pk)
-    fresh = await call(other, "join", {"join_key": two.join_key, "epoch": "gone", "last_seq": 9})
+    fresh = await call(other, "join", {"join_key": two.join_key, "epoch": "abcdef", "last_seq": 9})
     assert fresh[2]["resynced"] is False
     assert [m["text"] for m in fresh[2]["snapshot"]["chat"]][-1] == "pendant 2"
     for ws in (talker, back, other):

@@ -185,7 +185,7 @@ def session_email_log(request: HttpRequest, pk: int) -> HttpResponse:
     state = request.GET.get("state", "")
     if state in OutgoingEmail.State.values:
         emails = emails.filter(state=state)
-    kind = request.GET.get("kind", "")[:60]
+    kind = request.GET.get("kind", "")[:60].replace("\x00", "")
     if kind:
         emails = emails.filter(kind=kind)
     page = Paginator(emails, 50).get_page(request.GET.get("page"))

@@ -91,6 +91,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self._reply(protocol.error(error.request_id, error.code, error.message))
         except AntenneError as error:
             self._reply(protocol.error(request_id, error.code, error.message))
+        except Exception:
+            # A bug must not leave this connection half-registered: answer, keep it open.
+            logger.exception("live room action failed")
+            self._reply(protocol.error(request_id, "server.error", "Something went wrong."))
 
     async def _join(self, request_id: Any, payload: dict[str, Any]) -> None:
         if self.participant is not None:
@@ -108,6 +112,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
         self.participant, self.presence_id = participant, presence.pk
         assert self.outbox is not None  # noqa: S101
+        # Registered before entering, so that `disconnect` undoes it whatever fails next.
         self.room = await HUB.enter(
             self.session_id, self.outbox, backstage=participant.is_backstage
         )

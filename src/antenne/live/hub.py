@@ -130,7 +130,7 @@ class LocalRoom:
             for outbox in list(self.members):
                 outbox.put(frame)
         if backstage:
-            push = json.dumps(["backstage", {"events": backstage}], ensure_ascii=False)
+            push = json.dumps(["backstage", {"events": backstage}], ensure_ascii=True)
             for outbox, sees_backstage in list(self.members.items()):
                 if sees_backstage:
                     outbox.put(push)
@@ -147,7 +147,7 @@ class LocalRoom:
 
 
 def _frame(epoch: str, seq: int, events: list[list[Any]]) -> str:
-    return json.dumps(["frame", {"epoch": epoch, "seq": seq, "events": events}], ensure_ascii=False)
+    return json.dumps(["frame", {"epoch": epoch, "seq": seq, "events": events}], ensure_ascii=True)
 
 
 class Hub:

@@ -34,16 +34,16 @@ class Payload(BaseModel):
 
 
 class JoinPayload(Payload):
-    join_key: str = Field(default="", max_length=64)
-    speaker_token: str = Field(default="", max_length=128)
+    join_key: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    speaker_token: str = Field(default="", max_length=128, pattern=r"^[A-Za-z0-9_-]*$")
     device: Literal["desktop", "mobile"] = "desktop"
     # Resync: the last frame this client saw, of which room process (`epoch`).
-    epoch: str = Field(default="", max_length=32)
+    epoch: str = Field(default="", max_length=32, pattern=r"^[0-9a-f]*$")
     last_seq: int = Field(default=0, ge=0)
 
 
 class ChatSendPayload(Payload):
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")
     backstage: bool = False
 
 
@@ -114,12 +114,12 @@ def validate(schema: type[Payload], payload: dict[str, Any], request_id: Any) ->
 
 
 def success(request_id: Any, data: Any) -> str:
-    return json.dumps(["success", request_id, data], ensure_ascii=False)
+    return json.dumps(["success", request_id, data], ensure_ascii=True)
 
 
 def error(request_id: Any, code: str, message: str) -> str:
-    return json.dumps(["error", request_id, {"code": code, "message": message}], ensure_ascii=False)
+    return json.dumps(["error", request_id, {"code": code, "message": message}], ensure_ascii=True)
 
 
 def push(event: str, data: Any) -> str:
-    return json.dumps([event, data], ensure_ascii=False)
+    return json.dumps([event, data], ensure_ascii=True)

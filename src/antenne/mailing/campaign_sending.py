@@ -31,6 +31,7 @@ ERASED = "erased"
 UNSUBSCRIBED = "unsubscribed"
 CANCELLED = "registration cancelled"
 STOPPED = "stopped"
+LEFT_WAITLIST = "left the waiting list"
 
 
 def _still_wanted(campaign: Campaign, registration: Registration | None) -> str:
@@ -44,7 +45,9 @@ def _still_wanted(campaign: Campaign, registration: Registration | None) -> str:
         if campaign.audience == Campaign.Audience.WAITLISTED
         else Registration.Status.CONFIRMED
     )
-    return "" if registration.status == wanted else CANCELLED
+    if registration.status == wanted:
+        return ""
+    return LEFT_WAITLIST if wanted == Registration.Status.WAITLISTED else CANCELLED
 
 
 def _write_batch(campaign: Campaign, limit: int) -> int:
@@ -74,7 +77,7 @@ def _write_batch(campaign: Campaign, limit: int) -> int:
             OutgoingEmail(
                 to=registration.email,
                 kind=kind,
-                language=registration.language,
+                language=registration.language if registration.language in ("fr", "en") else "fr",
                 subject=rendered["subject"],
                 body_text=rendered["text"],
                 body_html=rendered["html"],
@@ -205,7 +208,8 @@ def stop(*, actor: Any, campaign: Campaign) -> dict[str, int]:
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         still_pending = OutgoingEmail.objects.filter(
-            campaign=locked, state=OutgoingEmail.State.PENDING
+            campaign=locked,
+            state__in=[OutgoingEmail.State.PENDING, OutgoingEmail.State.SENDING],
         ).exists()
         if not locked.is_stoppable and not (locked.state == Campaign.State.SENT and still_pending):
             raise Conflict(_stop_refusal(locked), code="campaign.not_stoppable")

@@ -295,8 +295,7 @@ def send_test(*, actor: Any, campaign: Campaign) -> list[OutgoingEmail]:
                     kind=CAMPAIGN_TEST,
                     language=language,
                     rendered=rendered,
-                    session=campaign.session,
-                    campaign=campaign,
+                    session=campaign.session,  # not the campaign: not one of its recipients
                 )
             )
         log_action(campaign, actions.CAMPAIGN_TEST_SENT, actor=actor, data={"to": actor.email})
@@ -332,6 +331,14 @@ def approve(*, actor: Any, campaign: Campaign, expected_count: int) -> Campaign:
 
 def _first_approval(actor: Any, campaign: Campaign, expected_count: int) -> None:
     session = campaign.session
+    if session.state == Session.State.CANCELLED and campaign.audience in (
+        Campaign.Audience.ATTENDEES,
+        Campaign.Audience.NOSHOWS,
+    ):
+        raise Conflict(
+            _("This session was cancelled: it has no attendees or no-shows."),
+            code="campaign.session_cancelled",
+        )
     if unconfirmed_flags(campaign):
         raise Conflict(
             _("Confirm each warning of the content check before approving."),

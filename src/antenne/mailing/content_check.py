@@ -187,7 +187,11 @@ def _date_message(
 
 def _link_message(url: str, session: Session) -> tuple[str, str] | None:
     """Kind and explanation for a link to this installation that has no place here."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 (raises ValueError on a malformed host such as "[oops]")
+    except ValueError:
+        return None
     if (parts.hostname or "") != (urlsplit(settings.BASE_URL).hostname or "").lower():
         return None
     for pattern, kind, owner in _OWN_LINKS:

@@ -327,6 +327,7 @@ class CampaignRecipient(models.Model):
         "unsubscribed": _("unsubscribed since the approval"),
         "erased": _("registration erased since the approval"),
         "registration cancelled": _("registration cancelled since the approval"),
+        "left the waiting list": _("no longer on the waiting list"),
     }
 
     @property

@@ -324,12 +324,21 @@ def registration_for_unsubscribe(*, token: str) -> Any:
 def unsubscribe(*, registration: Any) -> Any:
     """Stop the reminders, follow-ups and messages of this registration, at once
     (idempotent)."""
+    from antenne.mailing.kinds import LIST_UNSUBSCRIBE_KINDS
+    from antenne.mailing.models import OutgoingEmail
     from antenne.registrations.models import Registration
 
     with transaction.atomic():
         updated = Registration.objects.filter(
             pk=registration.pk, reminders_unsubscribed_at__isnull=True
         ).update(reminders_unsubscribed_at=timezone.now())
+        # Honoured at once: what is written but not gone (a retry waiting, say) stays here.
+        OutgoingEmail.objects.filter(
+            session_id=registration.session_id,
+            to__iexact=registration.email,
+            kind__in=LIST_UNSUBSCRIBE_KINDS,
+            state=OutgoingEmail.State.PENDING,
+        ).update(state=OutgoingEmail.State.WITHHELD, last_error="unsubscribed")
         if updated:
             log_action(
                 registration.session,

@@ -241,8 +241,12 @@ def deliver_email(*, email_id: int) -> str:
     if not _claim(email_id):
         return str(OutgoingEmail.objects.values_list("state", flat=True).get(pk=email_id))
     email = OutgoingEmail.objects.get(pk=email_id)
-    if not email.message_id:  # kept across attempts, so a resend is recognisably the same
+    if not email.message_id:
+        # Stored before the SMTP exchange, so that a resend after a crash (the message was
+        # accepted, the row still `sending`) carries the same Message-ID and a recipient's
+        # mail system can recognise the duplicate.
         email.message_id = make_msgid(domain=urlsplit(settings.BASE_URL).hostname)
+        OutgoingEmail.objects.filter(pk=email.pk).update(message_id=email.message_id)
     email.attempts += 1
     try:
         _send(build_message(email))
@@ -272,6 +276,12 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
     kind = classify_error(exc)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     fields = ["state", "attempts", "last_error", "message_id", "next_attempt_at"]
+    if kind == TEMPORARY and _campaign_stopped(email.campaign_id):
+        email.state = OutgoingEmail.State.WITHHELD
+        email.last_error = "stopped"
+        email.next_attempt_at = None
+        email.save(update_fields=fields)
+        return str(email.state)
     if kind == TEMPORARY and email.attempts < settings.EMAIL_MAX_ATTEMPTS:
         email.state = OutgoingEmail.State.PENDING
         email.next_attempt_at = timezone.now() + retry_delay(email.attempts)
@@ -328,6 +338,15 @@ def forget_recipient(*, session: Any, address: str) -> int:
     return int(count)
 
 
+def _campaign_stopped(campaign_id: int | None) -> bool:
+    from antenne.mailing.models import Campaign
+
+    return bool(
+        campaign_id
+        and Campaign.objects.filter(pk=campaign_id, state=Campaign.State.STOPPED).exists()
+    )
+
+
 def suppress_address(*, address: str, reason: str) -> Suppression:
     """Put `address` on the suppression list (idempotent)."""
     suppression, created = Suppression.objects.get_or_create(
@@ -354,6 +373,12 @@ def requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> int:
     from django_tasks_db.models import DBTaskResult
 
     cutoff = timezone.now() - older_than
+    OutgoingEmail.objects.filter(
+        state__in=[OutgoingEmail.State.SENDING, OutgoingEmail.State.PENDING],
+        campaign__state="stopped",
+    ).exclude(state=OutgoingEmail.State.SENDING, claimed_at__gte=cutoff).update(
+        state=OutgoingEmail.State.WITHHELD, last_error="stopped", next_attempt_at=None
+    )
     requeued: list[int] = []
     for email_id in OutgoingEmail.objects.filter(
         state=OutgoingEmail.State.SENDING, claimed_at__lt=cutoff

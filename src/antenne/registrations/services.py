@@ -236,6 +236,13 @@ def erase_registration(*, actor: Any, registration: Registration) -> None:
             actor=actor,
             data={"registration": registration.pk},
         )
+        # Wait for a campaign chunk being written for this session (it locks its campaign
+        # row), so that no row written meanwhile escapes the scrubbing below.
+        list(
+            registration.session.campaigns.select_for_update()
+            .filter(state__in=["scheduled", "canary", "sending"])
+            .values_list("pk", flat=True)
+        )
         forget_recipient(session=registration.session, address=registration.email)
         registration.delete()
 

@@ -52,7 +52,7 @@ def identify(
     session, else refused). Raises PermissionDenied / NotFound with a stable code."""
     from antenne.events.services import can_manage_session, speaker_for_link
     from antenne.registrations.models import Registration
-    from antenne.registrations.services import registration_for_key
+    from antenne.registrations.services import registration_for_key, session_window_open
 
     session = Session.objects.select_related("event").filter(pk=session_id).first()
     if session is None:
@@ -66,6 +66,10 @@ def identify(
                 _("Your registration is not confirmed."), code="join.not_confirmed"
             )
         _require_open(session, OPEN_TO_ATTENDEES)
+        if session.state != Session.State.LIVE and not session_window_open(session):
+            raise Conflict(
+                _("The room opens 30 minutes before the start."), code="room.not_open_yet"
+            )
         return Participant(
             session_id=session.pk,
             role=Presence.Role.ATTENDEE,
@@ -137,6 +141,7 @@ def post_chat(
         raise PermissionDenied(
             _("The backstage chat is for speakers and staff."), code="chat.backstage"
         )
+    _still_allowed(participant)
     return ChatMessage.objects.create(
         session_id=participant.session_id,
         presence_id=presence_id,
@@ -146,6 +151,24 @@ def post_chat(
         backstage=backstage,
         text=text,
     )
+
+
+def _still_allowed(participant: Participant) -> None:
+    """The right to be in the room is checked at join and again before each write: a
+    registration revoked or a session ended meanwhile stops the person here."""
+    from antenne.registrations.models import Registration
+
+    state = Session.objects.filter(pk=participant.session_id).values_list("state", flat=True)
+    allowed = OPEN_TO_STAFF if participant.is_backstage else OPEN_TO_ATTENDEES
+    if state.first() not in allowed:
+        raise Conflict(_("This session is over or cancelled."), code="room.closed")
+    if (
+        participant.registration_id is not None
+        and not Registration.objects.filter(
+            pk=participant.registration_id, status=Registration.Status.CONFIRMED
+        ).exists()
+    ):
+        raise PermissionDenied(_("This join link is not valid."), code="join.invalid_link")
 
 
 def delete_chat(*, participant: Participant, message_id: int) -> ChatMessage:
