@@ -66,6 +66,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port)
 
 
+def _keep_worker_connection() -> None:
+    """A worker runs one task at a time on one thread: keep its database connection open
+    across tasks (checked before reuse) instead of one connection per task — 1.5x the email
+    sending rate (bench/followup.py). Not with a pool, which already keeps connections."""
+    from django.conf import settings
+    from django.db import connections
+
+    database = settings.DATABASES["default"]
+    if "pool" in (database.get("OPTIONS") or {}):
+        return
+    database["CONN_MAX_AGE"] = None
+    database["CONN_HEALTH_CHECKS"] = True
+    connections["default"].settings_dict.update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup_django(args.data_dir)
     from django.conf import settings
@@ -73,6 +88,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from antenne.runner import MailSweeper
 
+    _keep_worker_connection()
     _migrate()
     sweeper = MailSweeper()
     sweeper.start()  # one sweep now, then every minute beside the worker loop

@@ -222,16 +222,25 @@ def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
     return message
 
 
-def _send(message: EmailMultiAlternatives) -> None:
+def _send(message: EmailMultiAlternatives) -> Any:
+    """Hand the message to the relay; returns the still-open connection, which the caller
+    closes once the row is marked sent (a slow QUIT must not widen the window in which a
+    crash causes a resend)."""
     mailer = get_connection()
     mailer.open()
     try:
         mailer.send_messages([message])
-    finally:
-        try:  # the message is accepted by now: a failing QUIT must not cause a resend
-            mailer.close()
-        except Exception:
-            logger.info("closing the mail connection failed", exc_info=True)
+    except BaseException:
+        _close(mailer)
+        raise
+    return mailer
+
+
+def _close(mailer: Any) -> None:
+    try:  # the message is accepted by now: a failing QUIT must not cause a resend
+        mailer.close()
+    except Exception:
+        logger.info("closing the mail connection failed", exc_info=True)
 
 
 def deliver_email(*, email_id: int) -> str:
@@ -249,7 +258,7 @@ def deliver_email(*, email_id: int) -> str:
         OutgoingEmail.objects.filter(pk=email.pk).update(message_id=email.message_id)
     email.attempts += 1
     try:
-        _send(build_message(email))
+        mailer = _send(build_message(email))
     except Exception as exc:  # any transport error is recorded on the row, not lost
         return _record_failure(email, exc)
     # A crash right here (SMTP accepted, row not yet updated) is the one way to a duplicate:
@@ -269,6 +278,7 @@ def deliver_email(*, email_id: int) -> str:
         ]
     )
     log_action(email, actions.EMAIL_SENT, data={"kind": email.kind, "to": email.to})
+    _close(mailer)
     return str(email.state)
 
 
