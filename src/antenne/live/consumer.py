@@ -15,24 +15,15 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from antenne.core.exceptions import AntenneError
 from antenne.live import protocol
-from antenne.live.hub import HUB, LocalRoom, Outbox, publish
+from antenne.live.actions import load
+from antenne.live.chat import chat_data
+from antenne.live.hub import HUB, LocalRoom, Outbox
 from antenne.rooms import services
-from antenne.rooms.models import ChatMessage
 
 logger = logging.getLogger("antenne.live")
 
 CLOSE_TOO_SLOW = 4008
-
-
-def chat_data(message: ChatMessage) -> dict[str, Any]:
-    return {
-        "id": message.pk,
-        "author": message.author_name,
-        "role": message.role,
-        "text": message.text,
-        "backstage": message.backstage,
-        "at": message.created_at.isoformat(),
-    }
+ACTIONS = load()
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -66,6 +57,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         assert self.outbox is not None  # noqa: S101
         self.outbox.put(text)
 
+    def push(self, text: str) -> None:
+        """For action handlers: a frame to this connection only."""
+        self._reply(text)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id: Any = None
         try:
@@ -75,7 +70,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 return
             if self.participant is None:
                 raise protocol.ProtocolError("room.not_joined", "Send join first.", request_id)
-            spec = protocol.ACTIONS.get(action)
+            spec = ACTIONS.get(action)
             if spec is None:
                 raise protocol.ProtocolError(
                     "protocol.unknown_action", f"Unknown action {action!r}.", request_id
@@ -85,7 +80,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 raise protocol.ProtocolError(
                     "permission.denied", "You may not do this here.", request_id
                 )
-            result = await getattr(self, "do_" + action.replace(".", "_"))(data)
+            result = await spec.handler(self, data)
             self._reply(protocol.success(request_id, result))
         except protocol.ProtocolError as error:
             self._reply(protocol.error(error.request_id, error.code, error.message))
@@ -150,34 +145,3 @@ class RoomConsumer(AsyncWebsocketConsumer):
             }
 
         return await sync_to_async(read)()
-
-    # --- Actions ------------------------------------------------------------------------
-
-    async def do_ping(self, data: protocol.EmptyPayload) -> dict[str, Any]:
-        return {}
-
-    async def do_chat_send(self, data: protocol.ChatSendPayload) -> dict[str, Any]:
-        assert self.participant is not None  # noqa: S101
-        message = await sync_to_async(services.post_chat)(
-            participant=self.participant,
-            presence_id=self.presence_id,
-            text=data.text,
-            backstage=data.backstage,
-        )
-        await publish(
-            self.session_id, "chat.message", chat_data(message), backstage=message.backstage
-        )
-        return {"id": message.pk}
-
-    async def do_chat_delete(self, data: protocol.ChatDeletePayload) -> dict[str, Any]:
-        assert self.participant is not None  # noqa: S101
-        message = await sync_to_async(services.delete_chat)(
-            participant=self.participant, message_id=data.message_id
-        )
-        await publish(
-            self.session_id,
-            "chat.deleted",
-            {"id": message.pk},
-            backstage=message.backstage,
-        )
-        return {"id": message.pk}

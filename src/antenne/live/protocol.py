@@ -4,18 +4,15 @@ client → server: `[action, request_id, payload]`
 server → client: `["success", request_id, data]` or `["error", request_id, {"code", "message"}]`
 server push:     `[event, data]`, room events inside `["frame", {"epoch", "seq", "events"}]`
 
-Every action has a payload schema (pydantic, unknown keys rejected) and a permission."""
+Every action has a payload schema (pydantic, unknown keys rejected) and a permission; the
+actions themselves are registered in `live.actions`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from antenne.rooms.services import Participant
 
 MAX_FRAME_BYTES = 8192
 MAX_REQUEST_ID = 64
@@ -53,31 +50,6 @@ class ChatDeletePayload(Payload):
 
 class EmptyPayload(Payload):
     pass
-
-
-Permission = Callable[[Participant], bool]
-
-
-def anyone(participant: Participant) -> bool:
-    return True
-
-
-def staff(participant: Participant) -> bool:
-    return participant.is_staff
-
-
-@dataclass(frozen=True)
-class Action:
-    schema: type[Payload]
-    permission: Permission
-
-
-# Actions once joined ("join" itself is handled before any of these).
-ACTIONS: dict[str, Action] = {
-    "ping": Action(EmptyPayload, anyone),
-    "chat.send": Action(ChatSendPayload, anyone),
-    "chat.delete": Action(ChatDeletePayload, staff),
-}
 
 
 def parse(text: str | None) -> tuple[str, Any, dict[str, Any]]:
