@@ -41,6 +41,8 @@ class Presence(models.Model):
     device = models.CharField(max_length=10, choices=Device.choices, default=Device.DESKTOP)
     joined_at = models.DateTimeField(db_index=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # A raised hand, until lowered (by the person or by staff) or the connection closes.
+    hand_raised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["joined_at", "id"]
@@ -79,3 +81,167 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"chat {self.pk} in session {self.session_id}"
+
+
+class RoomSettings(models.Model):
+    """Per-session room options, changed by staff during the session."""
+
+    session = models.OneToOneField(
+        "events.Session", on_delete=models.CASCADE, related_name="room_settings"
+    )
+    chat_enabled = models.BooleanField(default=True)
+    # Seconds an attendee waits between two chat messages (0: off).
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
+    # Whether attendees see each other's names (chat authors, people list); staff always do.
+    show_attendee_names = models.BooleanField(default=False)
+    questions_enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"room settings of session {self.session_id}"
+
+
+class Mute(models.Model):
+    """An attendee staff silenced in the chat and Q&A of a session."""
+
+    session = models.ForeignKey("events.Session", on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(
+        "registrations.Registration", on_delete=models.CASCADE, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "registration"], name="one_mute")]
+
+    def __str__(self) -> str:
+        return f"mute of {self.registration_id} in session {self.session_id}"
+
+
+class Question(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    session = models.ForeignKey(
+        "events.Session", on_delete=models.CASCADE, related_name="questions"
+    )
+    registration = models.ForeignKey(
+        "registrations.Registration",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    presence = models.ForeignKey(
+        Presence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=200)
+    anonymous = models.BooleanField(default=False)
+    text = models.TextField(max_length=1000)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    votes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-votes", "id"]
+        indexes = [models.Index(fields=["session", "state"], name="question_session_state")]
+
+    def __str__(self) -> str:
+        return f"question {self.pk} in session {self.session_id}"
+
+
+class QuestionVote(models.Model):
+    """One upvote per person (registration, or staff/speaker presence owner) and question."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="upvotes")
+    # Who voted: a registration, or else a voter key for speakers and staff ("u:<id>",
+    # "s:<id>").
+    registration = models.ForeignKey(
+        "registrations.Registration", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    voter = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "voter"], name="one_vote_per_question")
+        ]
+
+    def __str__(self) -> str:
+        return f"vote of {self.voter} for question {self.question_id}"
+
+
+class Poll(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    session = models.ForeignKey("events.Session", on_delete=models.CASCADE, related_name="polls")
+    question = models.CharField(max_length=300)
+    # ["Oui", "Non", ...]: 2 to 10 options
+    options = models.JSONField(default=list)
+    multiple = models.BooleanField(default=False)
+    # Results shown to attendees live (True) or only once closed (False).
+    results_live = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"poll {self.pk} in session {self.session_id}"
+
+
+class PollVote(models.Model):
+    """One person's answer to a poll (their chosen option indexes)."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    registration = models.ForeignKey(
+        "registrations.Registration", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    voter = models.CharField(max_length=40)
+    choices = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter"], name="one_answer_per_poll")
+        ]
+
+    def __str__(self) -> str:
+        return f"answer of {self.voter} to poll {self.poll_id}"
+
+
+class StageInvitation(models.Model):
+    """Staff invite an attendee (who raised their hand, say) on stage; they accept or decline.
+    The media issue gives the accepted ones camera and microphone."""
+
+    class State(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ACCEPTED = "accepted", _("On stage")
+        DECLINED = "declined", _("Declined")
+        ENDED = "ended", _("Left the stage")
+
+    session = models.ForeignKey("events.Session", on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(
+        "registrations.Registration", on_delete=models.CASCADE, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.INVITED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"stage invitation of {self.registration_id} in session {self.session_id}"
