@@ -230,6 +230,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(editable per session).",
         "Email",
     ),
+    Setting(
+        "ANTENNE_LIVE_MAX_CONNECTIONS",
+        "3",
+        "How many devices may be in a session's live room at once with the same personal join "
+        "link (0: no limit).",
+        "Live room",
+    ),
     # --- Accounts
     Setting(
         "ANTENNE_LOGIN_LINK_MINUTES",

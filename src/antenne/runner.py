@@ -59,7 +59,8 @@ class MailSweeper:
     crashed worker left behind (`mailing.services.requeue_stuck`), send the reminders
     that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once),
     prepare the follow-up drafts of sessions that are over and resume approved messages
-    whose task was lost (`mailing.followups`, `mailing.campaign_sending`).
+    whose task was lost (`mailing.followups`, `mailing.campaign_sending`), and close the
+    attendance rows of connections whose process died (`rooms.attendance.close_stale`).
     A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
     queue, and both jobs are idempotent, so several processes sweeping at once is harmless."""
 
@@ -73,6 +74,7 @@ class MailSweeper:
         from antenne.mailing.followups import prepare_due_followups
         from antenne.mailing.reminders import dispatch_due_reminders
         from antenne.mailing.services import requeue_stuck
+        from antenne.rooms.attendance import close_stale
 
         try:
             requeue_stuck()
@@ -82,6 +84,10 @@ class MailSweeper:
             dispatch_due_reminders()
         except Exception:
             logger.exception("sending due reminders failed; trying again later")
+        try:
+            close_stale()
+        except Exception:
+            logger.exception("closing stale attendance rows failed; trying again later")
         try:
             prepare_due_followups()
             resume_due_campaigns()

@@ -109,7 +109,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         assert self.outbox is not None  # noqa: S101
         # Registered before entering, so that `disconnect` undoes it whatever fails next.
         self.room = await HUB.enter(
-            self.session_id, self.outbox, backstage=participant.is_backstage
+            self.session_id,
+            self.outbox,
+            backstage=participant.is_backstage,
+            presence_id=presence.pk,
         )
         missed = self.room.missed_since(data.epoch, data.last_seq) if data.epoch else None
         snapshot = None

@@ -69,7 +69,8 @@ class LocalRoom:
         self.epoch = secrets.token_hex(6)
         self.seq = 0
         self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
-        self.members: dict[Outbox, bool] = {}  # outbox -> sees backstage events
+        # outbox -> (sees backstage events, attendance row id)
+        self.members: dict[Outbox, tuple[bool, int | None]] = {}
         self.pending: list[dict[str, Any]] = []
         self.channel = ""
         self.tasks: list[asyncio.Task[None]] = []
@@ -80,7 +81,11 @@ class LocalRoom:
         self.channel = await layer.new_channel()
         await layer.group_add(groups.room(self.session_id), self.channel)
         loop = asyncio.get_running_loop()
-        self.tasks = [loop.create_task(self._receive()), loop.create_task(self._tick())]
+        self.tasks = [
+            loop.create_task(self._receive()),
+            loop.create_task(self._tick()),
+            loop.create_task(self._heartbeat()),
+        ]
 
     async def stop(self) -> None:
         layer = get_channel_layer()
@@ -110,6 +115,20 @@ class LocalRoom:
                     {"event": "state", "data": {"state": message["state"]}, "backstage": False}
                 )
 
+    async def _heartbeat(self) -> None:
+        """Tell the database this process still holds its connections (rooms.attendance)."""
+        from asgiref.sync import sync_to_async
+
+        from antenne.rooms.attendance import HEARTBEAT, touch
+
+        while True:
+            await asyncio.sleep(HEARTBEAT.total_seconds())
+            ids = [pid for _backstage, pid in self.members.values() if pid is not None]
+            try:
+                await sync_to_async(touch)(ids)
+            except Exception:
+                logger.exception("attendance heartbeat failed; trying again")
+
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK)
@@ -131,7 +150,7 @@ class LocalRoom:
                 outbox.put(frame)
         if backstage:
             push = json.dumps(["backstage", {"events": backstage}], ensure_ascii=True)
-            for outbox, sees_backstage in list(self.members.items()):
+            for outbox, (sees_backstage, _presence) in list(self.members.items()):
                 if sees_backstage:
                     outbox.put(push)
 
@@ -157,14 +176,16 @@ class Hub:
         self.rooms: dict[int, LocalRoom] = {}
         self.lock = asyncio.Lock()
 
-    async def enter(self, session_id: int, outbox: Outbox, *, backstage: bool) -> LocalRoom:
+    async def enter(
+        self, session_id: int, outbox: Outbox, *, backstage: bool, presence_id: int | None = None
+    ) -> LocalRoom:
         async with self.lock:
             room = self.rooms.get(session_id)
             if room is None:
                 room = LocalRoom(session_id)
                 await room.start()
                 self.rooms[session_id] = room
-            room.members[outbox] = backstage
+            room.members[outbox] = (backstage, presence_id)
             return room
 
     async def leave(self, session_id: int, outbox: Outbox) -> None:

@@ -43,6 +43,9 @@ class Presence(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     # A raised hand, until lowered (by the person or by staff) or the connection closes.
     hand_raised_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed every minute by the process holding the connection: a row whose process died
+    # (no `left_at`) is closed at its last `seen_at` (rooms.attendance.close_stale).
+    seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["joined_at", "id"]

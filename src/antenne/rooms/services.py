@@ -113,15 +113,31 @@ def _require_open(session: Session, states: set[str]) -> None:
 
 def record_join(*, participant: Participant, device: str) -> Presence:
     """One attendance row per connection, from now until `record_leave`."""
+    from django.conf import settings
+
+    from antenne.rooms.attendance import live_connections
+
     if device not in Presence.Device.values:
         raise Invalid(_("Unknown device type."), code="room.device_invalid")
+    limit = settings.LIVE_MAX_CONNECTIONS
+    if (
+        participant.registration_id is not None
+        and limit
+        and live_connections(registration_id=participant.registration_id) >= limit
+    ):
+        raise Conflict(
+            _("Your link is already open on %(n)d devices: close one to join here.") % {"n": limit},
+            code="room.too_many_connections",
+        )
+    now = timezone.now()
     return Presence.objects.create(
         session_id=participant.session_id,
         registration_id=participant.registration_id,
         user_id=participant.user_id,
         role=participant.role,
         device=device,
-        joined_at=timezone.now(),
+        joined_at=now,
+        seen_at=now,
     )
 
 
