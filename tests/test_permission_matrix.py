@@ -60,6 +60,9 @@ MATRIX: dict[str, Row] = {
     "public:speaker": ("get", lambda o: "/speaker/notatoken/", {"*": 403}),
     "public:join": ("get", lambda o: "/join/notakey/", {"*": 404}),
     "public:join_ics": ("get", lambda o: "/join/notakey/calendar.ics", {"*": 404}),
+    # The room page: the join key is its only credential (a back-office login changes
+    # nothing); tests/public/test_room_page.py covers valid keys.
+    "public:room": ("get", lambda o: "/join/notakey/room/", {"*": 404}),
     # The feed's token is its only credential: a session cookie changes nothing.
     "public:calendar_feed": ("get", lambda o: "/calendar/notatoken.ics", {"*": 404}),
     # One-click unsubscribe (GET shows a button, POST unsubscribes): the token only counts.

@@ -20,7 +20,7 @@ from antenne.accounts.models import hash_secret
 from antenne.asgi import application
 from antenne.events.models import Speaker
 from antenne.live.actions import load
-from antenne.rooms.models import ChatMessage
+from antenne.rooms.models import ChatMessage, Poll, Question, StageInvitation
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.live.test_room_protocol import HEADERS, login_cookie
 
@@ -28,14 +28,42 @@ ROLES = ("attendee", "speaker", "staff")
 OK = "success"
 DENIED = "permission.denied"
 
+STAFF = {"attendee": DENIED, "speaker": DENIED, "staff": OK}
+ATTENDEE = {"attendee": OK, "speaker": DENIED, "staff": DENIED}
+
 # action -> (payload builder from the fixtures, {role: expected})
 MATRIX = {
     "ping": (lambda o: {}, {"*": OK}),
     "chat.send": (lambda o: {"text": "bonjour"}, {"*": OK}),
-    "chat.delete": (
-        lambda o: {"message_id": o["message"].pk},
-        {"attendee": DENIED, "speaker": DENIED, "staff": OK},
+    "chat.delete": (lambda o: {"message_id": o["message"].pk}, STAFF),
+    "qa.ask": (lambda o: {"text": "?"}, {"*": OK}),
+    "qa.upvote": (lambda o: {"question_id": o["question"].pk}, {"*": OK}),
+    "qa.answer": (lambda o: {"question_id": o["question"].pk}, STAFF),
+    "qa.dismiss": (lambda o: {"question_id": o["question"].pk}, STAFF),
+    "qa.reopen": (lambda o: {"question_id": o["question"].pk}, STAFF),
+    "poll.create": (lambda o: {"question": "Q", "options": ["A", "B"]}, STAFF),
+    "poll.open": (lambda o: {"poll_id": o["draft"].pk}, STAFF),
+    "poll.close": (lambda o: {"poll_id": o["poll"].pk}, STAFF),
+    "poll.vote": (lambda o: {"poll_id": o["poll"].pk, "choices": [0]}, {"*": OK}),
+    "room.settings": (lambda o: {"slow_mode_seconds": 0}, STAFF),
+    "chat.mute": (lambda o: {"registration_id": o["person"].pk}, STAFF),
+    "chat.unmute": (lambda o: {"registration_id": o["person"].pk}, STAFF),
+    "hand.lower_for": (lambda o: {"registration_id": o["person"].pk}, STAFF),
+    "stage.remove": (
+        lambda o: {"registration_id": o["person"].pk},
+        {"attendee": DENIED, "speaker": DENIED, "staff": "stage.not_on_stage"},
     ),
+    # The person is not connected in this test: staff get past the permission to that check.
+    "stage.invite": (
+        lambda o: {"registration_id": o["person"].pk},
+        {"attendee": DENIED, "speaker": DENIED, "staff": "stage.not_connected"},
+    ),
+    "hand.raise": (lambda o: {}, ATTENDEE),
+    "hand.lower": (lambda o: {}, ATTENDEE),
+    "stage.accept": (lambda o: {"invitation_id": o["invitation"].pk}, ATTENDEE),
+    "stage.decline": (lambda o: {"invitation_id": o["invitation"].pk}, ATTENDEE),
+    "people.list": (lambda o: {}, {"attendee": DENIED, "speaker": OK, "staff": OK}),
+    "react": (lambda o: {"emoji": "👏"}, {"*": OK}),
 }
 
 
@@ -54,11 +82,27 @@ async def test_answer(animator, name, role):
     await sync_to_async(Speaker.objects.create)(
         session=session, email="guest@x.example", name="Guest", token_hash=hash_secret("tok")
     )
-    objects = {
-        "message": await sync_to_async(ChatMessage.objects.create)(
-            session=session, author_name="X", role="attendee", text="hello"
-        )
-    }
+    other = await sync_to_async(RegistrationFactory)(session=session)
+
+    def make_objects() -> dict:
+        return {
+            "message": ChatMessage.objects.create(
+                session=session, author_name="X", role="attendee", text="hello"
+            ),
+            # Someone else's question: nobody may upvote their own.
+            "question": Question.objects.create(
+                session=session, registration=other, author_name="Y", text="Pourquoi ?"
+            ),
+            "draft": Poll.objects.create(session=session, question="Q", options=["A", "B"]),
+            "poll": Poll.objects.create(
+                session=session, question="Q", options=["A", "B"], state="open"
+            ),
+            "person": other,
+            # The invitation is the attendee under test's own.
+            "invitation": StageInvitation.objects.create(session=session, registration=person),
+        }
+
+    objects = await sync_to_async(make_objects)()
     headers = list(HEADERS)
     join: dict = {"join_key": person.join_key}
     if role == "speaker":

@@ -271,3 +271,31 @@ async def test_a_client_that_does_not_read_is_dropped_without_slowing_the_others
     assert len(sent) == hub.OUTBOX_FRAMES + 2
     await slow.close()
     await quick.close()
+
+
+async def test_attendees_do_not_see_each_others_names_unless_the_room_shows_them(room, animator):
+    from antenne.rooms.models import RoomSettings
+
+    alix = await sync_to_async(RegistrationFactory)(session=room, first_name="Alix")
+    bob = await sync_to_async(RegistrationFactory)(session=room, first_name="Bob")
+    a, b = await connect(room.pk), await connect(room.pk)
+    await call(a, "join", {"join_key": alix.join_key})
+    await call(b, "join", {"join_key": bob.join_key})
+    staff = await connect(room.pk, cookie=await sync_to_async(login_cookie)(animator))
+    await call(staff, "join", {})
+    await call(a, "chat.send", {"text": "coucou"}, "m1")
+    seen = [d for e, d in (await next_frame(b))["events"] if e == "chat.message"]
+    assert seen[0]["author"] is None  # the page writes "Attendee" in its own language
+    assert "registration_id" not in seen[0]
+    named = None
+    while named is None:
+        message = json.loads(await staff.receive_from(timeout=2))
+        if message[0] == "backstage":
+            named = message[1]["events"][0][1]
+    assert (named["author"], named["registration_id"]) == ("Alix", alix.pk)
+    await sync_to_async(RoomSettings.objects.create)(session=room, show_attendee_names=True)
+    await call(a, "chat.send", {"text": "encore"}, "m2")
+    seen = [d for e, d in (await next_frame(b))["events"] if e == "chat.message"]
+    assert seen[0]["author"] == "Alix"
+    for ws in (a, b, staff):
+        await ws.disconnect()

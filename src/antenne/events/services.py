@@ -375,6 +375,9 @@ def _cancel(*, actor: Any, session: Session, message: str) -> None:
     reminders = _reminders()
     reminders.withhold_pending_reminders(session, reminders.CANCELLED)
     _notify_registrants(session, "cancelled", message)
+    from antenne.rooms.broadcast import publish_state
+
+    publish_state(session.pk, session.state)  # people waiting in the room learn it at once
     for speaker in session.speakers.filter(revoked_at__isnull=True):
         _email_speaker(
             speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message

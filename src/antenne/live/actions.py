@@ -67,6 +67,6 @@ def action(
 
 def load() -> dict[str, Action]:
     """Import every feature module (each registers its actions) and return the registry."""
-    from antenne.live import chat, ping  # noqa: F401
+    from antenne.live import chat, moderation, people, ping, polls, qa, reactions, stage  # noqa: F401
 
     return ACTIONS

@@ -11,18 +11,31 @@ from antenne.live.actions import Context, action, staff
 from antenne.live.hub import publish
 from antenne.live.protocol import ChatDeletePayload, ChatSendPayload
 from antenne.rooms import services
-from antenne.rooms.models import ChatMessage
+from antenne.rooms.models import ChatMessage, Presence
+from antenne.rooms.moderation import room_settings
 
 
-def chat_data(message: ChatMessage) -> dict[str, Any]:
-    return {
+def chat_data(message: ChatMessage, *, named: bool) -> dict[str, Any]:
+    """A chat message as pages get it. Attendees' names are shown to other attendees only
+    when the room shows them (`RoomSettings.show_attendee_names`); staff always get the
+    name and the registration, to moderate (`named`)."""
+    attendee = message.role == Presence.Role.ATTENDEE
+    data = {
         "id": message.pk,
-        "author": message.author_name,
+        # None: the page shows its own word for "an attendee", in its language.
+        "author": message.author_name if named or not attendee else None,
         "role": message.role,
         "text": message.text,
         "backstage": message.backstage,
         "at": message.created_at.isoformat(),
     }
+    if named and attendee:
+        data["registration_id"] = message.registration_id
+    return data
+
+
+def shows_names(session_id: int) -> bool:
+    return bool(room_settings(session_id).show_attendee_names)
 
 
 @action("chat.send", ChatSendPayload)
@@ -33,7 +46,18 @@ async def send(ctx: Context, data: ChatSendPayload) -> dict[str, Any]:
         text=data.text,
         backstage=data.backstage,
     )
-    await publish(ctx.session_id, "chat.message", chat_data(message), backstage=message.backstage)
+    if message.backstage:
+        await publish(
+            ctx.session_id, "chat.message", chat_data(message, named=True), backstage=True
+        )
+    else:
+        named = await sync_to_async(shows_names)(ctx.session_id)
+        await publish(ctx.session_id, "chat.message", chat_data(message, named=named))
+        if message.role == Presence.Role.ATTENDEE and not named:
+            # Staff moderate: they get the named copy (pages keep messages by id).
+            await publish(
+                ctx.session_id, "chat.message", chat_data(message, named=True), staff_only=True
+            )
     return {"id": message.pk}
 
 

@@ -12,12 +12,18 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from antenne.core.exceptions import AntenneError
 from antenne.live import protocol
 from antenne.live.actions import load
-from antenne.live.chat import chat_data
-from antenne.live.hub import HUB, LocalRoom, Outbox
+from antenne.live.chat import chat_data, shows_names
+from antenne.live.hub import BACKSTAGE, HUB, PUBLIC, STAFF, LocalRoom, Outbox
+from antenne.live.moderation import join_state
+from antenne.live.polls import poll_snapshot
+from antenne.live.qa import qa_snapshot
+from antenne.live.stage import presence_closed
 from antenne.rooms import services
 
 logger = logging.getLogger("antenne.live")
@@ -35,6 +41,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        chosen = self.scope.get("cookies", {}).get(django_settings.LANGUAGE_COOKIE_NAME, "")
+        languages = {code for code, _name in django_settings.LANGUAGES}
+        self.language = chosen if chosen in languages else django_settings.LANGUAGE_CODE
         await self.accept()
         self.outbox = Outbox(self._send_text, self._too_slow)
 
@@ -52,6 +61,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.outbox.close()
         if self.presence_id is not None:
             await sync_to_async(services.record_leave)(presence_id=self.presence_id)
+            await presence_closed(self.presence_id)
 
     def _reply(self, text: str) -> None:
         assert self.outbox is not None  # noqa: S101
@@ -62,6 +72,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self._reply(text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Messages in the page's language (the translation state follows sync_to_async).
+        with translation.override(self.language):
+            await self._receive(text_data)
+
+    async def _receive(self, text_data: str | None) -> None:
         request_id: Any = None
         try:
             action, request_id, payload = protocol.parse(text_data)
@@ -85,7 +100,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         except protocol.ProtocolError as error:
             self._reply(protocol.error(error.request_id, error.code, error.message))
         except AntenneError as error:
-            self._reply(protocol.error(request_id, error.code, error.message))
+            details = {k: v for k, v in error.data.items() if isinstance(v, (int, str, bool))}
+            self._reply(protocol.error(request_id, error.code, error.message, details))
         except Exception:
             # A bug must not leave this connection half-registered: answer, keep it open.
             logger.exception("live room action failed")
@@ -111,17 +127,24 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.room = await HUB.enter(
             self.session_id,
             self.outbox,
-            backstage=participant.is_backstage,
+            level=STAFF
+            if participant.is_staff
+            else BACKSTAGE
+            if participant.is_backstage
+            else PUBLIC,
             presence_id=presence.pk,
         )
         missed = self.room.missed_since(data.epoch, data.last_seq) if data.epoch else None
         snapshot = None
         if missed is None:
             snapshot = await self._snapshot()
+        me = await sync_to_async(join_state)(participant)
         self._reply(
             protocol.success(
                 request_id,
                 {
+                    # settings, stage target, muted, open stage invitation
+                    **me,
                     "role": participant.role,
                     "name": participant.name,
                     "epoch": self.room.epoch,
@@ -144,7 +167,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             session = Session.objects.only("state").get(pk=self.session_id)
             return {
                 "state": session.state,
-                "chat": [chat_data(m) for m in services.recent_chat(participant=participant)],
+                "chat": [
+                    chat_data(m, named=participant.is_staff or shows_names(self.session_id))
+                    for m in services.recent_chat(participant=participant)
+                ],
+                "qa": qa_snapshot(participant),
+                "polls": poll_snapshot(participant),
             }
 
         return await sync_to_async(read)()

@@ -29,6 +29,8 @@ from antenne.live import groups
 
 logger = logging.getLogger("antenne.live")
 
+# Who sees an event: everyone, speakers and staff ("backstage"), or staff only.
+PUBLIC, BACKSTAGE, STAFF = 0, 1, 2
 TICK = 0.15
 HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
 OUTBOX_FRAMES = 256
@@ -69,8 +71,8 @@ class LocalRoom:
         self.epoch = secrets.token_hex(6)
         self.seq = 0
         self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
-        # outbox -> (sees backstage events, attendance row id)
-        self.members: dict[Outbox, tuple[bool, int | None]] = {}
+        # outbox -> (audience level: PUBLIC, BACKSTAGE or STAFF; attendance row id)
+        self.members: dict[Outbox, tuple[int, int | None]] = {}
         self.pending: list[dict[str, Any]] = []
         self.channel = ""
         self.tasks: list[asyncio.Task[None]] = []
@@ -107,12 +109,12 @@ class LocalRoom:
                     {
                         "event": message["event"],
                         "data": message["data"],
-                        "backstage": bool(message.get("backstage")),
+                        "level": int(message.get("level", PUBLIC)),
                     }
                 )
             elif message.get("type") == "room.state":
                 self.pending.append(
-                    {"event": "state", "data": {"state": message["state"]}, "backstage": False}
+                    {"event": "state", "data": {"state": message["state"]}, "level": PUBLIC}
                 )
 
     async def _heartbeat(self) -> None:
@@ -123,7 +125,7 @@ class LocalRoom:
 
         while True:
             await asyncio.sleep(HEARTBEAT.total_seconds())
-            ids = [pid for _backstage, pid in self.members.values() if pid is not None]
+            ids = [pid for _level, pid in self.members.values() if pid is not None]
             try:
                 await sync_to_async(touch)(ids)
             except Exception:
@@ -139,19 +141,21 @@ class LocalRoom:
         """Deliver what arrived since the last tick: room events in one numbered frame to
         everyone; backstage events (green room chat) in one unnumbered `backstage` push to
         speakers and staff only, which a rejoin recovers from the snapshot."""
-        events, self.pending = self.pending, []
-        public = [[e["event"], e["data"]] for e in events if not e["backstage"]]
-        backstage = [[e["event"], e["data"]] for e in events if e["backstage"]]
+        events, self.pending = _coalesce(self.pending), []
+        public = [[e["event"], e["data"]] for e in events if e["level"] == PUBLIC]
         if public:
             self.seq += 1
             frame = _frame(self.epoch, self.seq, public)
             self.history.append((self.seq, frame))
             for outbox in list(self.members):
                 outbox.put(frame)
-        if backstage:
-            push = json.dumps(["backstage", {"events": backstage}], ensure_ascii=True)
-            for outbox, (sees_backstage, _presence) in list(self.members.items()):
-                if sees_backstage:
+        for level in (BACKSTAGE, STAFF):
+            restricted = [[e["event"], e["data"]] for e in events if e["level"] == level]
+            if not restricted:
+                continue
+            push = json.dumps(["backstage", {"events": restricted}], ensure_ascii=True)
+            for outbox, (member_level, _presence) in list(self.members.items()):
+                if member_level >= level:
                     outbox.put(push)
 
     def missed_since(self, epoch: str, last_seq: int) -> list[str] | None:
@@ -163,6 +167,22 @@ class LocalRoom:
         if not self.history or self.history[0][0] > last_seq + 1:
             return None
         return [frame for seq, frame in self.history if seq > last_seq]
+
+
+def _coalesce(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reactions of one tick become one `reactions` event with the counts summed (an applause
+    of 2,000 people is one small event, not 2,000)."""
+    counts: dict[str, int] = {}
+    kept: list[dict[str, Any]] = []
+    for event in events:
+        if event["event"] == "reactions" and event["level"] == PUBLIC:
+            for emoji, count in event["data"].items():
+                counts[emoji] = counts.get(emoji, 0) + int(count)
+        else:
+            kept.append(event)
+    if counts:
+        kept.append({"event": "reactions", "data": counts, "level": PUBLIC})
+    return kept
 
 
 def _frame(epoch: str, seq: int, events: list[list[Any]]) -> str:
@@ -177,7 +197,7 @@ class Hub:
         self.lock = asyncio.Lock()
 
     async def enter(
-        self, session_id: int, outbox: Outbox, *, backstage: bool, presence_id: int | None = None
+        self, session_id: int, outbox: Outbox, *, level: int, presence_id: int | None = None
     ) -> LocalRoom:
         async with self.lock:
             room = self.rooms.get(session_id)
@@ -185,7 +205,7 @@ class Hub:
                 room = LocalRoom(session_id)
                 await room.start()
                 self.rooms[session_id] = room
-            room.members[outbox] = (backstage, presence_id)
+            room.members[outbox] = (level, presence_id)
             return room
 
     async def leave(self, session_id: int, outbox: Outbox) -> None:
@@ -202,12 +222,19 @@ class Hub:
 HUB = Hub()
 
 
-async def publish(session_id: int, event: str, data: Any, *, backstage: bool = False) -> None:
+async def publish(
+    session_id: int, event: str, data: Any, *, backstage: bool = False, staff_only: bool = False
+) -> None:
     """One publish to the session's group; every process's room delivers it in its next
     frame."""
     layer = get_channel_layer()
     assert layer is not None  # noqa: S101
     await layer.group_send(
         groups.room(session_id),
-        {"type": "room.event", "event": event, "data": data, "backstage": backstage},
+        {
+            "type": "room.event",
+            "event": event,
+            "data": data,
+            "level": STAFF if staff_only else BACKSTAGE if backstage else PUBLIC,
+        },
     )

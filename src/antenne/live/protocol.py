@@ -89,8 +89,10 @@ def success(request_id: Any, data: Any) -> str:
     return json.dumps(["success", request_id, data], ensure_ascii=True)
 
 
-def error(request_id: Any, code: str, message: str) -> str:
-    return json.dumps(["error", request_id, {"code": code, "message": message}], ensure_ascii=True)
+def error(request_id: Any, code: str, message: str, data: dict[str, Any] | None = None) -> str:
+    """An error reply; `data` adds details a page may use (e.g. `retry_after`)."""
+    body = {**(data or {}), "code": code, "message": message}
+    return json.dumps(["error", request_id, body], ensure_ascii=True)
 
 
 def push(event: str, data: Any) -> str:

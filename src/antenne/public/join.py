@@ -1,7 +1,11 @@
 """Join links: a registration's personal entrance. Nothing here is consumed by a GET, so a
-mail scanner following the link changes nothing; the link works on several devices."""
+mail scanner following the link changes nothing; the link works on several devices. The
+join page leads to the room page (`public.room`), where attendance starts only once the
+page's script joins the WebSocket."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,11 +15,20 @@ from django.views.decorators.http import require_safe
 
 from antenne.core import ratelimit
 from antenne.core.views import rate_limited
+from antenne.events import lifecycle
+from antenne.events.models import Session
 from antenne.registrations import services
 from antenne.registrations.models import Registration
 
+# The room lets attendees in from this long before the start
+# (`registrations.services.session_window_open`; tests/public/test_room_page.py checks both
+# agree).
+ROOM_OPENS_BEFORE = timedelta(minutes=30)
 
-def _registration(request: HttpRequest, key: str) -> Registration:
+
+def registration_from_link(request: HttpRequest, key: str) -> Registration:
+    """The registration of a join link, or 404 (unknown or revoked). Failed guesses count
+    towards the client's rate limit (raises `ratelimit.Limited` once it is used up)."""
     client = ratelimit.client_ip(request)
     if ratelimit.exceeded("join-guess", client, settings.RATE_LIMIT_SECRET):
         raise ratelimit.Limited
@@ -26,20 +39,35 @@ def _registration(request: HttpRequest, key: str) -> Registration:
     return registration
 
 
+def room_phase(session: Session, now: datetime) -> str:
+    """Where a session's room stands for its attendees: `waiting` (not live yet), `live`,
+    `ended` (over, or too late to start at all) or `cancelled`."""
+    if session.state == Session.State.CANCELLED:
+        return "cancelled"
+    if session.state == Session.State.ENDED:
+        return "ended"
+    if session.state == Session.State.LIVE:
+        return "live"
+    if now >= session.ends_at + lifecycle.LATEST_AFTER_END:
+        return "ended"
+    return "waiting"
+
+
 @require_safe
 def join(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        registration = _registration(request, key)
+        registration = registration_from_link(request, key)
     except ratelimit.Limited:
         return rate_limited(request)
     session = registration.session
     now = timezone.now()
+    room = room_phase(session, now)
     if registration.status == Registration.Status.WAITLISTED:
         phase = "waitlisted"
-    elif session.is_over or now >= session.ends_at:
+    elif room in ("ended", "cancelled"):
         phase = "ended"
-    elif services.session_window_open(session, now):
-        phase = "open"
+    elif room == "live" or now >= session.starts_at - ROOM_OPENS_BEFORE:
+        phase = "open"  # a live session running past its planned end stays open
     else:
         phase = "before"
     response = render(
@@ -55,7 +83,7 @@ def join(request: HttpRequest, key: str) -> HttpResponse:
 @require_safe
 def join_ics(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        registration = _registration(request, key)
+        registration = registration_from_link(request, key)
     except ratelimit.Limited:
         return rate_limited(request)
     response = HttpResponse(

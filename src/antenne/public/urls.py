@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.public import feeds, join, registration, unsubscribe, views
+from antenne.public import feeds, join, registration, room, unsubscribe, views
 
 app_name = "public"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("speaker/<str:token>/", views.speaker, name="speaker"),
     path("join/<str:key>/", join.join, name="join"),
     path("join/<str:key>/calendar.ics", join.join_ics, name="join_ics"),
+    path("join/<str:key>/room/", room.room, name="room"),
     path("e/<int:event_id>/", registration.register, name="register"),
     path("e/<int:event_id>/registered/", registration.registered, name="registered"),
     path("e/<int:event_id>/lost/", registration.lost_link, name="lost_link"),

@@ -158,6 +158,9 @@ def post_chat(
             _("The backstage chat is for speakers and staff."), code="chat.backstage"
         )
     _still_allowed(participant)
+    from antenne.rooms.moderation import check_can_chat  # moderation imports this module
+
+    check_can_chat(participant, backstage=backstage)
     return ChatMessage.objects.create(
         session_id=participant.session_id,
         presence_id=presence_id,
