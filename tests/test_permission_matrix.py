@@ -58,6 +58,9 @@ MATRIX: dict[str, Row] = {
     "public:setup": ("get", lambda o: "/setup/notatoken/", {"*": 400}),
     "public:access_request": ("get", lambda o: "/access/request/", {"*": 200}),
     "public:speaker": ("get", lambda o: "/speaker/notatoken/", {"*": 403}),
+    # The speaker's console: the link is its only credential (a back-office login changes
+    # nothing); tests/control/test_console_page.py covers valid and revoked links.
+    "public:speaker_room": ("get", lambda o: "/speaker/notatoken/room/", {"*": 403}),
     "public:join": ("get", lambda o: "/join/notakey/", {"*": 404}),
     "public:join_ics": ("get", lambda o: "/join/notakey/calendar.ics", {"*": 404}),
     # The room page: the join key is its only credential (a back-office login changes
@@ -167,6 +170,12 @@ MATRIX: dict[str, Row] = {
     "control:session_broadcast": (
         "get",
         lambda o: f"/app/sessions/{o['session'].pk}/broadcast/start/",
+        BACK_OFFICE_ADMIN,
+    ),
+    # The console (the room seen from backstage): the session's animators and admins.
+    "control:session_console": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/room/",
         BACK_OFFICE_ADMIN,
     ),
     "control:speaker_add": (

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from antenne.events import lifecycle
 from antenne.events.models import Session
+from antenne.live.reactions import EMOJIS
 from antenne.public.join import ROOM_OPENS_BEFORE
 from antenne.registrations import services
 from antenne.registrations.models import Registration
@@ -198,3 +199,53 @@ def test_the_room_opens_when_the_server_lets_attendees_in(session):
     opens_at = session.starts_at - ROOM_OPENS_BEFORE
     assert services.session_window_open(session, opens_at)
     assert not services.session_window_open(session, opens_at - timedelta(seconds=1))
+
+
+def test_the_live_room_renders_questions_polls_hand_reactions_and_the_stage_dialog(
+    session, registration
+):
+    Session.objects.filter(pk=session.pk).update(state=Session.State.LIVE)
+    english = Client()
+    english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = english.get(room_path(registration)).content.decode()
+    # Three DSFR tabs, each controlling its panel; the chat's is shown first.
+    tabs = re.findall(r'<button [^>]*role="tab"[^>]*>', html)
+    assert [re.search(r'aria-controls="([^"]+)"', tab).group(1) for tab in tabs] == [
+        "room-panel-chat",
+        "room-panel-qa",
+        "room-panel-polls",
+    ]
+    assert 'aria-selected="true"' in tabs[0]
+    for panel in ("chat", "qa", "polls"):
+        assert f'id="room-panel-{panel}"' in html
+    assert 'id="room-qa-anonymous"' in html
+    assert "Ask anonymously" in html
+    assert "only the organisers see it" in html  # who sees an anonymous asker's name
+    hand = re.search(r'<button [^>]*id="room-hand"[^>]*>', html).group(0)
+    assert 'aria-pressed="false"' in hand
+    # One button per reaction the server takes, each with a name for screen readers.
+    buttons = re.findall(r'data-emoji="([^"]+)" aria-label="([^"]+)"', html)
+    assert [emoji for emoji, _label in buttons] == list(EMOJIS)
+    assert all(label and label != emoji for emoji, label in buttons)
+    # The stage invitation: a dialog that says media come later.
+    dialog = re.search(r'<dialog id="room-stage-dialog"[^>]*>(.*?)</dialog>', html, re.S)
+    assert dialog
+    assert "You are invited on stage" in dialog.group(1)
+    assert "Camera and microphone come with a later version" in dialog.group(1)
+    assert 'id="room-chat-closed"' in html
+    assert 'id="room-qa-closed"' in html
+    assert 'id="room-muted"' in html
+
+
+def test_the_script_gets_its_words_for_questions_polls_and_the_stage(registration):
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    strings = js_strings(client.get(room_path(registration)).content.decode())
+    assert strings["votes"] == {"one": "%(count)s vote", "other": "%(count)s votes"}
+    assert strings["poll_voters"]["other"] == "%(count)s people answered"
+    assert "%(question)s" in strings["announce_poll"]
+    assert set(strings["reactions"]) == set(EMOJIS)
+    assert strings["anonymous"] == "Anonymous"
+    for code in ("qa.disabled", "qa.already_voted", "qa.own_question", "poll.already_voted"):
+        assert strings["errors"][code]
+    assert "later version" in strings["stage_on"]

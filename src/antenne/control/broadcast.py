@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -79,6 +80,9 @@ def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpRespons
     if step is None:
         raise Http404
     session = selectors.access_managed_session(actor=request.user, pk=pk)
+    # Reached from the console (`?from=console`): back to it afterwards, not to the session.
+    from_console = "console" in (request.GET.get("from"), request.POST.get("from"))
+    back = "control:session_console" if from_console else "control:session"
     if request.method == "POST":
         try:
             step.do(actor=request.user, session=session)
@@ -86,7 +90,7 @@ def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpRespons
             messages.error(request, error.message)
         else:
             messages.success(request, str(step.done))
-        return redirect("control:session", pk=pk)
+        return redirect(back, pk=pk)
     refusal = lifecycle.refusal(session, step.transition)
     return render(
         request,
@@ -96,6 +100,8 @@ def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpRespons
             "event": session.event,
             "step": step,
             "action": action,
+            "from_console": from_console,
+            "back_url": reverse(back, args=[pk]) + ("" if from_console else "#broadcast"),
             "refusal": refusal.message if refusal else "",
             "pending_reminders": session.reminders.filter(state=Reminder.State.PENDING).count(),
         },

@@ -4,6 +4,7 @@ from antenne.control import (
     broadcast,
     calendar,
     campaigns,
+    console,
     events,
     profile,
     questions,
@@ -46,6 +47,7 @@ urlpatterns = [
         broadcast.session_broadcast,
         name="session_broadcast",
     ),
+    path("sessions/<int:pk>/room/", console.session_console, name="session_console"),
     path("sessions/<int:pk>/speakers/", events.speaker_add, name="speaker_add"),
     path(
         "sessions/<int:pk>/speakers/<int:speaker_pk>/<str:action>/",

@@ -20,8 +20,23 @@ from django.views.decorators.http import require_safe
 from antenne.core import ratelimit
 from antenne.core.views import rate_limited
 from antenne.events import lifecycle
+from antenne.live.reactions import EMOJIS
 from antenne.public.join import ROOM_OPENS_BEFORE, registration_from_link, room_phase
 from antenne.registrations.models import Registration
+
+
+def reaction_labels() -> dict[str, str]:
+    """What each reaction button says to screen readers (and in its tooltip), in the order
+    of the server's set (`antenne.live.reactions.EMOJIS`)."""
+    labels = {
+        "👏": _("Applause"),
+        "❤️": _("Love it"),
+        "😂": _("Laughing"),
+        "😮": _("Surprised"),
+        "👍": _("Agreed"),
+        "🎉": _("Celebrate"),
+    }
+    return {emoji: labels[emoji] for emoji in EMOJIS}
 
 
 def room_strings() -> dict[str, Any]:
@@ -50,6 +65,44 @@ def room_strings() -> dict[str, Any]:
         "roles": {"staff": _("Organiser"), "speaker": _("Speaker")},
         # The author of an attendee's message when the room does not show names.
         "someone": _("Attendee"),
+        "anonymous": _("Anonymous"),
+        "slow_mode": _("Slow mode: one message every %(seconds)s s at most."),
+        # Q&A
+        "votes": {
+            "one": ngettext("%(count)s vote", "%(count)s votes", 1),
+            "other": ngettext("%(count)s vote", "%(count)s votes", 2),
+        },
+        "upvote": _("Upvote"),
+        "upvoted": _("Upvoted"),
+        "own_question": _("Your question"),
+        "answered": _("Answered"),
+        "question_sent": _("Your question is sent."),
+        # Polls
+        "poll_open": _("Open"),
+        "poll_closed": _("Closed"),
+        "poll_multiple": _("Several answers possible."),
+        "poll_single": _("One answer."),
+        "poll_vote": _("Vote"),
+        "poll_voted": _("Your vote is recorded."),
+        "poll_results_later": _("The results are shown when the poll closes."),
+        "poll_results": _("Results"),
+        "poll_voters": {
+            "one": ngettext("%(count)s person answered", "%(count)s people answered", 1),
+            "other": ngettext("%(count)s person answered", "%(count)s people answered", 2),
+        },
+        "poll_your_answer": _("your answer"),
+        "announce_poll": _("New poll: %(question)s"),
+        "announce_poll_closed": _("Poll closed, results shown: %(question)s"),
+        # Hand, stage, reactions
+        "hand_raised": _("Your hand is raised: the organisers can see it."),
+        "hand_lowered": _("Your hand is lowered."),
+        "announce_invited": _("You are invited on stage."),
+        "stage_invited": _("You are invited on stage."),
+        "stage_on": _(
+            "You are on stage. Camera and microphone come with a later version of Antenne."
+        ),
+        "announce_stage_ended": _("You are no longer on stage."),
+        "reactions": reaction_labels(),
         "errors": {
             "chat.empty": _("Write a message first."),
             "chat.too_long": _("This message is too long (2,000 characters at most)."),
@@ -67,6 +120,19 @@ def room_strings() -> dict[str, Any]:
             ),
             "connection.lost": _("Not connected: your message was not sent. Try again."),
             "generic": _("Your message was not sent. Try again."),
+            "action": _("That did not work. Try again."),
+            "request.timeout": _("No answer from the server. Try again."),
+            "qa.empty": _("Write a question first."),
+            "qa.disabled": _("Questions are closed."),
+            "qa.already_voted": _("You have already upvoted this question."),
+            "qa.own_question": _("You cannot upvote your own question."),
+            "qa.not_open": _("This question is not open to votes any more."),
+            "poll.no_choice": _("Choose an answer first."),
+            "poll.already_voted": _("You have already answered this poll."),
+            "poll.not_open": _("This poll is closed."),
+            "stage.not_pending": _("This invitation is not open any more."),
+            "stage.not_found": _("This invitation is not open any more."),
+            "reaction.too_fast": _("One reaction per second at most."),
         },
     }
 
@@ -95,6 +161,7 @@ def room(request: HttpRequest, key: str) -> HttpResponse:
             "live_from": session.starts_at - lifecycle.START_EARLIEST,
             "socket_path": f"/ws/room/{session.pk}/",
             "room_strings": room_strings(),
+            "reactions": list(reaction_labels().items()),
         },
     )
     # The key in the URL is the person's credential: never cached, sent on or indexed.

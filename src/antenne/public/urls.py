@@ -1,6 +1,6 @@
 from django.urls import path
 
-from antenne.public import feeds, join, registration, room, unsubscribe, views
+from antenne.public import feeds, join, registration, room, speaker_room, unsubscribe, views
 
 app_name = "public"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("access/request/", views.access_request, name="access_request"),
     path("access/request/sent/", views.access_request_sent, name="access_request_sent"),
     path("speaker/<str:token>/", views.speaker, name="speaker"),
+    path("speaker/<str:token>/room/", speaker_room.speaker_room, name="speaker_room"),
     path("join/<str:key>/", join.join, name="join"),
     path("join/<str:key>/calendar.ics", join.join_ics, name="join_ics"),
     path("join/<str:key>/room/", room.room, name="room"),

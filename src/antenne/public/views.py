@@ -164,6 +164,7 @@ def speaker(request: HttpRequest, token: str) -> HttpResponse:
         "public/speaker.html",
         {
             "speaker": found,
+            "token": token,
             "session": session,
             "event": session.event,
             "others": session.speakers.filter(revoked_at__isnull=True).exclude(pk=found.pk),
