@@ -154,6 +154,10 @@ def serve(*, host: str, port: int) -> int:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
+        # Live-room frames are small and encoded once per room; compressing them again for
+        # each connection cost 1.6x the fan-out CPU and doubled memory per connection
+        # (bench/live_room.py, docs/benchmarks.md).
+        ws_per_message_deflate=False,
     )
     server = _Server(config)
     server.banner = _banner(setup_url)

@@ -299,3 +299,29 @@ async def test_attendees_do_not_see_each_others_names_unless_the_room_shows_them
     assert seen[0]["author"] == "Alix"
     for ws in (a, b, staff):
         await ws.disconnect()
+
+
+async def test_frames_held_during_a_join_come_after_its_reply():
+    sent: list[str] = []
+
+    async def record(text: str) -> None:
+        sent.append(text)
+
+    outbox = hub.Outbox(record, lambda: None)
+    outbox.hold()
+    outbox.put('["frame", {"seq": 5}]')  # flushed by the room while the join was answered
+    outbox.put('["backstage", {"events": []}]')
+    outbox.put_now('["success", "j", {}]')
+    outbox.put_now('["frame", {"seq": 4}]')  # replayed by the join
+    outbox.release(without_frames=False)
+    await asyncio.sleep(0.01)
+    assert [json.loads(text)[0] for text in sent] == ["success", "frame", "frame", "backstage"]
+    assert [json.loads(t)[1].get("seq") for t in sent if t.startswith('["frame"')] == [4, 5]
+    sent.clear()
+    outbox.hold()
+    outbox.put('["frame", {"seq": 6}]')
+    outbox.put_now('["success", "k", {}]')
+    outbox.release(without_frames=True)  # a resync replayed frame 6 already
+    await asyncio.sleep(0.01)
+    assert sent == ['["success", "k", {}]']
+    await outbox.close()

@@ -33,6 +33,9 @@ ACTIONS = load()
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per connection (one Redis subscription each): the room's
+    # fan-out goes through one subscription per room per process (`live.hub`).
+    channel_layer_alias = "antenne.none"
     session_id: int
     participant: services.Participant | None = None
     presence_id: int | None = None
@@ -123,6 +126,23 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
         self.participant, self.presence_id = participant, presence.pk
         assert self.outbox is not None  # noqa: S101
+        # Frames the room sends while this join is answered are held, so that the reply
+        # comes first and the replayed frames are neither lost nor doubled.
+        self.outbox.hold()
+        try:
+            await self._enter_and_reply(request_id, data, participant, presence.pk)
+        except BaseException:
+            self.outbox.release()  # whatever happens, the connection is not left mute
+            raise
+
+    async def _enter_and_reply(
+        self,
+        request_id: Any,
+        data: protocol.JoinPayload,
+        participant: services.Participant,
+        presence_id: int,
+    ) -> None:
+        assert self.outbox is not None  # noqa: S101
         # Registered before entering, so that `disconnect` undoes it whatever fails next.
         self.room = await HUB.enter(
             self.session_id,
@@ -132,14 +152,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
             else BACKSTAGE
             if participant.is_backstage
             else PUBLIC,
-            presence_id=presence.pk,
+            presence_id=presence_id,
         )
         missed = self.room.missed_since(data.epoch, data.last_seq) if data.epoch else None
+        seq = self.room.seq  # a snapshot read from now on is at least this recent
         snapshot = None
         if missed is None:
             snapshot = await self._snapshot()
         me = await sync_to_async(join_state)(participant)
-        self._reply(
+        if missed is not None:  # what was held is among the frames to replay, now
+            missed = self.room.missed_since(data.epoch, data.last_seq) or []
+            seq = self.room.seq
+        self.outbox.put_now(
             protocol.success(
                 request_id,
                 {
@@ -148,14 +172,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     "role": participant.role,
                     "name": participant.name,
                     "epoch": self.room.epoch,
-                    "seq": self.room.seq,
+                    "seq": seq,
                     "resynced": missed is not None,
                     "snapshot": snapshot,
                 },
             )
         )
         for frame in missed or []:
-            self._reply(frame)
+            self.outbox.put_now(frame)
+        self.outbox.release(without_frames=missed is not None)
 
     async def _snapshot(self) -> dict[str, Any]:
         from antenne.events.models import Session
@@ -165,11 +190,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         def read() -> dict[str, Any]:
             session = Session.objects.only("state").get(pk=self.session_id)
+            named = participant.is_staff or shows_names(self.session_id)
             return {
                 "state": session.state,
                 "chat": [
-                    chat_data(m, named=participant.is_staff or shows_names(self.session_id))
-                    for m in services.recent_chat(participant=participant)
+                    chat_data(m, named=named) for m in services.recent_chat(participant=participant)
                 ],
                 "qa": qa_snapshot(participant),
                 "polls": poll_snapshot(participant),

@@ -43,9 +43,30 @@ class Outbox:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_FRAMES)
         self.on_overflow = on_overflow
         self.overflowed = False
+        self.held: list[str] | None = None
         self.task = asyncio.get_running_loop().create_task(self._drain(send))
 
+    def hold(self) -> None:
+        """Keep what the room sends aside (while a join is being answered), so that nothing
+        reaches the client before the join's reply."""
+        self.held = []
+
+    def release(self, *, without_frames: bool = False) -> None:
+        """Send what was held, after whatever was put first; `without_frames` drops the
+        numbered frames (the join replayed them already) and keeps the backstage pushes."""
+        held, self.held = self.held or [], None
+        for text in held:
+            if not (without_frames and text.startswith('["frame"')):
+                self.put(text)
+
     def put(self, text: str) -> None:
+        if self.held is not None:
+            self.held.append(text)
+            return
+        self.put_now(text)
+
+    def put_now(self, text: str) -> None:
+        """Queue `text` ahead of anything held."""
         if self.overflowed:
             return
         try:
