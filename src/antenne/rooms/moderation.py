@@ -34,7 +34,7 @@ from antenne.core.exceptions import Conflict, Invalid, NotFound, PermissionDenie
 from antenne.events.models import Session, Speaker
 from antenne.registrations.models import Registration
 from antenne.rooms.models import ChatMessage, Mute, Presence, RoomSettings, StageInvitation
-from antenne.rooms.services import Participant, _still_allowed
+from antenne.rooms.services import Participant, require_in_room, require_staff
 
 SETTINGS_FIELDS = ("chat_enabled", "slow_mode_seconds", "show_attendee_names", "questions_enabled")
 MAX_SLOW_MODE_SECONDS = 600
@@ -48,47 +48,6 @@ class Person:
 
     registration_id: int
     name: str
-
-
-# ---------------------------------------------------------------------------------------------
-# Rights
-
-
-def require_in_room(participant: Participant) -> None:
-    """`services._still_allowed`, plus the speaker's link still valid."""
-    _still_allowed(participant)
-    if (
-        participant.speaker_id is not None
-        and not Speaker.objects.filter(
-            pk=participant.speaker_id,
-            session_id=participant.session_id,
-            revoked_at__isnull=True,
-        ).exists()
-    ):
-        raise PermissionDenied(
-            _("This speaker link is not valid any more."), code="speaker.link_invalid"
-        )
-
-
-def require_staff(participant: Participant) -> None:
-    """Staff of the room who still manage the session (not removed as animator meanwhile)."""
-    from antenne.accounts.models import User
-    from antenne.events.services import can_manage_session
-
-    if not participant.is_staff:
-        raise PermissionDenied(_("Only the session's staff moderate."), code="permission.not_staff")
-    _still_allowed(participant)
-    user = (
-        User.objects.filter(pk=participant.user_id, is_active=True).first()
-        if participant.user_id is not None
-        else None
-    )
-    session = Session.objects.select_related("event").get(pk=participant.session_id)
-    if user is None or not can_manage_session(user, session):
-        raise PermissionDenied(
-            _("Only the session's animators and admins join from the back office."),
-            code="permission.not_animator",
-        )
 
 
 def _person(participant: Participant, registration_id: int, *, lock: bool = False) -> Person:

@@ -157,7 +157,7 @@ def post_chat(
         raise PermissionDenied(
             _("The backstage chat is for speakers and staff."), code="chat.backstage"
         )
-    _still_allowed(participant)
+    require_in_room(participant)
     from antenne.rooms.moderation import check_can_chat  # moderation imports this module
 
     check_can_chat(participant, backstage=backstage)
@@ -172,9 +172,11 @@ def post_chat(
     )
 
 
-def _still_allowed(participant: Participant) -> None:
+def require_in_room(participant: Participant) -> None:
     """The right to be in the room is checked at join and again before each write: a
-    registration revoked or a session ended meanwhile stops the person here."""
+    registration revoked, a speaker link withdrawn or a session ended meanwhile stops the
+    person here."""
+    from antenne.events.models import Speaker
     from antenne.registrations.models import Registration
 
     state = Session.objects.filter(pk=participant.session_id).values_list("state", flat=True)
@@ -188,12 +190,43 @@ def _still_allowed(participant: Participant) -> None:
         ).exists()
     ):
         raise PermissionDenied(_("This join link is not valid."), code="join.invalid_link")
+    if (
+        participant.speaker_id is not None
+        and not Speaker.objects.filter(
+            pk=participant.speaker_id,
+            session_id=participant.session_id,
+            revoked_at__isnull=True,
+        ).exists()
+    ):
+        raise PermissionDenied(
+            _("This speaker link is not valid any more."), code="speaker.link_invalid"
+        )
+
+
+def require_staff(participant: Participant) -> None:
+    """Staff of the room who still manage the session (not removed as animator meanwhile)."""
+    from antenne.accounts.models import User
+    from antenne.events.services import can_manage_session
+
+    if not participant.is_staff:
+        raise PermissionDenied(_("Only the session's staff moderate."), code="permission.not_staff")
+    require_in_room(participant)
+    user = (
+        User.objects.filter(pk=participant.user_id, is_active=True).first()
+        if participant.user_id is not None
+        else None
+    )
+    session = Session.objects.select_related("event").get(pk=participant.session_id)
+    if user is None or not can_manage_session(user, session):
+        raise PermissionDenied(
+            _("Only the session's animators and admins join from the back office."),
+            code="permission.not_animator",
+        )
 
 
 def delete_chat(*, participant: Participant, message_id: int) -> ChatMessage:
     """Staff remove a message for everyone."""
-    if not participant.is_staff:
-        raise PermissionDenied(_("Only the session's staff moderate."), code="permission.not_staff")
+    require_staff(participant)
     with transaction.atomic():
         message = (
             ChatMessage.objects.select_for_update()
