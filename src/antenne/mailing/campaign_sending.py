@@ -20,7 +20,7 @@ from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict
 from antenne.events.services import require_session_manager
-from antenne.mailing import campaigns
+from antenne.mailing import campaigns, texts
 from antenne.mailing.models import Campaign, CampaignRecipient, OutgoingEmail
 from antenne.registrations.models import Registration
 
@@ -54,7 +54,7 @@ def _write_batch(campaign: Campaign, limit: int) -> int:
     """Write the outbox rows of the next `limit` waiting recipients (inside the caller's
     transaction, campaign row locked). Returns how many recipients were handled."""
     from antenne.mailing.reminders import unsubscribe_url
-    from antenne.mailing.services import write_emails
+    from antenne.mailing.services import email_row, write_emails
 
     batch = list(
         campaign.recipients.filter(state=CampaignRecipient.State.WAITING)
@@ -64,6 +64,7 @@ def _write_batch(campaign: Campaign, limit: int) -> int:
     kind = campaigns.email_kind(campaign)
     emails: list[OutgoingEmail] = []
     sending: list[CampaignRecipient] = []
+    session_values: dict[str, dict[str, str]] = {}  # computed once per language
     for recipient in batch:
         reason = _still_wanted(campaign, recipient.registration)
         if reason:
@@ -72,15 +73,13 @@ def _write_batch(campaign: Campaign, limit: int) -> int:
         registration = recipient.registration
         assert registration is not None  # noqa: S101 (checked by _still_wanted)
         registration.session = campaign.session
-        rendered = campaigns.render_for(campaign, registration)
+        rendered = campaigns.render_for(campaign, registration, session_values)
         emails.append(
-            OutgoingEmail(
+            email_row(
                 to=registration.email,
                 kind=kind,
-                language=registration.language if registration.language in ("fr", "en") else "fr",
-                subject=rendered["subject"],
-                body_text=rendered["text"],
-                body_html=rendered["html"],
+                language=texts.language_of(registration.language),
+                rendered=rendered,
                 unsubscribe_url=unsubscribe_url(registration),
                 session=campaign.session,
                 campaign=campaign,

@@ -110,7 +110,7 @@ def languages_of(campaign: Campaign) -> list[str]:
             .values_list("registration__language", flat=True)
             .distinct()
         )
-    used = {lang if lang in texts.LANGUAGES else "fr" for lang in found}
+    used = {texts.language_of(lang) for lang in found}
     return [lang for lang in texts.LANGUAGES if lang in used]
 
 
@@ -225,19 +225,24 @@ def delete_campaign(*, actor: Any, campaign: Campaign) -> None:
 # --- Preview and test send ----------------------------------------------------------------
 
 
-def render_for(campaign: Campaign, registration: Registration) -> dict[str, str]:
-    """What `registration` receives (or would receive) from this campaign."""
+def render_for(
+    campaign: Campaign,
+    registration: Registration,
+    session_values: dict[str, dict[str, str]] | None = None,
+) -> dict[str, str]:
+    """What `registration` receives (or would receive) from this campaign. `session_values`
+    keeps the session's placeholders per language across the people of one batch."""
     from antenne.mailing.reminders import unsubscribe_url
 
-    language = registration.language if registration.language in texts.LANGUAGES else "fr"
+    language = texts.language_of(registration.language)
+    cache = {} if session_values is None else session_values
+    if language not in cache:
+        cache[language] = texts.session_values(campaign.session, language)
     part = campaign.content[language]
     return texts.render(
         subject=part["subject"],
         body=part["body"],
-        values={
-            **texts.session_values(campaign.session, language),
-            **texts.person_values(registration),
-        },
+        values={**cache[language], **texts.person_values(registration)},
         language=language,
         unsubscribe_url=unsubscribe_url(registration),
     )

@@ -211,8 +211,7 @@ def _send(reminder: Reminder) -> int:
     """One outbox row per confirmed, subscribed registrant, from the session's own reminder
     text in each person's language."""
     from antenne.mailing import texts
-    from antenne.mailing.models import OutgoingEmail
-    from antenne.mailing.services import write_emails
+    from antenne.mailing.services import email_row, write_emails
     from antenne.registrations.models import Registration
 
     session = reminder.session
@@ -223,7 +222,7 @@ def _send(reminder: Reminder) -> int:
     emails = []
     for registration in recipients.iterator():
         registration.session = session
-        language = registration.language if registration.language in texts.LANGUAGES else "fr"
+        language = texts.language_of(registration.language)
         if language not in per_language:
             with translation.override(language):
                 values = {
@@ -241,13 +240,11 @@ def _send(reminder: Reminder) -> int:
             unsubscribe_url=link,
         )
         emails.append(
-            OutgoingEmail(
+            email_row(
                 to=registration.email,
                 kind=REMINDER,
                 language=language,
-                subject=rendered["subject"],
-                body_text=rendered["text"],
-                body_html=rendered["html"],
+                rendered=rendered,
                 unsubscribe_url=link,
                 session=session,
             )

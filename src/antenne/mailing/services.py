@@ -84,13 +84,11 @@ def write_email(
     An address on the suppression list gets a `withheld` row and nothing is sent."""
     return write_emails(
         [
-            OutgoingEmail(
+            email_row(
                 to=to,
                 kind=kind,
                 language=language,
-                subject=rendered["subject"][:250],
-                body_text=rendered["text"],
-                body_html=rendered["html"],
+                rendered=rendered,
                 attachments=attachments or [],
                 unsubscribe_url=unsubscribe_url,
                 session=session,
@@ -98,6 +96,22 @@ def write_email(
             )
         ]
     )[0]
+
+
+def email_row(
+    *, to: str, kind: str, language: str, rendered: dict[str, str], **fields: Any
+) -> OutgoingEmail:
+    """An unsaved outbox row for a rendered message (subject, text, html), for
+    `write_emails`."""
+    return OutgoingEmail(
+        to=to,
+        kind=kind,
+        language=language,
+        subject=rendered["subject"][:250],
+        body_text=rendered["text"],
+        body_html=rendered["html"],
+        **fields,
+    )
 
 
 def write_emails(emails: list[OutgoingEmail]) -> list[OutgoingEmail]:

@@ -98,6 +98,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+def language_of(code: str) -> str:
+    """The language Antenne writes to someone whose language is `code` (French otherwise)."""
+    return code if code in LANGUAGES else "fr"
+
+
 def _require_kind(kind: str, language: str) -> None:
     if kind not in DEFAULTS or language not in LANGUAGES:
         raise Invalid(_("Unknown email text."), code="template.unknown")
