@@ -40,7 +40,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,48 +51,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 from aiosmtpd.controller import Controller
-from psycopg import sql
+from common import drop_database, free_port, recreate_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/antenne_bench_followup"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- PostgreSQL database of the run -------------------------------------------------------
-
-
-def admin_url(url: str) -> tuple[str, str]:
-    """The server's maintenance database URL, and the bench database's name."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name or "bench" not in name or name == "test":
-        raise SystemExit(f"refusing to use the database {name!r}: its name must contain 'bench'")
-    return urlunsplit(parts._replace(path="/postgres")), name
-
-
-def recreate_database(url: str) -> None:
-    maintenance, name = admin_url(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(url: str) -> None:
-    maintenance, name = admin_url(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 # --- The SMTP server ----------------------------------------------------------------------

@@ -57,15 +57,22 @@ import re
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from common import (
+    admin_url,
+    antenne,
+    drop_database,
+    free_port,
+    recreate_database,
+    start_server,
+    wait_ready,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/antenne_bench_live"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -136,12 +143,6 @@ SLOW_DROP = "does not keep up"
 # --- Small helpers ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -177,37 +178,6 @@ def raise_open_files(needed: int) -> int:
 
 
 # --- PostgreSQL database of the run -------------------------------------------------------
-
-
-def admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name or "bench" not in name or name == "test":
-        raise SystemExit(f"refusing to use the database {name!r}: its name must contain 'bench'")
-    return urlunsplit(parts._replace(path="/postgres")), name
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    maintenance, name = admin_url(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    maintenance, name = admin_url(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def db_counts(url: str, session_id: int) -> dict[str, int]:
@@ -261,50 +231,6 @@ def antenne_env(args: argparse.Namespace, data_dir: str, base_url: str) -> dict[
     if args.servers > 1:
         env["REDIS_URL"] = args.redis_url
     return env
-
-
-def antenne(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "antenne", *args],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"antenne {' '.join(args[:2])} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "antenne", "run", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def wait_ready(process: subprocess.Popen[str], deadline: float) -> list[str]:
-    assert process.stdout is not None
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        lines.append(line)
-        if "Press Ctrl-C" in line:
-            threading.Thread(target=_drain, args=(process, lines), daemon=True).start()
-            return lines
-    raise SystemExit("antenne run did not start:\n" + "".join(lines[-40:]))
-
-
-def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
 
 
 def api(port: int, token: str, method: str, path: str) -> tuple[int, dict]:
