@@ -22,7 +22,7 @@ from antenne.events.models import Speaker
 from antenne.live.actions import load
 from antenne.rooms.models import ChatMessage, Poll, Question, StageInvitation
 from tests.factories import RegistrationFactory, SessionFactory
-from tests.live.test_room_protocol import HEADERS, login_cookie
+from tests.live.helpers import HEADERS, login_cookie
 
 ROLES = ("attendee", "speaker", "staff")
 OK = "success"

@@ -15,8 +15,7 @@ from antenne.asgi import application
 from antenne.rooms import attendance
 from antenne.rooms.models import Presence
 from tests.factories import RegistrationFactory, SessionFactory
-
-HEADERS = [(b"host", b"antenne.test"), (b"origin", b"https://antenne.test")]
+from tests.live.helpers import HEADERS
 
 
 def at(base, minutes):

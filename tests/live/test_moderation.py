@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -21,17 +20,11 @@ from antenne.rooms import moderation
 from antenne.rooms.models import Mute, Presence, RoomSettings, StageInvitation
 from antenne.rooms.services import Participant
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
-from tests.live.test_room_protocol import call, connect, login_cookie
+from tests.live.helpers import call, connect, login_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MINE = {"antenne.live." + name for name in ("moderation", "people", "reactions", "stage")}
 SPEAKER_LINK = "guest-link"
-
-
-@pytest.fixture
-def room(animator):
-    """A session starting in 10 minutes: its room is open to registrants."""
-    return SessionFactory(animators=[animator], starts_at=timezone.now() + timedelta(minutes=10))
 
 
 # -- helpers shared with test_stage_and_hands ----------------------------------------------

@@ -6,13 +6,11 @@ snapshot, and the cost of a vote with thousands of answers."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from antenne.events.models import Session
 from antenne.live.actions import load
@@ -27,12 +25,6 @@ from tests.live.test_qa import attendee, leave, speaker, staff
 pytestmark = pytest.mark.django_db(transaction=True)
 DENIED = "permission.denied"
 NEW_POLL = {"question": "Quel format ?", "options": ["Court", "Long", "Les deux"]}
-
-
-@pytest.fixture
-def room(animator):
-    """A session starting in 10 minutes: its room is open to registrants."""
-    return SessionFactory(animators=[animator], starts_at=timezone.now() + timedelta(minutes=10))
 
 
 def make_poll(session, state="open", **fields) -> Poll:

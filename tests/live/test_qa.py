@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -22,7 +21,7 @@ from antenne.live.qa import qa_snapshot
 from antenne.rooms.models import Mute, Presence, Question, QuestionVote, RoomSettings
 from antenne.rooms.services import Participant
 from tests.factories import RegistrationFactory, SessionFactory
-from tests.live.test_room_protocol import connect, login_cookie
+from tests.live.helpers import connect, login_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SETTLE = hub.TICK * 3  # long enough for what was published to reach every connection
@@ -121,12 +120,6 @@ async def staff(session, user) -> Peer:
 async def leave(*peers: Peer) -> None:
     for peer in peers:
         await peer.ws.disconnect()
-
-
-@pytest.fixture
-def room(animator):
-    """A session starting in 10 minutes: its room is open to registrants."""
-    return SessionFactory(animators=[animator], starts_at=timezone.now() + timedelta(minutes=10))
 
 
 def ask_question(session, text="Une question ?", **fields) -> Question:

@@ -6,65 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
-from django.utils import timezone
 
 from antenne.accounts.models import hash_secret
-from antenne.asgi import application
 from antenne.events.models import Speaker
 from antenne.live import hub
 from antenne.rooms.models import ChatMessage, Presence
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
+from tests.live.helpers import call, connect, login_cookie, next_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
-HEADERS = [(b"host", b"antenne.test"), (b"origin", b"https://antenne.test")]
-
-
-async def connect(session_id: int, cookie: str = "") -> WebsocketCommunicator:
-    headers = list(HEADERS)
-    if cookie:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/room/{session_id}/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def call(communicator, action, payload, request_id="r1"):
-    await communicator.send_to(text_data=json.dumps([action, request_id, payload]))
-    while True:
-        message = json.loads(await communicator.receive_from(timeout=3))
-        if message[0] in ("success", "error") and message[1] == request_id:
-            return message
-
-
-async def next_frame(communicator, timeout=2.0):
-    while True:
-        message = json.loads(await communicator.receive_from(timeout=timeout))
-        if message[0] == "frame":
-            return message[1]
-
-
-def login_cookie(user) -> str:
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.save()
-    return store.session_key
-
-
-@pytest.fixture
-def room(animator):
-    """A session starting in 10 minutes: its room is open to registrants."""
-    return SessionFactory(animators=[animator], starts_at=timezone.now() + timedelta(minutes=10))
 
 
 async def test_an_attendee_joins_with_their_link_and_is_counted(room):

@@ -5,17 +5,16 @@ the privacy rule: an attendee never receives another attendee's name or registra
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
 from antenne.live.stage import participant_target, presence_closed
 from antenne.rooms import moderation
 from antenne.rooms.models import Presence, StageInvitation
 from antenne.rooms.services import Participant
-from tests.factories import RegistrationFactory, SessionFactory
+from tests.factories import RegistrationFactory
+from tests.live.helpers import call
 from tests.live.test_moderation import (
     close,
     join_again,
@@ -25,15 +24,8 @@ from tests.live.test_moderation import (
     pushes,
     raw_pushes,
 )
-from tests.live.test_room_protocol import call
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def room(animator):
-    """A session starting in 10 minutes: its room is open to registrants."""
-    return SessionFactory(animators=[animator], starts_at=timezone.now() + timedelta(minutes=10))
 
 
 def target_of(registration) -> str:
