@@ -255,8 +255,8 @@ def preview(campaign: Campaign, language: str) -> tuple[Registration | None, dic
         people = segment_queryset(campaign.session, campaign.audience)
     else:
         people = Registration.objects.filter(pk__in=campaign.recipients.values("registration_id"))
-    if language == "fr":
-        people = people.exclude(language__in=[lang for lang in texts.LANGUAGES if lang != "fr"])
+    if language == texts.language_of(""):  # also those whose language Antenne has no text in
+        people = people.exclude(language__in=[lang for lang in texts.LANGUAGES if lang != language])
     else:
         people = people.filter(language=language)
     registration = people.select_related("session__event").order_by("pk").first()

@@ -99,8 +99,9 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
 
 
 def language_of(code: str) -> str:
-    """The language Antenne writes to someone whose language is `code` (French otherwise)."""
-    return code if code in LANGUAGES else "fr"
+    """The language Antenne writes to someone whose language is `code` (the workspace's
+    language, `ANTENNE_LANGUAGE`, when Antenne has no text in `code`)."""
+    return code if code in LANGUAGES else settings.LANGUAGE_CODE
 
 
 def _require_kind(kind: str, language: str) -> None:
@@ -162,8 +163,8 @@ def copy_defaults_to_session(session: Session) -> None:
 def session_text(session: Session, kind: str, language: str) -> MessageTemplate:
     """The session's own text (copied from the workspace default if the session predates
     its copies)."""
-    _require_kind(kind, language if language in LANGUAGES else settings.LANGUAGE_CODE)
-    language = language if language in LANGUAGES else settings.LANGUAGE_CODE
+    language = language_of(language)
+    _require_kind(kind, language)
     row = MessageTemplate.objects.filter(session=session, kind=kind, language=language).first()
     if row is None:
         copy_defaults_to_session(session)
