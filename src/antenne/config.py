@@ -7,6 +7,7 @@ setting cannot exist without being documented.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,6 +300,64 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ANTENNE_OIDC_JWKS_ENDPOINT", "ISSUER/jwks", "Override of the JWKS endpoint.", "Accounts"
     ),
+    # --- Media
+    Setting(
+        "ANTENNE_MEDIA_ENGINE",
+        "embedded",
+        "`embedded` (aiortc inside the Antenne process: small webinars on one machine) or "
+        "`janus` (one or more Janus servers; see docs/janus.md).",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_ICE_SERVERS",
+        "(none)",
+        "STUN/TURN servers given to browsers and engines, as a JSON list of "
+        '`{"urls": …, "username": …, "credential": …}` (see docs/janus.md for coturn).',
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_STAGE_MAX_STREAMS",
+        "6",
+        "How many feeds (cameras and screens) may be on stage at once.",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_JANUS_URLS",
+        "http://127.0.0.1:8088/janus",
+        "Comma-separated Janus HTTP API URLs; sessions are spread over them.",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_JANUS_ADMIN_URLS",
+        "http://127.0.0.1:7088/admin",
+        "Comma-separated Janus admin API URLs, in the same order as ANTENNE_JANUS_URLS.",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_JANUS_API_SECRET",
+        "(none)",
+        "Janus's `api_secret` (janus.jcfg); required with the janus engine.",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_JANUS_ADMIN_SECRET",
+        "(none)",
+        "Janus's `admin_secret` (janus.jcfg); required with the janus engine.",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_JANUS_ROOM_SECRET",
+        "(none)",
+        "Secret Antenne sets on the VideoRoom rooms it creates (generated when unset).",
+        "Media",
+    ),
+    Setting(
+        "ANTENNE_JANUS_EVENTS_SECRET",
+        "(none)",
+        "Password Janus's event handler uses to post events to "
+        "`/media/janus/events` (HTTP basic auth, user `janus`); events are refused without it.",
+        "Media",
+    ),
     # --- Security
     Setting(
         "ANTENNE_RATE_LIMIT_LOGIN",
@@ -393,6 +452,35 @@ def get_rate(name: str, fallback: str) -> tuple[int, int]:
     if count < 1 or seconds < 1:
         raise ConfigError(f"{name}={raw!r}: count and seconds must be positive")
     return count, seconds
+
+
+def get_ice_servers(name: str) -> list[dict[str, object]]:
+    """A JSON list of RTCIceServer dictionaries (`urls` a string or a list of strings,
+    optional `username` and `credential`)."""
+    raw = get(name)
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a JSON list, like [{{\"urls\": \"stun:…\"}}]") from None
+    if not isinstance(value, list):
+        raise ConfigError(f"{name}: expected a JSON list of servers")
+    servers = []
+    for item in value:
+        urls = item.get("urls") if isinstance(item, dict) else None
+        if isinstance(urls, str):
+            urls = [urls]
+        if not urls or not all(
+            isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
+            for u in urls
+        ):
+            raise ConfigError(f"{name}: each server needs urls starting with stun: or turn:")
+        extra = set(item) - {"urls", "username", "credential"}
+        if extra:
+            raise ConfigError(f"{name}: unknown keys {sorted(extra)}")
+        servers.append({**item, "urls": urls})
+    return servers
 
 
 def data_dir() -> Path:

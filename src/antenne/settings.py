@@ -247,6 +247,23 @@ MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", 1, minim
 CONSENT_TEXT = config.get("ANTENNE_CONSENT_TEXT")  # empty: the translated default
 PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
 
+# --- Media
+MEDIA_ENGINE = config.get("ANTENNE_MEDIA_ENGINE", "embedded").lower()
+if MEDIA_ENGINE not in ("embedded", "janus"):
+    raise config.ConfigError(f"ANTENNE_MEDIA_ENGINE={MEDIA_ENGINE!r}: expected embedded or janus")
+ICE_SERVERS = config.get_ice_servers("ANTENNE_ICE_SERVERS")
+STAGE_MAX_STREAMS = config.get_int("ANTENNE_STAGE_MAX_STREAMS", 6, minimum=1)
+JANUS_URLS = config.get_list("ANTENNE_JANUS_URLS") or ["http://127.0.0.1:8088/janus"]
+JANUS_ADMIN_URLS = config.get_list("ANTENNE_JANUS_ADMIN_URLS") or ["http://127.0.0.1:7088/admin"]
+JANUS_API_SECRET = config.get("ANTENNE_JANUS_API_SECRET")
+JANUS_ADMIN_SECRET = config.get("ANTENNE_JANUS_ADMIN_SECRET")
+JANUS_ROOM_SECRET = config.get("ANTENNE_JANUS_ROOM_SECRET")
+JANUS_EVENTS_SECRET = config.get("ANTENNE_JANUS_EVENTS_SECRET")
+if MEDIA_ENGINE == "janus" and not (JANUS_API_SECRET and JANUS_ADMIN_SECRET):
+    raise config.ConfigError(
+        "ANTENNE_MEDIA_ENGINE=janus needs ANTENNE_JANUS_API_SECRET and ANTENNE_JANUS_ADMIN_SECRET"
+    )
+
 # --- Rate limits (count, seconds)
 RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")
 RATE_LIMIT_ACCESS_REQUEST = config.get_rate("ANTENNE_RATE_LIMIT_ACCESS_REQUEST", "5/3600")
