@@ -16,6 +16,7 @@ from django.utils import translation
 from antenne.core.permissions import Role
 from tests.factories import UserFactory
 from tests.helpers import free_port
+from tests.netns import netns  # noqa: F401 (a fixture for media tests)
 
 
 @pytest.fixture(autouse=True)

@@ -42,6 +42,8 @@ API_ADMIN = {A: 401, M: 403, N: 403, D: 200}
 API_MANAGE = {A: 401, M: 403, N: 403, D: 200}
 API_MANAGE_CREATE = {A: 401, M: 403, N: 403, D: 201}
 
+MEDIA = {A: 401, M: 403, N: 403, D: 403}
+
 DRAFT_CONTENT = {
     language: {"subject": "{event_title}", "body": "Bonjour {first_name}"}
     for language in ("fr", "en")
@@ -49,6 +51,23 @@ DRAFT_CONTENT = {
 
 MATRIX: dict[str, Row] = {
     "healthz": ("get", lambda o: "/healthz", {"*": 200}),
+    # Media endpoints take the media token of a room connection, never a cookie nor an API
+    # token: without one 401, with an API token 403 (tests/live/test_stage_media.py covers
+    # the holders of media tokens).
+    "media-feeds": ("post", lambda o: f"/media/sessions/{o['session'].pk}/feeds", MEDIA),
+    "media-feed": ("delete", lambda o: f"/media/sessions/{o['session'].pk}/feeds/1", MEDIA),
+    "media-subscriptions": (
+        "post",
+        lambda o: f"/media/sessions/{o['session'].pk}/subscriptions",
+        MEDIA,
+    ),
+    "media-subscription": (
+        "delete",
+        lambda o: f"/media/sessions/{o['session'].pk}/subscriptions/x",
+        MEDIA,
+    ),
+    # Janus's event handler only, with its own secret; the tests run the embedded engine.
+    "media-janus-events": ("post", lambda o: "/media/janus/events", {"*": 404}),
     "set_language": ("get", lambda o: "/i18n/setlang/", {"*": 302}),
     "public:home": ("get", lambda o: "/", LOGGED_IN_REDIRECT),
     "public:login": ("get", lambda o: "/login/", LOGGED_IN_REDIRECT),

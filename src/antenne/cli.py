@@ -162,6 +162,34 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_janus_config(args: argparse.Namespace) -> int:
+    """Write a hardened Janus configuration for this Antenne (docs/janus.md)."""
+    _setup_django(args.data_dir)
+    from django.conf import settings
+
+    from antenne.media.janus.config import render_config
+
+    try:
+        written = render_config(
+            args.directory,
+            api_secret=settings.JANUS_API_SECRET,
+            admin_secret=settings.JANUS_ADMIN_SECRET,
+            events_url=args.events_url or f"{settings.BASE_URL}/media/janus/events",
+            events_secret=settings.JANUS_EVENTS_SECRET,
+            http_bind=args.bind,
+            http_port=args.port,
+            admin_port=args.admin_port,
+            rtp_port_range=args.rtp_ports,
+            nat_1_1=args.public_ip,
+        )
+    except ValueError as exc:
+        print(f"antenne janus-config: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django(args.data_dir)
     from django.core.management import execute_from_command_line
@@ -206,6 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
     settings_cmd = sub.add_parser("settings", help="list settings")
     settings_cmd.add_argument("--markdown", action="store_true", help="print docs/settings.md")
     settings_cmd.set_defaults(func=cmd_settings)
+
+    janus = sub.add_parser(
+        "janus-config",
+        parents=[common],
+        help="write a hardened Janus configuration (secrets from ANTENNE_JANUS_*)",
+    )
+    janus.add_argument("directory", help="where to write the .jcfg files (e.g. /etc/janus)")
+    janus.add_argument("--bind", default="127.0.0.1", help="address of Janus's HTTP APIs")
+    janus.add_argument("--port", type=int, default=8088, help="Janus API port")
+    janus.add_argument("--admin-port", type=int, default=7088, help="Janus admin API port")
+    janus.add_argument("--rtp-ports", default="20000-40000", help="UDP range for media")
+    janus.add_argument("--public-ip", default="", help="public address behind a 1:1 NAT")
+    janus.add_argument(
+        "--events-url", default="", help="where Janus posts events (default: BASE_URL/media/…)"
+    )
+    janus.set_defaults(func=cmd_janus_config)
 
     manage = sub.add_parser("manage", parents=[common], help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -463,7 +463,7 @@ def get_ice_servers(name: str) -> list[dict[str, object]]:
     try:
         value = json.loads(raw)
     except ValueError:
-        raise ConfigError(f"{name}: expected a JSON list, like [{{\"urls\": \"stun:…\"}}]") from None
+        raise ConfigError(f'{name}: expected a JSON list, like [{{"urls": "stun:…"}}]') from None
     if not isinstance(value, list):
         raise ConfigError(f"{name}: expected a JSON list of servers")
     servers = []

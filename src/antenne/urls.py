@@ -4,6 +4,7 @@ from django.views.i18n import set_language
 
 from antenne.api.api import api
 from antenne.core import views as core_views
+from antenne.media import views as media_views
 
 handler400 = "antenne.core.views.bad_request"
 handler403 = "antenne.core.views.permission_denied"
@@ -15,6 +16,23 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
     path("app/", include("antenne.control.urls")),
+    path("media/sessions/<int:session_id>/feeds", media_views.feeds, name="media-feeds"),
+    path(
+        "media/sessions/<int:session_id>/feeds/<int:feed_id>",
+        media_views.feed,
+        name="media-feed",
+    ),
+    path(
+        "media/sessions/<int:session_id>/subscriptions",
+        media_views.subscriptions,
+        name="media-subscriptions",
+    ),
+    path(
+        "media/sessions/<int:session_id>/subscriptions/<str:token>",
+        media_views.subscription,
+        name="media-subscription",
+    ),
+    path("media/", include("antenne.media.urls")),
     path("", include("antenne.public.urls")),
 ]
 

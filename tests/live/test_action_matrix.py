@@ -62,6 +62,11 @@ MATRIX = {
     "hand.lower": (lambda o: {}, ATTENDEE),
     "stage.accept": (lambda o: {"invitation_id": o["invitation"].pk}, ATTENDEE),
     "stage.decline": (lambda o: {"invitation_id": o["invitation"].pk}, ATTENDEE),
+    # The attendee's invitation is pending, not accepted: past the permission to that check.
+    "stage.leave": (
+        lambda o: {},
+        {"attendee": "stage.not_on_stage", "speaker": DENIED, "staff": DENIED},
+    ),
     "people.list": (lambda o: {}, {"attendee": DENIED, "speaker": OK, "staff": OK}),
     "react": (lambda o: {"emoji": "👏"}, {"*": OK}),
 }

@@ -116,6 +116,7 @@ MATRIX = {
         {"invitation_id": 0},
         {"attendee": "stage.not_found", "speaker": DENIED, "staff": DENIED},
     ),
+    "stage.leave": ({}, {"attendee": "stage.not_on_stage", "speaker": DENIED, "staff": DENIED}),
     "people.list": ({}, {"attendee": DENIED, "speaker": OK, "staff": OK}),
     "react": ({"emoji": "👏"}, {"attendee": OK, "speaker": OK, "staff": OK}),
 }

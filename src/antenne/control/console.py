@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -37,7 +38,10 @@ def _labels(choices: Any) -> dict[str, str]:
 def console_strings() -> dict[str, Any]:
     """What console.js says, in the page's language (a json_script element: data, not code,
     so the CSP allows it). `%(name)s` placeholders are filled in by console.js."""
+    from antenne.media.views import media_strings
+
     return {
+        "media": media_strings(),
         "connecting": _("Connecting…"),
         "connected": _("Connected"),
         "reconnecting": _("Connection lost: retrying in %(seconds)s s"),
@@ -167,6 +171,7 @@ def render_console(
             "broadcast_links": broadcast_links(session) if staff else [],
             "console_strings": console_strings(),
             "people_refresh_seconds": PEOPLE_REFRESH_SECONDS,
+            "max_streams": django_settings.STAGE_MAX_STREAMS,
             "max_slow_mode": MAX_SLOW_MODE_SECONDS,
             "poll_limits": {
                 "min": MIN_OPTIONS,

@@ -32,6 +32,7 @@ from antenne.events.models import Session
 from antenne.events.services import require_session_manager
 from antenne.mailing import reminders
 from antenne.rooms.broadcast import publish_state
+from antenne.rooms.stage_media import end_feeds
 
 GREEN_ROOM_EARLIEST = timedelta(hours=2)
 START_EARLIEST = timedelta(hours=1)
@@ -146,6 +147,9 @@ def _move(*, actor: Any, session: Session, transition: str) -> Session:
             action = actions.SESSION_ENDED
             data["started_at"] = locked.started_at.isoformat() if locked.started_at else None
             data["ended_at"] = now.isoformat()
+            # Every stream of the stage ends with it (the engines are told after commit,
+            # through the room: antenne.live.hub → media.signaling.session_over).
+            data["streams_ended"] = len(end_feeds(session_id=locked.pk, everything=True))
         if transition != OPEN_GREEN_ROOM and before in WAITING:
             # Attendees wait until the broadcast starts: reminders keep going while only the
             # green room is open, and stop once it is live (or over).

@@ -24,7 +24,11 @@ from antenne.live.moderation import join_state
 from antenne.live.polls import poll_snapshot
 from antenne.live.qa import qa_snapshot
 from antenne.live.stage import presence_closed
+from antenne.media.signaling import media_token
+from antenne.media.signaling import presence_closed as media_presence_closed
+from antenne.media.views import client_config
 from antenne.rooms import services
+from antenne.rooms.stage_media import live_feeds
 
 logger = logging.getLogger("antenne.live")
 
@@ -65,6 +69,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.presence_id is not None:
             await sync_to_async(services.record_leave)(presence_id=self.presence_id)
             await presence_closed(self.presence_id)
+            await media_presence_closed(self.session_id, self.presence_id)
 
     def _reply(self, text: str) -> None:
         assert self.outbox is not None  # noqa: S101
@@ -175,6 +180,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     "seq": seq,
                     "resynced": missed is not None,
                     "snapshot": snapshot,
+                    "media": {**client_config(), "token": media_token(participant, presence_id)},
                 },
             )
         )
@@ -198,6 +204,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 ],
                 "qa": qa_snapshot(participant),
                 "polls": poll_snapshot(participant),
+                "feeds": live_feeds(self.session_id),
             }
 
         return await sync_to_async(read)()

@@ -137,6 +137,16 @@ class LocalRoom:
                 self.pending.append(
                     {"event": "state", "data": {"state": message["state"]}, "level": PUBLIC}
                 )
+                if message["state"] in ("ended", "cancelled"):
+                    self._media_over()
+
+    def _media_over(self) -> None:
+        """The session ended: this process's media engine stops its streams (an engine
+        shared by every process, Janus, hears it once per process: harmless)."""
+        from antenne.media.signaling import session_over
+
+        task = asyncio.get_running_loop().create_task(session_over(self.session_id))
+        self.tasks.append(task)
 
     async def _heartbeat(self) -> None:
         """Tell the database this process still holds its connections (rooms.attendance)."""

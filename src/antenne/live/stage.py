@@ -6,7 +6,8 @@ speakers and staff only; when the room shows attendees' names, everyone also get
 number of raised hands (`hands`).
 
 Stage: `stage.invite` and `stage.remove` (staff), `stage.accept` / `stage.decline` (the
-invitee). Speakers and staff get `stage.invited|accepted|declined|ended` with the person;
+invitee), `stage.leave` (the person on stage steps down; their stream stops). Speakers and
+staff get `stage.invited|accepted|declined|ended` with the person;
 everyone gets `stage.invitation` `{invitation_id, state, target}`, where `target` is an HMAC
 of the invitee's registration id (`participant_target`, given to each attendee at join):
 exactly the invitee's client recognises itself, nobody else learns who it is."""
@@ -165,10 +166,24 @@ async def _answer(ctx: Context, invitation_id: int, *, accept: bool) -> dict[str
     return _reply(invitation, person)
 
 
+@action("stage.leave", EmptyPayload, attendee)
+async def leave(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
+    """The attendee on stage steps down: their stream stops, staff see it."""
+    from antenne.media.signaling import taken_off_stage
+
+    invitation, person = await sync_to_async(moderation.leave_stage)(participant=ctx.participant)
+    await taken_off_stage(ctx.session_id, person.registration_id)
+    await _stage_changed(invitation, person)
+    return _reply(invitation, person)
+
+
 @action("stage.remove", PersonPayload, staff)
 async def remove(ctx: Context, data: PersonPayload) -> dict[str, Any]:
+    from antenne.media.signaling import taken_off_stage
+
     invitation, person = await sync_to_async(moderation.remove_from_stage)(
         participant=ctx.participant, registration_id=data.registration_id
     )
+    await taken_off_stage(ctx.session_id, person.registration_id)
     await _stage_changed(invitation, person)
     return _reply(invitation, person)

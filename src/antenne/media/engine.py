@@ -114,7 +114,9 @@ class MediaEngine(Protocol):
     async def subscribe(self, room_id: int, participant: str, feed_ids: list[str]) -> Subscription:
         """An offer carrying the given feeds (unknown ones are skipped, not an error)."""
 
-    async def complete_subscription(self, room_id: int, subscription_id: str, answer_sdp: str) -> None:
+    async def complete_subscription(
+        self, room_id: int, subscription_id: str, answer_sdp: str
+    ) -> None:
         """The browser's answer to `subscribe`'s offer; media starts flowing."""
 
     async def unsubscribe(self, room_id: int, subscription_id: str) -> None:
@@ -123,7 +125,9 @@ class MediaEngine(Protocol):
     async def kick(self, room_id: int, participant: str) -> None:
         """Every feed and subscription of the participant stops. Idempotent."""
 
-    async def mute(self, room_id: int, feed_id: str, kind: Literal["audio", "video"], muted: bool) -> None:
+    async def mute(
+        self, room_id: int, feed_id: str, kind: Literal["audio", "video"], muted: bool
+    ) -> None:
         """Stop (or resume) forwarding one kind of a feed to subscribers."""
 
     async def list_feeds(self, room_id: int) -> list[Feed]: ...
@@ -145,7 +149,7 @@ ENGINES = {
 
 def get_engine() -> MediaEngine:
     """The process's engine, created on first use from `ANTENNE_MEDIA_ENGINE`."""
-    global _engine  # noqa: PLW0603
+    global _engine
     if _engine is None:
         _engine = import_string(ENGINES[settings.MEDIA_ENGINE])()
     return _engine
@@ -153,5 +157,5 @@ def get_engine() -> MediaEngine:
 
 def set_engine(engine: MediaEngine | None) -> None:
     """For tests and shutdown: replace (or forget) the process's engine."""
-    global _engine  # noqa: PLW0603
+    global _engine
     _engine = engine

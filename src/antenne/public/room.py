@@ -42,7 +42,10 @@ def reaction_labels() -> dict[str, str]:
 def room_strings() -> dict[str, Any]:
     """What room.js says, in the page's language (passed as a json_script element: data, not
     code, so the CSP allows it). `%(name)s` placeholders are filled in by room.js."""
+    from antenne.media.views import media_strings
+
     return {
+        "media": media_strings(),
         "connecting": _("Connecting…"),
         "connected": _("Connected"),
         "reconnecting": _("Connection lost: retrying in %(seconds)s s"),

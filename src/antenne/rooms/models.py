@@ -248,3 +248,58 @@ class StageInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"stage invitation of {self.registration_id} in session {self.session_id}"
+
+
+class StageFeed(models.Model):
+    """What one connection publishes on stage from one source, from the engine's answer to
+    the end of the stream. The engine's own id is kept to stop it; browsers know the feed by
+    this row's id."""
+
+    class Source(models.TextChoices):
+        CAMERA = "camera", _("Camera and microphone")
+        SCREEN = "screen", _("Screen")
+
+    session = models.ForeignKey("events.Session", on_delete=models.CASCADE, related_name="+")
+    presence = models.ForeignKey(Presence, on_delete=models.CASCADE, related_name="feeds")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    engine_feed_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=10, choices=Presence.Role.choices)
+    audio_muted = models.BooleanField(default=False)
+    video_muted = models.BooleanField(default=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["session", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} feed {self.pk} of presence {self.presence_id}"
+
+
+class MediaSample(models.Model):
+    """One measure of one track of one participant, taken every few seconds while media
+    flows (`media.stats`): kept for the session, shown to its animators."""
+
+    class Direction(models.TextChoices):
+        UP = "in", _("Sent to the server")
+        DOWN = "out", _("Received from the server")
+
+    session = models.ForeignKey("events.Session", on_delete=models.CASCADE, related_name="+")
+    presence = models.ForeignKey(Presence, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=5)  # audio | video
+    at = models.DateTimeField(db_index=True)
+    bitrate = models.PositiveIntegerField(null=True, blank=True)  # bits per second
+    packets_lost = models.PositiveIntegerField(null=True, blank=True)
+    fraction_lost = models.FloatField(null=True, blank=True)
+    rtt_ms = models.FloatField(null=True, blank=True)
+    jitter_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["session", "presence", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.direction} of presence {self.presence_id} at {self.at}"

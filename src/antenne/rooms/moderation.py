@@ -357,6 +357,28 @@ def answer_invitation(
     return invitation, person, True
 
 
+def leave_stage(*, participant: Participant) -> tuple[StageInvitation, Person]:
+    """The person on stage steps down by themselves."""
+    if participant.registration_id is None:
+        raise NotFound(_("You are not on stage."), code="stage.not_on_stage")
+    require_in_room(participant)
+    with transaction.atomic():
+        invitation = (
+            StageInvitation.objects.select_for_update()
+            .filter(
+                session_id=participant.session_id,
+                registration_id=participant.registration_id,
+                state=StageInvitation.State.ACCEPTED,
+            )
+            .first()
+        )
+        if invitation is None:
+            raise NotFound(_("You are not on stage."), code="stage.not_on_stage")
+        invitation.state = StageInvitation.State.ENDED
+        invitation.save(update_fields=["state", "updated_at"])
+    return invitation, Person(registration_id=participant.registration_id, name=participant.name)
+
+
 def remove_from_stage(
     *, participant: Participant, registration_id: int
 ) -> tuple[StageInvitation, Person]:

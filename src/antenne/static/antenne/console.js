@@ -13,6 +13,7 @@ import { createChat } from "./console-chat.js";
 import { createPeople } from "./console-people.js";
 import { createPolls } from "./console-polls.js";
 import { createQa } from "./console-qa.js";
+import { createMedia } from "./console-media.js";
 import { fill, showMessage } from "./console-util.js";
 
 const NEWS_EVERY_MS = 3000; // at most one announcement of backstage news per 3 s
@@ -155,11 +156,14 @@ function startConsole(root, strings) {
   const people = createPeople(ctx);
   const qa = createQa(ctx);
   const polls = createPolls(ctx);
+  const media = createMedia(ctx);
 
   const events = {
     "chat.message": (data) => chat.add(data, true),
     "chat.deleted": (data) => chat.removed(data.id),
-    state: (data) => applyState(data.state, true),
+    state: (data) => { applyState(data.state, true); media.stateChanged(data.state); },
+    "media.feeds": media.feedsChanged,
+    "media.stats": media.statsChanged,
     "room.settings": applySettings,
     "qa.votes": qa.votes,
     "qa.state": qa.state,
@@ -196,6 +200,7 @@ function startConsole(root, strings) {
           polls.render(reply.snapshot.polls || {});
           applyState(reply.snapshot.state, everJoined);
         }
+        media.joined(reply);
         applySettings(reply.settings);
         people.refresh(); // the people and, from them, the raised hands
         if (everJoined) say(statusRegion, strings.announce.back);

@@ -108,6 +108,7 @@ export function setupStage(ctx) {
   function applyInvitation(next, { announce = true } = {}) {
     const before = invitation?.state;
     invitation = next && (next.state === "invited" || next.state === "accepted") ? next : null;
+    if (ctx.stageChanged) ctx.stageChanged(invitation ? invitation.state : "");
     if (invitation?.state === "invited") {
       showNotice(strings.stage_invited, true);
       if (before !== "invited" || !dialog.open) {

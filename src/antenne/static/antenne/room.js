@@ -14,6 +14,7 @@ import { setupChat } from "./room-chat.js";
 import { setupPolls } from "./room-polls.js";
 import { setupQa } from "./room-qa.js";
 import { setupStage } from "./room-stage.js";
+import { setupMedia } from "./room-media.js";
 
 export { backoffDelay };
 
@@ -78,11 +79,13 @@ function startRoom(root, strings) {
     isLive: () => phase === "live",
     markNew,
     setMuted: (value) => stage.setMuted(value),
+    stageChanged: (state) => media.stageChanged(state),
   };
   const chat = setupChat(ctx);
   const qa = setupQa(ctx);
   const polls = setupPolls(ctx);
   const stage = setupStage(ctx);
+  const media = setupMedia(ctx, root.dataset.sessionId);
 
   // --- Tabs: a tab that got news while another was shown is marked until shown --------------
 
@@ -111,6 +114,7 @@ function startRoom(root, strings) {
       if (title) title.focus();
     }
     stage.phaseChanged(next === "live");
+    media.phaseChanged(next === "live");
     if (next === "waiting") tickCountdown();
     if (TERMINAL.has(next)) stop();
   }
@@ -209,6 +213,7 @@ function startRoom(root, strings) {
       polls.snapshot(reply.snapshot.polls);
       applyState(reply.snapshot.state);
     } // else: exactly the missed frames follow this reply.
+    media.joined(reply); // first: the media token, before the stage invitation is applied
     stage.joined(reply);
     if (again && !TERMINAL.has(phase)) say(statusRegion, strings.announce_back);
   }
@@ -256,6 +261,7 @@ function startRoom(root, strings) {
     else if (event.startsWith("qa.")) qa.event(event, data);
     else if (event.startsWith("poll.")) polls.event(event, data);
     else if (event.startsWith("stage.")) stage.event(event, data);
+    else if (event.startsWith("media.")) media.event(event, data);
   }
 
   function applySettings(values) {

@@ -1,0 +1,2 @@
+"""Media: one engine interface (engine.py), two engines (embedded.py, janus/), and
+the control plane (signaling.py, views.py)."""

@@ -1,0 +1,282 @@
+// The stage in the console (templates/control/console/_media.html), for speakers and staff:
+// pick a camera and a microphone, see the preview, go on stage and leave it, switch the
+// microphone and camera, share the screen; watch the stage from the green room on; for
+// staff, the media quality of each person (`media.stats`).
+
+import { MediaSession, StageView, connectionQuality, STATS_EVERY_MS } from "./media.js";
+import { el, errorText, fill, showMessage } from "./console-util.js";
+
+const WATCHING_STATES = new Set(["green_room", "live"]);
+
+export function createMedia(ctx) {
+  const { root, strings } = ctx;
+  const s = strings.media;
+  const $ = (id) => document.getElementById(id);
+  const session = new MediaSession(root.dataset.sessionId);
+  const view = new StageView($("console-stage-tiles"), s);
+  const preview = $("console-preview");
+  const cameraSelect = $("console-camera");
+  const micSelect = $("console-microphone");
+  const previewButton = $("console-preview-start");
+  const publishButton = $("console-publish");
+  const micButton = $("console-mic");
+  const camButton = $("console-cam");
+  const screenButton = $("console-screen");
+  const messages = $("console-media-messages");
+  const empty = $("console-stage-empty");
+  const quality = $("console-quality");
+  const statsBody = $("console-media-stats");
+  const statsEmpty = $("console-media-stats-empty");
+  let local = null; // camera + microphone stream (preview, then published)
+  let screen = null;
+  let feeds = [];
+  let watching = "";
+  let state = root.dataset.state;
+  let pending = Promise.resolve();
+  let previousStats = {};
+
+  // Sound needs a click on the page first: the next one turns it on.
+  view.onSoundBlocked = () => {
+    showMessage(messages, s.sound_blocked, "info");
+    document.addEventListener("click", () => { view.enableSound(); showMessage(messages, ""); }, { once: true });
+  };
+  $("console-layout").addEventListener("change", (event) => view.setLayout(event.target.value));
+
+  function setToggle(button, on) {
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = button.dataset[on ? "on" : "off"];
+  }
+
+  function fail(error) {
+    const text = !navigator.mediaDevices ? s.insecure
+      : error && error.name === "NotAllowedError" ? s.permission_refused
+      : error && error.name === "NotFoundError" ? s.no_device
+      : errorText(strings, error || {});
+    showMessage(messages, text);
+  }
+
+  // --- Devices and preview -------------------------------------------------------------------
+
+  async function listDevices() {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    for (const [select, kind] of [[cameraSelect, "videoinput"], [micSelect, "audioinput"]]) {
+      const chosen = select.value;
+      for (const option of [...select.options].slice(1)) option.remove();
+      for (const device of devices.filter((d) => d.kind === kind && d.deviceId)) {
+        const option = el("option", "", device.label || device.deviceId.slice(0, 8));
+        option.value = device.deviceId;
+        select.append(option);
+      }
+      select.value = chosen;
+    }
+  }
+
+  async function openDevices() {
+    stopStream(local);
+    const video = { width: 640, height: 480 };
+    if (cameraSelect.value) video.deviceId = { exact: cameraSelect.value };
+    const audio = micSelect.value ? { deviceId: { exact: micSelect.value } } : true;
+    local = await navigator.mediaDevices.getUserMedia({ audio, video });
+    preview.srcObject = local;
+    await listDevices(); // labels are known once permission is given
+    return local;
+  }
+
+  function stopStream(stream) {
+    if (stream) for (const track of stream.getTracks()) track.stop();
+  }
+
+  previewButton.addEventListener("click", () => { openDevices().then(() => showMessage(messages, "")).catch(fail); });
+  for (const select of [cameraSelect, micSelect]) {
+    select.addEventListener("change", () => {
+      if (!local) return;
+      openDevices().then((stream) => (session.publishers.has("camera") ? session.publish(stream, "camera") : null)).catch(fail);
+    });
+  }
+
+  // --- On stage ------------------------------------------------------------------------------
+
+  function onStage() {
+    return session.publishers.has("camera");
+  }
+
+  function showPublishing() {
+    setToggle(publishButton, onStage());
+    micButton.disabled = camButton.disabled = !onStage();
+    if (onStage()) {
+      setToggle(micButton, local.getAudioTracks().some((t) => t.enabled));
+      setToggle(camButton, local.getVideoTracks().some((t) => t.enabled));
+    }
+  }
+
+  publishButton.addEventListener("click", () => {
+    publishButton.disabled = true;
+    const work = onStage()
+      ? session.unpublish("camera").then(() => { stopStream(local); local = null; preview.srcObject = null; showMessage(messages, s.unpublished, "info"); })
+      : (local ? Promise.resolve(local) : openDevices()).then((stream) => session.publish(stream, "camera")).then(() => showMessage(messages, s.published, "valid"));
+    work.catch(fail).finally(() => {
+      publishButton.disabled = false;
+      showPublishing();
+      render();
+      resubscribe();
+    });
+  });
+
+  function toggle(button, kind) {
+    if (!local) return;
+    const on = button.getAttribute("aria-pressed") !== "true";
+    for (const track of local.getTracks()) if (track.kind === kind) track.enabled = on;
+    setToggle(button, on);
+    session.announceMuted("camera", kind === "audio" ? { audio_muted: !on } : { video_muted: !on }).catch(fail);
+  }
+
+  micButton.addEventListener("click", () => toggle(micButton, "audio"));
+  camButton.addEventListener("click", () => toggle(camButton, "video"));
+
+  screenButton.addEventListener("click", () => {
+    if (screen) {
+      stopScreen();
+      return;
+    }
+    navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }).then((stream) => {
+      screen = stream;
+      // The browser's own "Stop sharing" button ends the track.
+      stream.getVideoTracks()[0].addEventListener("ended", stopScreen);
+      return session.publish(stream, "screen");
+    }).then(() => {
+      setToggle(screenButton, true);
+      showMessage(messages, s.sharing, "valid");
+      render();
+      resubscribe();
+    }).catch((error) => {
+      stopStream(screen);
+      screen = null;
+      fail(error);
+    });
+  });
+
+  function stopScreen() {
+    stopStream(screen);
+    screen = null;
+    setToggle(screenButton, false);
+    session.unpublish("screen", { quiet: true }).then(() => showMessage(messages, s.sharing_stopped, "info"));
+  }
+
+  // --- The stage -----------------------------------------------------------------------------
+
+  function localFeeds() {
+    const map = new Map();
+    const camera = session.publishers.get("camera");
+    if (camera && local) map.set(camera.feedId, local);
+    const shared = session.publishers.get("screen");
+    if (shared && screen) map.set(shared.feedId, screen);
+    return map;
+  }
+
+  function render() {
+    const shown = WATCHING_STATES.has(state) ? feeds : [];
+    view.setFeeds(shown, { localFeeds: localFeeds() });
+    empty.hidden = shown.length > 0;
+  }
+
+  function resubscribe() {
+    pending = pending.then(async () => {
+      const mine = new Set([...session.publishers.values()].map((p) => p.feedId));
+      const wanted = WATCHING_STATES.has(state) ? feeds.map((f) => f.id).filter((id) => !mine.has(id)) : [];
+      const key = wanted.join(",");
+      if (key === watching || !session.ready) return;
+      try {
+        await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
+        watching = key;
+      } catch (error) {
+        watching = "";
+        fail(error);
+      }
+    });
+  }
+
+  function joined(reply) {
+    session.setConfig(reply.media);
+    watching = "";
+    if (!reply.resynced && reply.snapshot) {
+      feeds = reply.snapshot.feeds || [];
+      state = reply.snapshot.state || state;
+    }
+    // A new connection: what this page published went with the old one.
+    session.publishers.clear();
+    showPublishing();
+    render();
+    resubscribe();
+  }
+
+  function feedsChanged(data) {
+    feeds = data.feeds || [];
+    const live = new Set(feeds.map((f) => f.id));
+    for (const [source, publisher] of session.publishers) {
+      if (!live.has(publisher.feedId)) {
+        // Ended by the server (taken off, session over): stop sending.
+        publisher.pc.close();
+        session.publishers.delete(source);
+        if (source === "screen") stopScreen();
+      }
+    }
+    showPublishing();
+    render();
+    resubscribe();
+  }
+
+  function stateChanged(next) {
+    state = next;
+    if (!WATCHING_STATES.has(next)) {
+      pending = pending.then(() => session.stopAll()).then(() => { watching = ""; });
+      stopStream(screen);
+      screen = null;
+      showPublishing();
+    }
+    render();
+    resubscribe();
+  }
+
+  // --- Media quality (staff) ------------------------------------------------------------------
+
+  function kbps(value) {
+    return value == null ? "—" : `${Math.round(value / 1000)} kbit/s`;
+  }
+
+  function statsChanged(data) {
+    if (!statsBody) return;
+    const rows = [];
+    for (const person of data.people || []) {
+      for (const track of person.tracks) {
+        const row = document.createElement("tr");
+        const cells = [
+          person.name || fill(strings.registration, { id: person.presence_id }),
+          `${track.kind} · ${track.direction === "in" ? s.up : s.down}`,
+          kbps(track.bitrate),
+          track.fraction_lost == null ? "—" : `${(track.fraction_lost * 100).toFixed(1)} %`,
+          track.rtt_ms == null ? "—" : `${Math.round(track.rtt_ms)} ms`,
+        ];
+        for (const text of cells) row.append(el("td", "", text));
+        rows.push(row);
+      }
+    }
+    statsBody.replaceChildren(...rows);
+    statsEmpty.hidden = rows.length > 0;
+  }
+
+  async function tick() {
+    const result = await connectionQuality(session.connections(), previousStats).catch(() => null);
+    if (result) {
+      previousStats = result;
+      quality.hidden = !result.level;
+      quality.dataset.quality = result.level;
+      quality.textContent = result.level ? s.quality[result.level] : "";
+    }
+    await view.highlightSpeaker(session.viewer).catch(() => {});
+    window.setTimeout(tick, STATS_EVERY_MS);
+  }
+  window.setTimeout(tick, STATS_EVERY_MS);
+  window.addEventListener("pagehide", () => { session.stopAll(); });
+
+  return { joined, feedsChanged, stateChanged, statsChanged, session, view };
+}

@@ -1,0 +1,192 @@
+// The stage in the attendee's room (templates/public/room/_stage.html): once the broadcast is
+// live, receive every feed on stage and play it — no camera or microphone permission is
+// asked for watching. An attendee invited on stage who accepts gets their camera and
+// microphone published (and the buttons to switch them or leave); taken off the stage, their
+// stream stops.
+
+import { MediaSession, StageView, connectionQuality, STATS_EVERY_MS } from "./media.js";
+import { errorText } from "./room-ui.js";
+
+export function setupMedia(ctx, sessionId) {
+  const { $, strings } = ctx;
+  const s = strings.media;
+  const session = new MediaSession(sessionId);
+  const view = new StageView($("room-stage-tiles"), s);
+  const empty = $("room-stage-empty");
+  const soundButton = $("room-stage-sound");
+  const quality = $("room-stage-quality");
+  const layout = $("room-stage-layout");
+  const self = $("room-stage-self");
+  const micButton = $("room-stage-mic");
+  const camButton = $("room-stage-camera");
+  const leaveButton = $("room-stage-leave");
+  const selfError = $("room-stage-self-error");
+  let feeds = [];
+  let watching = ""; // the feed ids of the current subscription, joined
+  let live = false;
+  let onStage = false;
+  let local = null; // this attendee's own camera stream while on stage
+  let statsTimer = 0;
+  let previousStats = {};
+  let pending = Promise.resolve();
+
+  view.onSoundBlocked = () => { soundButton.hidden = false; };
+  soundButton.addEventListener("click", () => {
+    view.enableSound();
+    soundButton.hidden = true;
+  });
+  layout.addEventListener("change", () => view.setLayout(layout.value));
+
+  function localFeeds() {
+    const map = new Map();
+    const mine = session.publishers.get("camera");
+    if (mine && local) map.set(mine.feedId, local);
+    return map;
+  }
+
+  function render() {
+    const shown = live ? feeds : [];
+    view.setFeeds(shown, { localFeeds: localFeeds() });
+    empty.hidden = shown.length > 0;
+    empty.querySelector("p").textContent = live ? s.nobody_on_stage : s.not_started;
+  }
+
+  /** Subscribe to what is on stage (one at a time: a change while busy waits its turn). */
+  function resubscribe() {
+    pending = pending.then(async () => {
+      const mine = new Set([...session.publishers.values()].map((p) => p.feedId));
+      const wanted = live ? feeds.map((f) => f.id).filter((id) => !mine.has(id)) : [];
+      const key = wanted.join(",");
+      if (key === watching || !session.ready) return;
+      try {
+        await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
+        watching = key;
+      } catch (error) {
+        watching = "";
+        ctx.announce(errorText(strings, error));
+      }
+    });
+  }
+
+  function joined(reply) {
+    session.setConfig(reply.media);
+    watching = ""; // a new connection: its subscriptions start again
+    if (!reply.resynced && reply.snapshot) feeds = reply.snapshot.feeds || [];
+    render();
+    resubscribe();
+  }
+
+  function event(name, data) {
+    if (name !== "media.feeds") return;
+    feeds = data.feeds || [];
+    render();
+    resubscribe();
+  }
+
+  function phaseChanged(isLive) {
+    live = isLive;
+    render();
+    if (isLive) {
+      resubscribe();
+      startStats();
+      if (onStage && !local) goOnStage();
+    } else {
+      stopStats();
+      stopPublishing();
+      pending = pending.then(() => session.stopAll()).then(() => { watching = ""; });
+    }
+  }
+
+  // --- On stage --------------------------------------------------------------------------------
+
+  async function goOnStage() {
+    selfError.hidden = true;
+    try {
+      local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      await session.publish(local, "camera");
+      self.hidden = false;
+      setToggle(micButton, true);
+      setToggle(camButton, true);
+      render();
+      resubscribe();
+      ctx.announce(s.you_are_on_stage);
+    } catch (error) {
+      stopLocal();
+      selfError.textContent = !navigator.mediaDevices ? s.insecure
+        : error.name === "NotAllowedError" ? s.permission_refused : errorText(strings, error);
+      selfError.hidden = false;
+    }
+  }
+
+  function stopLocal() {
+    if (local) for (const track of local.getTracks()) track.stop();
+    local = null;
+  }
+
+  function stopPublishing() {
+    self.hidden = true;
+    stopLocal();
+    session.unpublish("camera", { quiet: true });
+  }
+
+  /** This attendee's invitation: "accepted" puts them on stage, anything else takes them off. */
+  function stageChanged(state) {
+    const next = state === "accepted";
+    if (next === onStage) return;
+    onStage = next;
+    if (next && live) goOnStage();
+    else if (!next) {
+      stopPublishing();
+      render();
+      resubscribe();
+    }
+  }
+
+  function setToggle(button, on) {
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = button.dataset[on ? "on" : "off"];
+  }
+
+  function toggle(button, kind) {
+    if (!local) return;
+    const on = button.getAttribute("aria-pressed") !== "true";
+    for (const track of local.getTracks()) if (track.kind === kind) track.enabled = on;
+    setToggle(button, on);
+    session.announceMuted("camera", kind === "audio" ? { audio_muted: !on } : { video_muted: !on }).catch(() => {});
+  }
+
+  micButton.addEventListener("click", () => toggle(micButton, "audio"));
+  camButton.addEventListener("click", () => toggle(camButton, "video"));
+  leaveButton.addEventListener("click", () => {
+    ctx.client.call("stage.leave", {}).catch(() => {});
+    stageChanged("ended");
+  });
+
+  // --- Connection quality and who speaks -------------------------------------------------------
+
+  async function tick() {
+    const result = await connectionQuality(session.connections(), previousStats).catch(() => null);
+    if (result) {
+      previousStats = result;
+      quality.hidden = !result.level;
+      quality.dataset.quality = result.level;
+      quality.textContent = result.level ? s.quality[result.level] : "";
+    }
+    await view.highlightSpeaker(session.viewer).catch(() => {});
+    statsTimer = window.setTimeout(tick, STATS_EVERY_MS);
+  }
+
+  function startStats() {
+    if (!statsTimer) statsTimer = window.setTimeout(tick, STATS_EVERY_MS);
+  }
+
+  function stopStats() {
+    window.clearTimeout(statsTimer);
+    statsTimer = 0;
+    quality.hidden = true;
+  }
+
+  window.addEventListener("pagehide", () => { session.stopAll(); });
+
+  return { joined, event, phaseChanged, stageChanged, session, view };
+}

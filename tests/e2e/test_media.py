@@ -1,0 +1,321 @@
+"""The stage end to end, for both media engines: headless Chromium with fake devices, a real
+`antenne run` and (for the Janus engine) a real Janus, all inside a network namespace of the
+test's own (ICE leaves loopback out; see tests/netns.py).
+
+A guest speaker publishes from the green room and the animator sees them; the animator
+starts; two attendees receive video frames and audio (read from `getStats()`: frames decoded
+and bytes received growing); the speaker shares their screen, which joins the camera on
+stage; an attendee invited on stage accepts and publishes, everyone receives them, then the
+animator removes them and their stream stops; the animator ends and every stream stops on
+every page. No script error and no CSP violation."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
+from tests.e2e.test_console import CSP_PROBE, SPEAKER, speaker_link
+from tests.e2e.test_room import ANIMATOR, cli
+from tests.helpers import antenne_env, links_in, require_binary
+from tests.netns import Netns
+
+pytestmark = pytest.mark.e2e
+
+MEDIA_ARGS = [
+    *CHROMIUM_ARGS,
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--auto-accept-this-tab-capture",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+SCREENSHOTS = os.environ.get("ANTENNE_MEDIA_SCREENSHOTS", "")
+
+# Test instrumentation, outside the page's code: keep every peer connection the page makes.
+PC_PROBE = """
+window.__pcs = [];
+const NativePC = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new NativePC(...args);
+  window.__pcs.push(pc);
+  return pc;
+};
+window.RTCPeerConnection.prototype = NativePC.prototype;
+"""
+# Per open connection: what it receives and sends, by kind.
+STATS = """async () => {
+  const out = { in: [], out: [], open: 0 };
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === "closed") continue;
+    out.open += 1;
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp") out.in.push({ kind: s.kind, frames: s.framesDecoded || 0,
+        bytes: s.bytesReceived || 0, width: s.frameWidth || 0 });
+      if (s.type === "outbound-rtp") out.out.push({ kind: s.kind, bytes: s.bytesSent || 0 });
+    });
+  }
+  return out;
+}"""
+
+API = """
+import json, sys, urllib.request
+method, url, token, body = sys.argv[1:5]
+request = urllib.request.Request(url, method=method, data=body.encode() if body else None,
+    headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+with urllib.request.urlopen(request, timeout=10) as response:
+    sys.stdout.write(response.read().decode() or "null")
+"""
+
+
+def api(ns: Netns, base: str, token: str, method: str, path: str, body: dict | None = None):
+    """The REST API, called from inside the namespace (where the server is)."""
+    payload = json.dumps(body) if body is not None else ""
+    done = ns.run(
+        [sys.executable, "-c", API, method, f"{base}/api/v1{path}", token, payload],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return json.loads(done.stdout)
+
+
+@contextmanager
+def antenne_in(ns: Netns, data_dir: Path, **env: str) -> Iterator[str]:
+    """`antenne run` inside the namespace, on its address; yields the base URL. Its output
+    goes to `antenne.log` in the data dir (shown when the test fails)."""
+    port = 8000
+    base = f"http://{ns.address}:{port}"
+    log = data_dir / "antenne.log"
+    with log.open("w") as out:
+        process = ns.popen(
+            [sys.executable, "-m", "antenne", "run", "--host", ns.address, "--port", str(port)],
+            env=antenne_env(data_dir, ANTENNE_BASE_URL=base, ANTENNE_WORKER_INTERVAL="1", **env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C" not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base
+    except BaseException:
+        print(log.read_text()[-20000:])
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def stats(page) -> dict:
+    return page.evaluate(STATS)
+
+
+def receives(page, *, videos: int, audio: bool = True, timeout: float = 30) -> dict:
+    """Wait until the page decodes `videos` video streams and receives audio, all growing."""
+    deadline = time.monotonic() + timeout
+    before = stats(page)
+    while True:
+        time.sleep(1.0)
+        now = stats(page)
+        growing_videos = [
+            v
+            for v in now["in"]
+            if v["kind"] == "video"
+            and v["frames"] > 0
+            and any(b["kind"] == "video" and b["frames"] < v["frames"] for b in before["in"])
+        ]
+        audio_bytes = [a["bytes"] for a in now["in"] if a["kind"] == "audio" and a["bytes"] > 0]
+        old_audio = sum(a["bytes"] for a in before["in"] if a["kind"] == "audio")
+        if len(growing_videos) >= videos and (not audio or sum(audio_bytes) > old_audio > 0):
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not receiving {videos} videos (+audio={audio}): {now}")
+        before = now
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"media-{name}.png"), full_page=True)
+
+
+@pytest.fixture(params=["embedded", "janus"])
+def engine(request, netns, tmp_path) -> Iterator[dict[str, str]]:
+    """The settings of Antenne for one engine (and, for Janus, a Janus in the namespace)."""
+    if request.param == "embedded":
+        yield {"ANTENNE_MEDIA_ENGINE": "embedded"}
+        return
+    from tests.media.janus_fixture import janus_in_netns
+
+    with janus_in_netns(netns, tmp_path / "janus") as settings:
+        yield settings
+
+
+def test_the_stage_from_green_room_to_the_end(tmp_path, netns, engine):
+    chromium = require_binary("/usr/bin/chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with antenne_in(netns, data, **engine) as base:
+        env = antenne_env(data, ANTENNE_BASE_URL=base)
+        cli(env, "demo")
+        [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
+        token = cli(env, "token", "create", "--email", ANIMATOR).strip()
+        with closing(sqlite3.connect(data / "antenne.sqlite3")) as db:
+            [(team_id,)] = db.execute(
+                "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
+            ).fetchall()
+        event = api(netns, base, token, "POST", "/events", {"title": "Scène", "team_id": team_id})
+        start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+        session_id = api(
+            netns,
+            base,
+            token,
+            "POST",
+            f"/events/{event['id']}/sessions",
+            {"starts_at": start, "confirm_conflicts": True},
+        )["id"]
+        api(
+            netns,
+            base,
+            token,
+            "POST",
+            f"/sessions/{session_id}/speakers",
+            {"email": SPEAKER, "name": "Sacha Orateur"},
+        )
+        links = {}
+        for email, first_name in [("alix@x.example", "Alix"), ("bob@x.example", "Bob"),
+                                  ("chloe@x.example", "Chloé")]:  # fmt: skip
+            body = {"email": email, "first_name": first_name, "last_name": "Test"}
+            links[first_name] = api(
+                netns, base, token, "POST", f"/sessions/{session_id}/registrations", body
+            )["join_url"]
+        guest_link = speaker_link(data)
+        api(netns, base, token, "POST", f"/sessions/{session_id}/green-room")
+
+        problems: list[str] = []
+        failed: list[str] = []  # requests of the pages that failed
+        step = ["green room"]
+        wrapper = netns.wrapper(tmp_path, chromium)
+        with sync_playwright() as playwright, ExitStack() as stack:
+            # Cameras need a secure context: https in production; here, the test's address.
+            secure = f"--unsafely-treat-insecure-origin-as-secure={base}"
+            browser = playwright.chromium.launch(
+                executable_path=str(wrapper), args=[*MEDIA_ARGS, secure]
+            )
+            stack.callback(browser.close)
+
+            def page_for(**options):
+                context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+                context.add_init_script(CSP_PROBE)
+                context.add_init_script(PC_PROBE)
+                page = context.new_page()
+                watch(page, problems)
+                page.on(
+                    "response",
+                    lambda r: (
+                        r.status >= 400
+                        and failed.append(f"{step[0]}: {r.request.method} {r.url} {r.status}")
+                    ),
+                )
+                return page
+
+            # The speaker, in the green room, goes on stage; the animator sees them.
+            speaker = page_for()
+            speaker.goto(f"{guest_link}room/")
+            speaker.locator("#console-connection[data-connection=connected]").wait_for()
+            speaker.locator("#console-publish").click()
+            expect(speaker.locator("#console-stage-tiles figure")).to_have_count(1)
+            animator = page_for()
+            animator.goto(login_link)
+            animator.get_by_role("button", name="Se connecter").click()
+            animator.wait_for_url(f"{base}/app/")
+            animator.goto(f"{base}/app/sessions/{session_id}/room/")
+            animator.locator("#console-connection[data-connection=connected]").wait_for()
+            expect(animator.locator("#console-stage-tiles figure")).to_have_count(1)
+            receives(animator, videos=1)
+            assert stats(speaker)["out"], "the speaker sends nothing"
+
+            # Attendees wait; the animator starts; they receive the speaker.
+            step[0] = "start"
+            alix, bob, chloe = page_for(), page_for(), page_for()
+            for page, name in [(alix, "Alix"), (bob, "Bob"), (chloe, "Chloé")]:
+                page.goto(f"{links[name]}room/")
+                page.locator("#room-connection[data-connection=connected]").wait_for()
+            assert stats(alix)["open"] == 0  # nothing flows to attendees before the start
+            api(netns, base, token, "POST", f"/sessions/{session_id}/start")
+            for page in (alix, bob):
+                expect(page.locator("#room-stage-tiles figure")).to_have_count(1)
+                received = receives(page, videos=1)
+                assert max(v["width"] for v in received["in"] if v["kind"] == "video") >= 320
+            shot(alix, "live")
+
+            # Screen sharing joins the camera on stage.
+            step[0] = "screen"
+            speaker.locator("#console-screen").click()
+            expect(speaker.locator("#console-screen")).to_have_attribute("aria-pressed", "true")
+            for page in (alix, bob):
+                expect(page.locator("#room-stage-tiles figure")).to_have_count(2)
+                receives(page, videos=2)
+            expect(alix.locator("#room-stage-tiles figure[data-source=screen]")).to_have_count(1)
+
+            # Chloé is invited on stage, accepts, is seen; then removed, and her stream stops.
+            step[0] = "invited"
+            strings = json.loads(animator.locator("#antenne-console-strings").text_content())
+            invite = strings["actions"]["invite_label"].replace("%(name)s", "Chloé")
+            animator.locator("#console-people-refresh").click()
+            animator.get_by_role("button", name=invite).click()
+            expect(animator.locator("#console-people-messages")).to_contain_text("Chloé")
+            chloe.locator("#room-stage-accept").click()
+            expect(chloe.locator("#room-stage-self")).to_be_visible()
+            expect(alix.locator("#room-stage-tiles figure")).to_have_count(3)
+            receives(alix, videos=3)
+            assert any(o["bytes"] > 0 for o in stats(chloe)["out"])
+            remove = strings["actions"]["remove_label"].replace("%(name)s", "Chloé")
+            animator.locator("#console-people-refresh").click()
+            animator.get_by_role("button", name=remove).click()
+            expect(alix.locator("#room-stage-tiles figure")).to_have_count(2)
+            expect(chloe.locator("#room-stage-self")).to_be_hidden()
+            assert not stats(chloe)["out"], "Chloé still sends after leaving the stage"
+            shot(animator, "console")
+
+            # The end: every stream stops on every page.
+            step[0] = "end"
+            api(netns, base, token, "POST", f"/sessions/{session_id}/end")
+            for page in (alix, bob, chloe):
+                expect(page.locator("#room-ended")).to_be_visible()
+            for page in (alix, bob, chloe, speaker, animator):
+                deadline = time.monotonic() + 15
+                while stats(page)["open"] and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                assert stats(page)["open"] == 0, "a stream is still open after the end"
+            csp = [v for p in (alix, speaker, animator) for v in p.evaluate("window.__csp")]
+            assert csp == []
+        print("FAILED", failed)
+        assert failed == []
+        assert problems == []
+        with closing(sqlite3.connect(data / "antenne.sqlite3")) as db:
+            open_feeds = db.execute(
+                "SELECT count(*) FROM rooms_stagefeed WHERE ended_at IS NULL"
+            ).fetchone()[0]
+            samples = db.execute("SELECT count(*) FROM rooms_mediasample").fetchone()[0]
+        assert open_feeds == 0
+        assert samples > 0  # media stats were kept for the session
