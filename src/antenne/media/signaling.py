@@ -212,9 +212,16 @@ async def subscribe(
     by_engine_id = await sync_to_async(stage_media.engine_ids)(participant.session_id, feed_ids)
     if not by_engine_id:
         raise NotFound("None of these streams is on stage.", code="media.no_such_feed")
-    subscription: Subscription = await _engine().subscribe(
-        participant.session_id, participant_key(presence_id), list(by_engine_id)
-    )
+    try:
+        subscription: Subscription = await _engine().subscribe(
+            participant.session_id, participant_key(presence_id), list(by_engine_id)
+        )
+    except MediaError as exc:
+        if exc.code != "media.no_such_feed":
+            raise
+        # On stage for us, not yet at the engine (a publisher still connecting: Janus lists
+        # a feed once its media flows). Not an error: the browser asks again shortly.
+        return {"id": None, "sdp": None, "streams": {}}
     ROOMS.touch(participant, presence_id)
     streams = {
         str(by_engine_id[engine_id]): [list(pair) for pair in pairs]

@@ -78,6 +78,7 @@ export function createMedia(ctx) {
     const audio = micSelect.value ? { deviceId: { exact: micSelect.value } } : true;
     local = await navigator.mediaDevices.getUserMedia({ audio, video });
     preview.srcObject = local;
+    preview.hidden = false;
     await listDevices(); // labels are known once permission is given
     return local;
   }
@@ -112,7 +113,7 @@ export function createMedia(ctx) {
   publishButton.addEventListener("click", () => {
     publishButton.disabled = true;
     const work = onStage()
-      ? session.unpublish("camera").then(() => { stopStream(local); local = null; preview.srcObject = null; showMessage(messages, s.unpublished, "info"); })
+      ? session.unpublish("camera").then(() => { stopStream(local); local = null; preview.srcObject = null; preview.hidden = true; showMessage(messages, s.unpublished, "info"); })
       : (local ? Promise.resolve(local) : openDevices()).then((stream) => session.publish(stream, "camera")).then(() => showMessage(messages, s.published, "valid"));
     work.catch(fail).finally(() => {
       publishButton.disabled = false;
@@ -179,6 +180,15 @@ export function createMedia(ctx) {
     empty.hidden = shown.length > 0;
   }
 
+  // A feed that has just started may not be ready at the engine yet: ask again shortly.
+  let retries = 0;
+  let retryTimer = 0;
+  function retrySoon() {
+    if (retryTimer || retries >= 20) return;
+    retries += 1;
+    retryTimer = window.setTimeout(() => { retryTimer = 0; resubscribe(); }, 1000);
+  }
+
   function resubscribe() {
     pending = pending.then(async () => {
       const mine = new Set([...session.publishers.values()].map((p) => p.feedId));
@@ -186,8 +196,10 @@ export function createMedia(ctx) {
       const key = wanted.join(",");
       if (key === watching || !session.ready) return;
       try {
-        await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
-        watching = key;
+        const carried = await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
+        watching = carried.length < wanted.length ? "" : key;
+        if (watching) retries = 0;
+        else retrySoon();
       } catch (error) {
         watching = "";
         fail(error);

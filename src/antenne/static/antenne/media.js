@@ -120,16 +120,19 @@ export class MediaSession {
   }
 
   /** Receive `feedIds`; `onTrack(feedId, track)` for each track. A new call replaces the
-   * previous subscription once the new one is set up (no black gap on stage changes). */
+   * previous subscription once the new one is set up (no black gap on stage changes).
+   * Returns the feeds the subscription carries: one that has just started may not be
+   * ready at the engine yet (the caller asks again a moment later). */
   async watch(feedIds, onTrack) {
     const previous = this.viewer;
     if (!feedIds.length) {
       this.viewer = null;
       this.closeViewer(previous);
-      return;
+      return [];
     }
     const response = await this.request("POST", "/subscriptions", JSON.stringify({ feeds: feedIds }), "application/json");
     const data = await response.json();
+    if (!data.id) return []; // not ready at the engine yet: the caller asks again
     const byMid = new Map();
     for (const [feedId, pairs] of Object.entries(data.streams || {})) {
       for (const [mid] of pairs) byMid.set(String(mid), Number(feedId));
@@ -150,6 +153,7 @@ export class MediaSession {
     }
     this.viewer = { pc, id: data.id, byMid };
     this.closeViewer(previous);
+    return Object.keys(data.streams || {}).map(Number);
   }
 
   closeViewer(viewer) {

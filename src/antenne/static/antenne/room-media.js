@@ -52,6 +52,15 @@ export function setupMedia(ctx, sessionId) {
   }
 
   /** Subscribe to what is on stage (one at a time: a change while busy waits its turn). */
+  // A feed that has just started may not be ready at the engine yet: ask again shortly.
+  let retries = 0;
+  let retryTimer = 0;
+  function retrySoon() {
+    if (retryTimer || retries >= 20) return;
+    retries += 1;
+    retryTimer = window.setTimeout(() => { retryTimer = 0; resubscribe(); }, 1000);
+  }
+
   function resubscribe() {
     pending = pending.then(async () => {
       const mine = new Set([...session.publishers.values()].map((p) => p.feedId));
@@ -59,8 +68,10 @@ export function setupMedia(ctx, sessionId) {
       const key = wanted.join(",");
       if (key === watching || !session.ready) return;
       try {
-        await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
-        watching = key;
+        const carried = await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
+        watching = carried.length < wanted.length ? "" : key;
+        if (watching) retries = 0;
+        else retrySoon();
       } catch (error) {
         watching = "";
         ctx.announce(errorText(strings, error));
