@@ -52,6 +52,14 @@ window.RTCPeerConnection = function (...args) {
   return pc;
 };
 window.RTCPeerConnection.prototype = NativePC.prototype;
+window.__deviceRequests = 0;
+if (navigator.mediaDevices) {
+  const native = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (...args) => {
+    window.__deviceRequests += 1;
+    return native(...args);
+  };
+}
 """
 # Per open connection: what it receives and sends, by kind.
 STATS = """async () => {
@@ -267,6 +275,21 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, netns, engine):
                 received = receives(page, videos=1)
                 assert max(v["width"] for v in received["in"] if v["kind"] == "video") >= 320
             shot(alix, "live")
+            # Watching asks for no camera or microphone.
+            assert alix.evaluate("window.__deviceRequests") == 0
+
+            # The speaker mutes their microphone: the attendees' tile says so; and back.
+            speaker.locator("#console-mic").click()
+            expect(speaker.locator("#console-mic")).to_have_attribute("aria-pressed", "false")
+            mic_off = json.loads(alix.locator("#antenne-room-strings").text_content())["media"][
+                "mic_off"
+            ]
+            expect(alix.locator("#room-stage-tiles .antenne-tile__state")).to_have_text(mic_off)
+            speaker.locator("#console-mic").click()
+            expect(alix.locator("#room-stage-tiles .antenne-tile__state")).to_have_text("")
+            # The speaker-and-screen layout.
+            alix.locator("#room-stage-layout").select_option("speaker")
+            expect(alix.locator("#room-stage-tiles")).to_have_attribute("data-layout", "speaker")
 
             # Screen sharing joins the camera on stage.
             step[0] = "screen"
@@ -297,6 +320,8 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, netns, engine):
                 expect(page.locator("#room-stage-tiles figure")).to_have_count(2)
                 receives(page, videos=2)  # the stage goes on playing after the change
             assert not stats(chloe)["out"], "Chloé still sends after leaving the stage"
+            # The animator sees each person's media quality.
+            expect(animator.locator("#console-media-stats tr").first).to_be_visible(timeout=15000)
             shot(animator, "console")
 
             # The end: every stream stops on every page.

@@ -237,6 +237,6 @@ def media_strings() -> dict[str, Any]:
         "sound_blocked": _(
             "Your browser holds the sound back: click anywhere on the page to hear the stage."
         ),
-        "up": _("sending"),
-        "down": _("receiving"),
+        "up": _("upload"),
+        "down": _("download"),
     }

@@ -218,6 +218,9 @@ class JanusServer:
         kind = event.get("janus")
         if kind == "keepalive":
             return
+        if kind == "timeout":  # Janus timed the session out (no keep-alive got through)
+            self.forget_session(session_id)
+            return
         waiter = self._waiters.get(str(event.get("transaction") or ""))
         if kind == "event" and waiter is not None:
             self._waiters.pop(str(event["transaction"]), None)
