@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import glob
 import itertools
 import json
 import logging
@@ -157,7 +158,7 @@ def test_render_config_refuses_what_would_leave_janus_open(tmp_path):
     assert 'api_secret = "x\\"y\\\\z"' in core
     # Every plugin, transport, event handler and logger this machine's Janus ships but the
     # three Antenne uses is switched off.
-    libraries = [Path(p) for p in __import__("glob").glob("/usr/lib/*/janus/*/libjanus_*.so")]
+    libraries = [Path(p) for p in glob.glob("/usr/lib/*/janus/*/libjanus_*.so")]
     kept = {"libjanus_videoroom.so", "libjanus_http.so", "libjanus_sampleevh.so"}
     for library in libraries:
         assert (library.name in core) != (library.name in kept), library

@@ -109,13 +109,14 @@ ROOMS = _Rooms()
 _listening = False
 
 
-def _engine() -> Any:
+def engine() -> Any:
+    """The process's engine, its events wired to `handle_event`."""
     global _listening
-    engine = get_engine()
+    current = get_engine()
     if not _listening:
-        engine.set_listener(handle_event)
+        current.set_listener(handle_event)
         _listening = True
-    return engine
+    return current
 
 
 def reset() -> None:
@@ -144,8 +145,8 @@ async def publish(
     """A browser's offer to go on stage from `source`; returns (our feed id, answer SDP)."""
     await sync_to_async(stage_media.require_publisher)(participant, presence_id)
     await sync_to_async(stage_media.require_room_for_stage)(participant, presence_id, source)
-    engine = _engine()
-    engine_feed, answer = await engine.publish(
+    current = engine()
+    engine_feed, answer = await current.publish(
         participant.session_id, participant_key(presence_id), offer_sdp, source=source
     )
     try:
@@ -156,10 +157,10 @@ async def publish(
             engine_feed_id=engine_feed,
         )
     except BaseException:
-        await _quietly(engine.unpublish(participant.session_id, engine_feed))
+        await _quietly(current.unpublish(participant.session_id, engine_feed))
         raise
     for old in replaced:
-        await _quietly(engine.unpublish(participant.session_id, old))
+        await _quietly(current.unpublish(participant.session_id, old))
     ROOMS.touch(participant, presence_id)
     await push_feeds(participant.session_id)
     return feed.pk, answer
@@ -172,7 +173,7 @@ async def unpublish(*, participant: Participant, presence_id: int, feed_id: int)
     if feed is None:
         return  # ended already (taken off the stage, replaced): stopping twice is fine
     await sync_to_async(stage_media.end_feeds)(session_id=feed.session_id, feed_ids=[feed.pk])
-    await _quietly(_engine().unpublish(feed.session_id, feed.engine_feed_id))
+    await _quietly(engine().unpublish(feed.session_id, feed.engine_feed_id))
     await push_feeds(feed.session_id)
 
 
@@ -191,11 +192,11 @@ async def set_muted(
     )
     assert feed is not None  # noqa: S101 (ended feeds raise without ended_ok)
     if feed.presence_id != presence_id:
-        engine = _engine()
+        current = engine()
         if audio is not None:
-            await engine.mute(feed.session_id, feed.engine_feed_id, "audio", audio)
+            await current.mute(feed.session_id, feed.engine_feed_id, "audio", audio)
         if video is not None:
-            await engine.mute(feed.session_id, feed.engine_feed_id, "video", video)
+            await current.mute(feed.session_id, feed.engine_feed_id, "video", video)
     feed = await sync_to_async(stage_media.set_muted)(feed=feed, audio=audio, video=video)
     await push_feeds(feed.session_id)
     return stage_media.feed_data(feed)
@@ -213,7 +214,7 @@ async def subscribe(
     if not by_engine_id:
         raise NotFound("None of these streams is on stage.", code="media.no_such_feed")
     try:
-        subscription: Subscription = await _engine().subscribe(
+        subscription: Subscription = await engine().subscribe(
             participant.session_id, participant_key(presence_id), list(by_engine_id)
         )
     except MediaError as exc:
@@ -237,12 +238,12 @@ async def complete_subscription(
 ) -> None:
     await sync_to_async(stage_media.require_viewer)(participant, presence_id)
     engine_id = _read_subscription(subscription, presence_id)
-    await _engine().complete_subscription(participant.session_id, engine_id, answer_sdp)
+    await engine().complete_subscription(participant.session_id, engine_id, answer_sdp)
 
 
 async def unsubscribe(*, participant: Participant, presence_id: int, subscription: str) -> None:
     engine_id = _read_subscription(subscription, presence_id)
-    await _quietly(_engine().unsubscribe(participant.session_id, engine_id))
+    await _quietly(engine().unsubscribe(participant.session_id, engine_id))
 
 
 # -- Endings ------------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ async def presence_closed(session_id: int, presence_id: int) -> None:
         session_id=session_id, presence_id=presence_id
     )
     if ended or presence_id in ROOMS.names.get(session_id, {}):
-        await _quietly(_engine().kick(session_id, participant_key(presence_id)))
+        await _quietly(engine().kick(session_id, participant_key(presence_id)))
         ROOMS.names.get(session_id, {}).pop(presence_id, None)
     if ended:
         await push_feeds(session_id)
@@ -265,9 +266,9 @@ async def taken_off_stage(session_id: int, registration_id: int) -> None:
     ended = await sync_to_async(stage_media.end_attendee_feeds)(
         session_id=session_id, registration_id=registration_id
     )
-    engine = _engine()
+    current = engine()
     for feed in ended:
-        await _quietly(engine.unpublish(session_id, feed.engine_feed_id))
+        await _quietly(current.unpublish(session_id, feed.engine_feed_id))
     if ended:
         await push_feeds(session_id)
 
@@ -275,7 +276,7 @@ async def taken_off_stage(session_id: int, registration_id: int) -> None:
 async def session_over(session_id: int) -> None:
     """The session ended (or was cancelled): every stream of it stops."""
     ended = await sync_to_async(stage_media.end_feeds)(session_id=session_id, everything=True)
-    await _quietly(_engine().close_room(session_id))
+    await _quietly(engine().close_room(session_id))
     ROOMS.names.pop(session_id, None)
     if ended:
         await push_feeds(session_id)
@@ -343,10 +344,10 @@ async def push_stats(session_id: int) -> None:
 async def _sample_forever() -> None:
     while ROOMS.names:
         await asyncio.sleep(STATS_INTERVAL)
-        engine = _engine()
+        current = engine()
         for session_id in list(ROOMS.names):
             try:
-                stats = await engine.stats(session_id)
+                stats = await current.stats(session_id)
                 if stats:
                     await record_stats(session_id, stats)
             except Exception:
