@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 32
 TABLE_ROWS = 200  # at most, in the data table under a chart
+MARKED = 12  # points drawn as dots too, up to this many
 
 
 @dataclass
@@ -80,6 +81,15 @@ def line_chart(
         )
     parts.append(format_html('<polygon class="antenne-chart__area" points="{}"/>', area))
     parts.append(format_html('<polyline class="antenne-chart__line" points="{}"/>', coordinates))
+    if len(points) <= MARKED:  # a line of one or a few points is hard to see: mark them
+        parts += [
+            format_html(
+                '<circle class="antenne-chart__point" cx="{}" cy="{}" r="4"/>',
+                f"{LEFT + i * step:.1f}",
+                f"{y(value):.1f}",
+            )
+            for i, (_label, value) in enumerate(points)
+        ]
     svg = format_html(
         '<svg class="antenne-chart" viewBox="0 0 {} {}" role="img" '
         'aria-labelledby="{}-title {}-desc" xmlns="http://www.w3.org/2000/svg">'
