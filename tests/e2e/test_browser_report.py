@@ -90,7 +90,7 @@ def test_report_charts_and_an_export_downloaded(tmp_path):
             assert "30" in page.locator(".antenne-figures").inner_text()  # attendees
             page.locator("details summary").first.click()
             assert page.locator("details table").first.is_visible()
-            page.screenshot(path="/tmp/report.png", full_page=True)
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
 
             page.locator("label[for=export-format-xlsx]").click()
             page.get_by_role("button", name="Prepare an export").or_(
