@@ -311,3 +311,31 @@ def test_report_page_columns_are_the_files_columns(webinar, animator):
     assert [h.replace("&#x27;", "'") for h in shown] == header
     export = made(animator, webinar.session, "csv")
     assert read_csv(export)["registrants"][0] == shown
+
+
+def test_watch_times_agree_with_the_report(webinar):
+    """A connection closed after the end counts until it closed; one a dead process left
+    open counts until the end (the sweeper closes it later): as the report's figures do."""
+    from antenne.rooms.attendance import per_person
+
+    session, start = webinar.session, webinar.start
+    late = RegistrationFactory(session=session, email="late@public.example")
+    Presence.objects.create(
+        session=session, registration=late, joined_at=at(start, 50), left_at=at(start, 70)
+    )
+    stuck = RegistrationFactory(session=session, email="stuck@public.example")
+    Presence.objects.create(session=session, registration=stuck, joined_at=at(start, 55))
+    fields, polls = [webinar.field], rows.session_polls(session)
+    header = rows.registrant_header(fields, polls)
+    got = {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in rows.registrant_rows(session, fields=fields, polls=polls)
+    }
+    expected = per_person(session, now=session.ended_at)
+    assert {pk: got[pk]["watch_time_seconds"] for pk in expected} == {
+        pk: person.watch_seconds for pk, person in expected.items()
+    }
+    assert got[late.pk]["watch_time_seconds"] == 20 * 60
+    assert got[late.pk]["last_leave"] == utc(at(start, 70))
+    assert got[stuck.pk]["watch_time_seconds"] == 5 * 60
+    assert got[stuck.pk]["last_leave"] == utc(session.ended_at)

@@ -122,8 +122,7 @@ def _viewers(session: Session) -> dict[str, Any]:
     rows = Presence.objects.filter(session=session, role=Presence.Role.ATTENDEE).values_list(
         "joined_at", "left_at"
     )
-    spans = [(joined, min(left or until, until)) for joined, left in rows]
-    spans = [(joined, max(joined, left)) for joined, left in spans]
+    spans = [(joined, max(joined, left or until)) for joined, left in rows]
     window = None
     if session.started_at and session.ended_at and session.ended_at > session.started_at:
         window = (session.started_at, session.ended_at)

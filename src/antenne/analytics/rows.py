@@ -139,7 +139,7 @@ def _attendance(
     if not spans:
         return ["", "", "", 0]
     how = sorted({"phone" if device == Presence.Device.PHONE else "web" for *_, device in spans})
-    ordered = sorted((joined, min(left or until, until)) for joined, left, _device in spans)
+    ordered = sorted((joined, max(joined, left or until)) for joined, left, _device in spans)
     total, start, end = 0.0, ordered[0][0], ordered[0][1]
     for joined, left in ordered[1:]:
         if joined > end:
