@@ -7,13 +7,16 @@ there is no "admin of another workspace"."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from antenne.accounts import services
+from antenne.analytics.models import Export
 from antenne.core.permissions import Role
 from antenne.events.models import Speaker
 from antenne.mailing.models import Campaign, MailboxMessage, Reminder
@@ -291,6 +294,35 @@ MATRIX: dict[str, Row] = {
         lambda o: f"/app/registrations/{o['registration'].pk}/delete/",
         BACK_OFFICE_ADMIN,
     ),
+    # Reports and exports: the session's animators, its speakers who are members (tested
+    # in tests/analytics/test_access.py) and admins; dashboards: the webinar's managers and
+    # admins; the workspace's dashboard: admins.
+    "control:workspace_report": ("get", lambda o: "/app/reports/", BACK_OFFICE_ADMIN),
+    "control:event_report": (
+        "get",
+        lambda o: f"/app/events/{o['event'].pk}/report/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:session_report": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/report/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:session_export": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/report/exports/",
+        MANAGE_POST,
+    ),
+    "control:export_status": (
+        "get",
+        lambda o: f"/app/exports/{o['export'].pk}/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:export_download": (
+        "get",
+        lambda o: f"/app/exports/{o['export'].pk}/download/",
+        BACK_OFFICE_ADMIN,
+    ),
     "control:token_revoke": ("get", lambda o: "/app/tokens/1/revoke/", {"*": 405}),
     "api-1:api-root": ("get", lambda o: "/api/v1/", {"*": 404}),  # no docs UI: JSON 404
     "api-1:openapi-json": ("get", lambda o: "/api/v1/openapi.json", {"*": 200}),
@@ -401,6 +433,17 @@ MATRIX: dict[str, Row] = {
         lambda o: f"/api/v1/registrations/{o['registration'].pk}/revoke",
         API_MANAGE,
     ),
+    "api-1:request_export": (
+        "post",
+        lambda o: f"/api/v1/sessions/{o['session'].pk}/exports",
+        {**API_MANAGE, D: 202},
+    ),
+    "api-1:get_export": ("get", lambda o: f"/api/v1/exports/{o['export'].pk}", API_MANAGE),
+    "api-1:download_export": (
+        "get",
+        lambda o: f"/api/v1/exports/{o['export'].pk}/file",
+        API_MANAGE,
+    ),
     "api-1:erase_registration": (
         "delete",
         lambda o: f"/api/v1/registrations/{o['registration'].pk}",
@@ -419,12 +462,23 @@ BODIES: dict[str, Any] = {
     "api-1:update_session": {"capacity": 10},
     "api-1:cancel_session": {"message": ""},
     "api-1:add_speaker": {"email": "new-speaker@x.example", "name": "New"},
+    "api-1:request_export": {"format": "csv"},
     "api-1:register_attendee": {
         "email": "new-attendee@x.example",
         "first_name": "A",
         "last_name": "B",
     },
 }
+
+
+def _ready_export(session: Any) -> Export:
+    """A finished export with its file, so that the allowed roles get the file."""
+    folder = Path(settings.EXPORTS_DIR) / "matrix"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"export-{session.pk}.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return Export.objects.create(
+        session=session, format="csv", state="done", file_name=f"matrix/export-{session.pk}.zip"
+    )
 
 
 def _names(patterns: list[Any], prefix: str = "") -> list[str]:
@@ -487,6 +541,7 @@ def test_answer(name, role):
     objects["speaker"] = Speaker.objects.create(
         session=objects["session"], email="guest@x.example", name="Guest"
     )
+    objects["export"] = _ready_export(objects["session"])
     objects["published_event"] = EventFactory(published=True)  # no cover image
     SessionFactory(event=objects["published_event"])
     method, build, expected = MATRIX[name]
@@ -500,6 +555,7 @@ def test_answer(name, role):
             "content_type": "application/json",
         }
     response = getattr(client, method)(build(objects), **kwargs, **headers)
+    response.close()  # a file response holds its file open until closed
     assert response.status_code == status, (name, role, response.content[:300])
     if status == 302 and role == A and name.startswith("control:"):
         assert response["Location"].startswith("/login/?next=")

@@ -125,6 +125,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Address of the organisation's privacy notice, linked from registration pages.",
         "Webinars",
     ),
+    # --- Analytics and data protection
+    Setting(
+        "ANTENNE_AUTO_EXPORT_ON_END",
+        "true",
+        "When a session ends, export its registrants, attendance, chat, Q&A and polls "
+        "(XLSX) and email each of its animators a personal download link.",
+        "Analytics and data protection",
+    ),
+    Setting(
+        "ANTENNE_EXPORT_LINK_DAYS",
+        "7",
+        "Days an emailed export download link works. It only works for the person it was "
+        "sent to, logged in; the file stays downloadable from the session's report until "
+        "the retention period ends.",
+        "Analytics and data protection",
+    ),
+    Setting(
+        "ANTENNE_RETENTION_DAYS",
+        "365",
+        "Days after a session is over before its registrants' personal data (registrations, "
+        "answers, attendance, their chat messages and questions, email addresses) and its "
+        "export files are deleted; the report's figures are kept, without names. Export "
+        "files are also deleted this many days after they are made. 0 keeps everything. "
+        "Applied every hour by the worker and by `antenne manage purge_personal_data`.",
+        "Analytics and data protection",
+    ),
     # --- Engines
     Setting(
         "DATABASE_URL",

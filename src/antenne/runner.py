@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 import uvicorn
 from django.conf import settings
@@ -60,12 +61,17 @@ class MailSweeper:
     that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once),
     prepare the follow-up drafts of sessions that are over and resume approved messages
     whose task was lost (`mailing.followups`, `mailing.campaign_sending`), and close the
-    attendance rows of connections whose process died (`rooms.attendance.close_stale`).
+    attendance rows of connections whose process died (`rooms.attendance.close_stale`),
+    fail the exports a dead worker left running and apply the retention period hourly
+    (`analytics`).
     A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
     queue, and both jobs are idempotent, so several processes sweeping at once is harmless."""
 
+    PURGE_EVERY = 3600.0
+
     def __init__(self, interval: float = 60) -> None:
         self.interval = interval
+        self.purged_at: float | None = None
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="antenne-sweeper", daemon=True)
 
@@ -93,8 +99,24 @@ class MailSweeper:
             resume_due_campaigns()
         except Exception:
             logger.exception("preparing follow-ups or resuming messages failed; trying again later")
+        try:
+            self.analytics_housekeeping()
+        except Exception:
+            logger.exception("export or retention housekeeping failed; trying again later")
         finally:
             close_old_connections()
+
+    def analytics_housekeeping(self) -> None:
+        """Fail the exports a dead worker left running (every sweep); apply the retention
+        period (`analytics.retention`) at start and then every `PURGE_EVERY` seconds."""
+        from antenne.analytics.retention import purge_personal_data
+        from antenne.analytics.services import fail_stuck_exports
+
+        fail_stuck_exports()
+        now = time.monotonic()
+        if self.purged_at is None or now - self.purged_at >= self.PURGE_EVERY:
+            self.purged_at = now
+            purge_personal_data()
 
     def _loop(self) -> None:
         while not self.stopped.wait(self.interval):

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "antenne.events",
     "antenne.registrations",
     "antenne.rooms",
+    "antenne.analytics",
     "antenne.control",
     "antenne.public",
     "antenne.api",
@@ -246,6 +247,13 @@ CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES", 30)
 MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", 1, minimum=1)
 CONSENT_TEXT = config.get("ANTENNE_CONSENT_TEXT")  # empty: the translated default
 PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
+
+# --- Analytics and data protection
+AUTO_EXPORT_ON_END = config.get_bool("ANTENNE_AUTO_EXPORT_ON_END", True)
+EXPORT_LINK_DAYS = config.get_int("ANTENNE_EXPORT_LINK_DAYS", 7, minimum=1)
+RETENTION_DAYS = config.get_int("ANTENNE_RETENTION_DAYS", 365, minimum=0)
+# Export files: in the data dir, never under static or media (served by a checking view).
+EXPORTS_DIR = DATA_DIR / "exports"
 
 # --- Media
 MEDIA_ENGINE = config.get("ANTENNE_MEDIA_ENGINE", "embedded").lower()

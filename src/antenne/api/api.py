@@ -13,6 +13,7 @@ from antenne.accounts import access_requests, selectors, services
 from antenne.api import schemas
 from antenne.api.auth import TokenAuth
 from antenne.api.events import router as events_router
+from antenne.api.exports import router as exports_router
 from antenne.api.registrations import router as registrations_router
 from antenne.core.exceptions import AntenneError
 
@@ -28,6 +29,7 @@ api = NinjaAPI(
 )
 api.add_router("/", events_router)
 api.add_router("/", registrations_router)
+api.add_router("/", exports_router)
 
 
 def _error(

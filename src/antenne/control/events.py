@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from antenne.analytics.selectors import can_view_report
 from antenne.control import event_forms as forms
 from antenne.control.broadcast import broadcast_context
 from antenne.control.questions import QuestionForm
@@ -205,6 +206,7 @@ def _session_page(request: HttpRequest, session: Session, **forms_: Any) -> Http
         "session": session,
         "event": session.event,
         "can_manage": can_manage,
+        "can_view_report": can_view_report(request.user, session),
         "checklist": selectors.readiness(session),
         "speakers": session.speakers.all(),
         "reminders": [

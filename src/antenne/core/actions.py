@@ -70,5 +70,11 @@ CAMPAIGN_SENT = "mailing.campaign.sent"
 CAMPAIGN_STOPPED = "mailing.campaign.stopped"
 CAMPAIGN_DELETED = "mailing.campaign.deleted"
 SESSION_REPLAY_SET = "events.session.replay_set"
+EXPORT_REQUESTED = "analytics.export.requested"
+EXPORT_READY = "analytics.export.ready"
+EXPORT_FAILED = "analytics.export.failed"
+EXPORT_DOWNLOADED = "analytics.export.downloaded"
+EXPORT_DELETED = "analytics.export.deleted"
+PERSONAL_DATA_PURGED = "analytics.personal_data.purged"
 
 ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper())

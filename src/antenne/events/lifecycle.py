@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from antenne.analytics.services import export_when_ended
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict
@@ -159,6 +160,8 @@ def _move(*, actor: Any, session: Session, transition: str) -> Session:
             )
         log_action(locked, action, actor=actor, data=data)
         publish_state(locked.pk, locked.state)
+        if transition == END:
+            export_when_ended(locked)  # for its animators, after commit (if configured)
     return locked
 
 

@@ -28,6 +28,7 @@ from antenne.accounts.services import checked_email
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
+from antenne.core.spreadsheet import formula_safe
 from antenne.events.models import Session
 from antenne.events.services import require_session_manager
 from antenne.registrations import services
@@ -38,17 +39,6 @@ MAX_ROWS = 5000
 MAX_BYTES = 2 * 1024 * 1024
 TOKEN_SALT = "antenne.registrations.csv_import"  # noqa: S105 (a namespace, not a secret)
 TOKEN_MAX_AGE = 3600
-
-# Spreadsheets read a cell starting with one of these as a formula (OWASP "CSV injection"),
-# full-width forms included: some spreadsheets fold them to their ASCII equivalents.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def formula_safe(value: str) -> str:
-    """A cell value a spreadsheet will show as text: a leading quote before anything that
-    could start a formula."""
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
 
 # --- Reading a file -----------------------------------------------------------------------
 

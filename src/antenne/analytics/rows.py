@@ -1,0 +1,319 @@
+"""What an export holds, sheet by sheet, as rows of plain cells (text, integers, empty), the
+same for CSV and XLSX and for the report page's preview (whose column names are these).
+
+- registrants: one row per registration, with every registration field (custom answers
+  included: one column per current question, and `other_answers` for answers to questions
+  since removed or sent through the API under other keys), consent, UTM, the session,
+  attendance (how, first join, last leave, watch time), messages, questions, upvotes, and
+  one column per poll with the options the person chose;
+- chat (the room's public chat; the green room's backstage chat is the team's own), Q&A,
+  polls (one row per option).
+
+Rows are read in chunks of `CHUNK` registrations by primary key (keyset pagination): each
+chunk is one query for the registrations (their counts as subqueries), one for their
+connections and one for their poll answers, each read to the end. No query stays open
+between chunks (progress can be written meanwhile, on SQLite too) and memory holds one
+chunk at a time, whatever the number of registrants. Erased people have no rows left to
+read: an export made after an erasure does not have them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import Count, Model, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from antenne.events.models import Session
+from antenne.registrations.models import Registration, RegistrationField
+from antenne.registrations.selectors import answer_text
+from antenne.rooms.models import ChatMessage, Poll, PollVote, Presence, Question, QuestionVote
+
+CHUNK = 1000
+Cell = str | int
+Row = list[Cell]
+
+REGISTRANT_COLUMNS = [
+    "registration_id",
+    "email",
+    "first_name",
+    "last_name",
+    "status",
+    "source",
+    "language",
+    "registered_at",
+    "consent_at",
+    "consent_version",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "session_id",
+    "session_start",
+    "attended",
+    "first_join",
+    "last_leave",
+    "watch_time_seconds",
+    "messages",
+    "questions",
+    "upvotes",
+]
+UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+OTHER_ANSWERS = "other_answers"
+CHAT_COLUMNS = ["message_id", "sent_at", "author", "role", "registration_id", "text", "deleted_at"]
+QUESTION_COLUMNS = [
+    "question_id",
+    "asked_at",
+    "author",
+    "anonymous",
+    "registration_id",
+    "text",
+    "state",
+    "upvotes",
+]
+POLL_COLUMNS = [
+    "poll_id",
+    "question",
+    "multiple",
+    "state",
+    "opened_at",
+    "closed_at",
+    "option",
+    "votes",
+    "voters",
+]
+
+
+@dataclass
+class Sheet:
+    name: str
+    header: list[str]
+    rows: Iterator[Row]
+
+
+def utc(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def _count(model: type[Model], **filters: Any) -> Coalesce:
+    """Per registration: how many `model` rows it has (a correlated subquery)."""
+    rows = (
+        model._default_manager.filter(registration=OuterRef("pk"), **filters)
+        .order_by()
+        .values("registration")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
+def _answer(value: Any) -> str:
+    """An answer as stored by the registration page ({"label", "value"}) or the API (the
+    value itself), as one line of text."""
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
+    return answer_text(value)
+
+
+def _other_answers(answers: dict[str, Any], known: set[str]) -> str:
+    parts = []
+    for key, value in answers.items():
+        if key in known:
+            continue
+        label = value.get("label", key) if isinstance(value, dict) else key
+        parts.append(f"{label}: {_answer(value)}")
+    return "; ".join(parts)
+
+
+def _attendance(
+    spans: list[tuple[datetime, datetime | None, str]], until: datetime, *, running: bool
+) -> Row:
+    """attended, first_join, last_leave, watch_time_seconds of one person's connections
+    (devices overlapping count once; a connection still open counts until `until`, and
+    leaves no last leave while the session runs)."""
+    if not spans:
+        return ["", "", "", 0]
+    how = sorted({"phone" if device == Presence.Device.PHONE else "web" for *_, device in spans})
+    ordered = sorted((joined, max(joined, left or until)) for joined, left, _device in spans)
+    total, start, end = 0.0, ordered[0][0], ordered[0][1]
+    for joined, left in ordered[1:]:
+        if joined > end:
+            total += max(0.0, (end - start).total_seconds())
+            start, end = joined, left
+        else:
+            end = max(end, left)
+    total += max(0.0, (end - start).total_seconds())
+    still_open = any(left is None for _joined, left, _device in spans)
+    last = None if still_open and running else max(left for _j, left in ordered)
+    return ["+".join(reversed(how)), utc(ordered[0][0]), utc(last), int(total)]
+
+
+def registrant_header(fields: list[RegistrationField], polls: list[Poll]) -> list[str]:
+    return [
+        *REGISTRANT_COLUMNS,
+        *(field.label for field in fields),
+        OTHER_ANSWERS,
+        *(f"poll {n}: {poll.question}" for n, poll in enumerate(polls, start=1)),
+    ]
+
+
+def registrant_rows(
+    session: Session,
+    *,
+    fields: list[RegistrationField],
+    polls: list[Poll],
+    limit: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Iterator[Row]:
+    """The registrants' rows in registration order; `on_chunk(rows so far)` after each
+    chunk."""
+    running = session.ended_at is None
+    until = timezone.now() if running else min(timezone.now(), session.finished_at)
+    keys = [field.key for field in fields]
+    known = set(keys)
+    poll_index = {poll.pk: n for n, poll in enumerate(polls)}
+    registrations = (
+        Registration.objects.filter(session=session)
+        .annotate(
+            n_messages=_count(ChatMessage, backstage=False, deleted_at__isnull=True),
+            n_questions=_count(Question),
+            n_upvotes=_count(QuestionVote),
+        )
+        .order_by("pk")
+    )
+    session_cells: Row = [session.pk, utc(session.starts_at)]
+    done, last_pk = 0, 0
+    while limit is None or done < limit:
+        size = CHUNK if limit is None else min(CHUNK, limit - done)
+        chunk = list(registrations.filter(pk__gt=last_pk)[:size])
+        if not chunk:
+            break
+        first_pk, last_pk = chunk[0].pk, chunk[-1].pk
+        spans: dict[int, list[tuple[datetime, datetime | None, str]]] = defaultdict(list)
+        for registration_id, joined, left, device in Presence.objects.filter(
+            session=session,
+            role=Presence.Role.ATTENDEE,
+            registration_id__gte=first_pk,
+            registration_id__lte=last_pk,
+        ).values_list("registration_id", "joined_at", "left_at", "device"):
+            spans[registration_id].append((joined, left, device))
+        chosen: dict[int, list[str]] = defaultdict(lambda: [""] * len(polls))
+        for registration_id, poll_id, choices in PollVote.objects.filter(
+            poll_id__in=list(poll_index),
+            registration_id__gte=first_pk,
+            registration_id__lte=last_pk,
+        ).values_list("registration_id", "poll_id", "choices"):
+            options = polls[poll_index[poll_id]].options
+            chosen[registration_id][poll_index[poll_id]] = ", ".join(
+                str(options[c]) for c in choices if isinstance(c, int) and 0 <= c < len(options)
+            )
+        for r in chunk:
+            utm = r.utm if isinstance(r.utm, dict) else {}
+            answers = r.answers if isinstance(r.answers, dict) else {}
+            yield [
+                r.pk,
+                r.email,
+                r.first_name,
+                r.last_name,
+                r.status,
+                r.source,
+                r.language,
+                utc(r.created_at),
+                utc(r.consent_at),
+                r.consent_version,
+                *(str(utm.get(key, "")) for key in UTM),
+                *session_cells,
+                *_attendance(spans.get(r.pk, []), until, running=running),
+                r.n_messages,
+                r.n_questions,
+                r.n_upvotes,
+                *(_answer(answers.get(key)) for key in keys),
+                _other_answers(answers, known),
+                *(chosen[r.pk] if r.pk in chosen else [""] * len(polls)),
+            ]
+        done += len(chunk)
+        if on_chunk is not None:
+            on_chunk(done)
+
+
+def _by_id(queryset: Any) -> Iterator[Any]:
+    """Every row of `queryset`, by id, in chunks (keyset pagination)."""
+    last = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:CHUNK])
+        yield from chunk
+        if len(chunk) < CHUNK:
+            return
+        last = chunk[-1].pk
+
+
+def chat_rows(session: Session) -> Iterator[Row]:
+    for m in _by_id(ChatMessage.objects.filter(session=session, backstage=False)):
+        yield [
+            m.pk,
+            utc(m.created_at),
+            m.author_name,
+            m.role,
+            m.registration_id or "",
+            m.text,
+            utc(m.deleted_at),
+        ]
+
+
+def question_rows(session: Session) -> Iterator[Row]:
+    for q in _by_id(Question.objects.filter(session=session)):
+        yield [
+            q.pk,
+            utc(q.created_at),
+            q.author_name,
+            "yes" if q.anonymous else "no",
+            q.registration_id or "",
+            q.text,
+            q.state,
+            q.votes,
+        ]
+
+
+def poll_rows(polls: list[Poll]) -> Iterator[Row]:
+    from antenne.rooms.polls import results_of
+
+    results = results_of(polls)
+    for poll in polls:
+        for option, votes in zip(poll.options, results[poll.pk].counts, strict=False):
+            yield [
+                poll.pk,
+                poll.question,
+                "yes" if poll.multiple else "no",
+                poll.state,
+                utc(poll.opened_at),
+                utc(poll.closed_at),
+                str(option),
+                votes,
+                results[poll.pk].voters,
+            ]
+
+
+def session_polls(session: Session) -> list[Poll]:
+    """The polls an export lists: every one but drafts (never shown to attendees)."""
+    return list(Poll.objects.filter(session=session).exclude(state=Poll.State.DRAFT))
+
+
+def sheets(session: Session, *, on_chunk: Callable[[int], None] | None = None) -> list[Sheet]:
+    """Every sheet of a session's export, rows read lazily as the writer goes."""
+    fields = list(RegistrationField.objects.filter(event_id=session.event_id))
+    polls = session_polls(session)
+    return [
+        Sheet(
+            "registrants",
+            registrant_header(fields, polls),
+            registrant_rows(session, fields=fields, polls=polls, on_chunk=on_chunk),
+        ),
+        Sheet("chat", CHAT_COLUMNS, chat_rows(session)),
+        Sheet("questions", QUESTION_COLUMNS, question_rows(session)),
+        Sheet("polls", POLL_COLUMNS, poll_rows(polls)),
+    ]
