@@ -265,11 +265,13 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, netns, engine):
             # Attendees wait; the animator starts; they receive the speaker.
             step[0] = "start"
             alix, bob, chloe = page_for(), page_for(), page_for()
-            for page, name in [(alix, "Alix"), (bob, "Bob"), (chloe, "Chloé")]:
+            for page, name in [(alix, "Alix"), (chloe, "Chloé")]:
                 page.goto(f"{links[name]}room/")
                 page.locator("#room-connection[data-connection=connected]").wait_for()
             assert stats(alix)["open"] == 0  # nothing flows to attendees before the start
             api(netns, base, token, "POST", f"/sessions/{session_id}/start")
+            # Bob comes late, into a broadcast already live.
+            bob.goto(f"{links['Bob']}room/")
             for page in (alix, bob):
                 expect(page.locator("#room-stage-tiles figure")).to_have_count(1)
                 received = receives(page, videos=1)

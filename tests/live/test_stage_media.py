@@ -33,7 +33,9 @@ async def _engine():
     signaling.reset()
     yield
     signaling.reset()
-    await get_engine().close()
+    engine = get_engine()
+    engine.set_listener(None)  # the test's loop ends: nothing more to tell
+    await engine.close()
     set_engine(None)
 
 

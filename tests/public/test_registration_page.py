@@ -98,6 +98,10 @@ def test_the_page_shows_the_event_speakers_and_sessions_in_their_own_zone(event)
     text = page(response)
     assert response.status_code == 200
     assert "mardi 31 mars 2099 10:00 (Europe/Paris)" in text
+    # The tab's title is the webinar's, with nothing else in it (a script once was).
+    title = response.content.decode().split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith(event.title)
+    assert "<" not in title
     assert "Ligne 1<br>&lt;b&gt;2&lt;/b&gt;" in text
     assert "Oria Teur" in text
     assert "Cheffe" in text

@@ -148,10 +148,15 @@ ENGINES = {
 
 
 def get_engine() -> MediaEngine:
-    """The process's engine, created on first use from `ANTENNE_MEDIA_ENGINE`."""
+    """The process's engine, created on first use from `ANTENNE_MEDIA_ENGINE`, its events
+    going to the control plane (`antenne.media.signaling.handle_event`) in whatever process
+    it is created: one serving browsers, or one that only receives Janus's event posts."""
     global _engine
     if _engine is None:
+        from antenne.media.signaling import handle_event
+
         _engine = import_string(ENGINES[settings.MEDIA_ENGINE])()
+        _engine.set_listener(handle_event)
     return _engine
 
 

@@ -106,25 +106,15 @@ class _Rooms:
 
 
 ROOMS = _Rooms()
-_listening = False
 
 
 def engine() -> Any:
-    """The process's engine, its events wired to `handle_event`."""
-    global _listening
-    current = get_engine()
-    if not _listening:
-        current.set_listener(handle_event)
-        _listening = True
-    return current
+    """The process's engine (wired to `handle_event` by `get_engine`)."""
+    return get_engine()
 
 
 def reset() -> None:
-    """Forget this process's state (tests, shutdown); the engine stops telling us."""
-    global _listening
-    if _listening:
-        get_engine().set_listener(None)
-    _listening = False
+    """Forget this process's rooms and stop sampling (tests, shutdown)."""
     if ROOMS.sampler is not None:
         ROOMS.sampler.cancel()
     ROOMS.names.clear()

@@ -18,6 +18,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from antenne.media.engine import get_engine
 from antenne.media.janus.events import parse
 
 logger = logging.getLogger(__name__)
@@ -73,11 +74,7 @@ async def janus_events(request: HttpRequest) -> HttpResponse:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "bad_json", "The body is not JSON.")
-    # Through the control plane's accessor: it makes sure the engine's events reach it, in
-    # a process that only ever receives Janus's posts too.
-    from antenne.media.signaling import engine as media_engine
-
-    engine = media_engine()
+    engine = get_engine()  # wired to the control plane when created (engine.get_engine)
     emit = getattr(engine, "emit", None)
     if emit is None:  # pragma: no cover - MEDIA_ENGINE is janus, so is the engine
         return _error(404, "not_found", "The Janus engine is not in use.")

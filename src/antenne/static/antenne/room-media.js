@@ -83,6 +83,9 @@ export function setupMedia(ctx, sessionId) {
     session.setConfig(reply.media);
     watching = ""; // a new connection: its subscriptions start again
     if (!reply.resynced && reply.snapshot) feeds = reply.snapshot.feeds || [];
+    // A page opened while the broadcast is live starts in the live phase: no change of
+    // phase will tell this part, so it starts watching here.
+    if (ctx.isLive() && !live) phaseChanged(true);
     render();
     resubscribe();
   }
