@@ -10,6 +10,7 @@ under ANTENNE_REQUIRE_ALL=1, as in CI)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def netns() -> Iterator[Netns]:
         _unavailable("iproute2 (`ip`) is not installed")
     if os.geteuid() != 0:
         _unavailable("creating a network namespace needs root")
-    name = f"antenne-{os.getpid()}"
+    name = f"antenne-{os.getpid()}-{secrets.token_hex(3)}"
     try:
         _ip("netns", "add", name)
     except subprocess.CalledProcessError as exc:

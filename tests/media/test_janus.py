@@ -41,7 +41,6 @@ from tests.media.janus_fixture import (
     listening_sockets,
     make_janus,
 )
-from tests.netns import Netns, netns  # noqa: F401 (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 rooms = itertools.count(1000)  # the module's Janus keeps rooms: each test uses new ones
@@ -583,7 +582,7 @@ async def test_no_events_without_the_janus_engine_or_its_secret(listening, setti
 # -- Media, in a network namespace ------------------------------------------------------------
 
 
-def test_media_flows_through_janus_in_a_network_namespace(netns, tmp_path):  # noqa: F811
+def test_media_flows_through_janus_in_a_network_namespace(netns, tmp_path):
     """An aiortc publisher and subscriber with Janus, all in the namespace (see
     janus_fixture._media_run): the subscriber decodes audio and video, muting the video
     (from another Antenne process) stops it, stats and events come through Janus's event
