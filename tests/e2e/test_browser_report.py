@@ -5,6 +5,7 @@ and read back — with no script or CSP error on the way."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 
@@ -91,6 +92,8 @@ def test_report_charts_and_an_export_downloaded(tmp_path):
             page.locator("details summary").first.click()
             assert page.locator("details table").first.is_visible()
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+            if os.environ.get("ANTENNE_REPORT_SCREENSHOT"):
+                page.screenshot(path=os.environ["ANTENNE_REPORT_SCREENSHOT"], full_page=True)
 
             page.locator("label[for=export-format-xlsx]").click()
             page.get_by_role("button", name="Prepare an export").or_(
