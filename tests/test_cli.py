@@ -182,3 +182,40 @@ def test_worker_alone_delivers_queued_email_and_stops_on_sigterm(tmp_path):
             worker.kill()
             worker.wait(10)
         worker.stdout.close()
+
+
+def test_janus_config_writes_a_hardened_configuration_or_says_what_is_missing(tmp_path):
+    target = tmp_path / "janus"
+    refused = subprocess.run(
+        [*ANTENNE, "janus-config", str(target)],
+        env=antenne_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "api_secret is required" in refused.stderr
+    assert not target.exists()
+    secrets = {
+        "ANTENNE_JANUS_API_SECRET": "api-Secret-1",
+        "ANTENNE_JANUS_ADMIN_SECRET": "admin-Secret-2",
+        "ANTENNE_JANUS_EVENTS_SECRET": "events-Secret-3",
+        "ANTENNE_BASE_URL": "https://webinaires.example.gouv.fr",
+    }
+    done = subprocess.run(
+        [*ANTENNE, "janus-config", str(target), "--bind", "10.0.0.5"],
+        env=antenne_env(tmp_path / "data", **secrets),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    written = sorted(p.name for p in target.iterdir())
+    assert written == sorted(line.rsplit("/", 1)[-1] for line in done.stdout.split())
+    assert "janus.jcfg" in written
+    janus = (target / "janus.jcfg").read_text()
+    assert 'api_secret = "api-Secret-1"' in janus
+    events = (target / "janus.eventhandler.sampleevh.jcfg").read_text()
+    assert "https://webinaires.example.gouv.fr/media/janus/events" in events
+    assert "10.0.0.5" in (target / "janus.transport.http.jcfg").read_text()
+    assert all(p.stat().st_mode & 0o077 == 0 for p in target.iterdir())  # secrets: owner only
