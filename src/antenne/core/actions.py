@@ -77,4 +77,11 @@ EXPORT_DOWNLOADED = "analytics.export.downloaded"
 EXPORT_DELETED = "analytics.export.deleted"
 PERSONAL_DATA_PURGED = "analytics.personal_data.purged"
 
+ROOM_SETTINGS_CHANGED = "rooms.settings.changed"
+ROOM_MESSAGE_DELETED = "rooms.chat.deleted"
+ROOM_PERSON_MUTED = "rooms.person.muted"
+ROOM_PERSON_UNMUTED = "rooms.person.unmuted"
+ROOM_STAGE_INVITED = "rooms.stage.invited"
+ROOM_STAGE_REMOVED = "rooms.stage.removed"
+
 ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper())

@@ -30,6 +30,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from antenne.core import actions
 from antenne.core.exceptions import Conflict, Invalid, NotFound, PermissionDenied
 from antenne.events.models import Session, Speaker
 from antenne.registrations.models import Registration
@@ -77,6 +78,18 @@ def settings_data(room: RoomSettings) -> dict[str, Any]:
     return {name: getattr(room, name) for name in SETTINGS_FIELDS}
 
 
+def audit_moderation(participant: Participant, action: str, **data: Any) -> None:
+    """Moderation is a write like any other: it leaves an audit entry on the session, by the
+    staff member who did it."""
+    from antenne.accounts.models import User
+    from antenne.core.audit import log_action
+    from antenne.events.models import Session
+
+    session = Session.objects.get(pk=participant.session_id)
+    actor = User.objects.filter(pk=participant.user_id).first() if participant.user_id else None
+    log_action(session, action, actor=actor, data=data)
+
+
 def change_room_settings(
     *, participant: Participant, changes: dict[str, Any]
 ) -> tuple[RoomSettings, bool]:
@@ -97,6 +110,11 @@ def change_room_settings(
             setattr(room, name, changes[name])
         if changed:
             room.save(update_fields=changed)
+            audit_moderation(
+                participant,
+                actions.ROOM_SETTINGS_CHANGED,
+                **{name: getattr(room, name) for name in changed},
+            )
     return room, bool(changed)
 
 
@@ -183,6 +201,10 @@ def mute(*, participant: Participant, registration_id: int) -> tuple[Person, boo
         registration_id=person.registration_id,
         defaults={"by_id": participant.user_id},
     )
+    if created:
+        audit_moderation(
+            participant, actions.ROOM_PERSON_MUTED, registration_id=person.registration_id
+        )
     return person, created
 
 
@@ -192,6 +214,10 @@ def unmute(*, participant: Participant, registration_id: int) -> tuple[Person, b
     deleted, _rows = Mute.objects.filter(
         session_id=participant.session_id, registration_id=person.registration_id
     ).delete()
+    if deleted:
+        audit_moderation(
+            participant, actions.ROOM_PERSON_UNMUTED, registration_id=person.registration_id
+        )
     return person, bool(deleted)
 
 
@@ -313,6 +339,9 @@ def invite_to_stage(
             registration_id=person.registration_id,
             by_id=participant.user_id,
         )
+        audit_moderation(
+            participant, actions.ROOM_STAGE_INVITED, registration_id=person.registration_id
+        )
     return invitation, person, True
 
 
@@ -391,8 +420,15 @@ def remove_from_stage(
             raise NotFound(
                 _("This person is neither on stage nor invited."), code="stage.not_on_stage"
             )
+        was = invitation.state
         invitation.state = StageInvitation.State.ENDED
         invitation.save(update_fields=["state", "updated_at"])
+        audit_moderation(
+            participant,
+            actions.ROOM_STAGE_REMOVED,
+            registration_id=person.registration_id,
+            was=was,
+        )
     return invitation, person
 
 

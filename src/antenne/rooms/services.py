@@ -236,8 +236,12 @@ def delete_chat(*, participant: Participant, message_id: int) -> ChatMessage:
         if message is None:
             raise NotFound(_("No such message."), code="chat.not_found")
         if message.deleted_at is None:
+            from antenne.core import actions
+            from antenne.rooms.moderation import audit_moderation
+
             message.deleted_at = timezone.now()
             message.save(update_fields=["deleted_at"])
+            audit_moderation(participant, actions.ROOM_MESSAGE_DELETED, message_id=message.pk)
     return message
 
 

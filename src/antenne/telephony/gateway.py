@@ -1,0 +1,610 @@
+"""An asyncio SIP user agent server over UDP: answers calls, carries RTP, collects DTMF.
+
+One `Call` per Call-ID, each with its own RTP socket on the gateway's host. What happens
+during a call (prompts, PIN, bridging) is a `CallHandler`'s job: `on_call(call)` runs once
+the call is confirmed by the caller's ACK, and the call is hung up when it returns.
+
+Transactions (RFC 3261 §17, UDP): a retransmitted request is answered with the response
+already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until its ACK, and the
+call dropped after 64·T1 without one; a non-2xx final response to INVITE likewise until its
+ACK. Garbage never raises out of `datagram_received`: it is answered with a 400 when it is
+a request we can address, else dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Protocol
+
+from . import rtp, sdp
+from .sip import (
+    MAX_BODY_BYTES,
+    MAX_MESSAGE_BYTES,
+    SipError,
+    SipMessage,
+    build_response,
+    content_length,
+    new_branch,
+    new_tag,
+    param,
+    parse_message,
+    uri_of,
+    uri_user,
+)
+
+logger = logging.getLogger("antenne.telephony")
+
+T1 = 0.5
+T2 = 4.0
+TRANSACTION_LIFETIME = 64 * T1
+TCP_IDLE = 120.0  # seconds a TCP connection may stay silent (keep-alives count)
+MAX_TRANSACTIONS = 20_000  # remembered server transactions (retransmission answers)
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+AudioSink = Callable[[bytes], None]
+
+
+class CallHandler(Protocol):
+    async def on_call(self, call: Call) -> None:
+        """Run the call (answered and confirmed); the call is hung up when this returns."""
+
+
+class Call:
+    def __init__(
+        self, gateway: SipGateway, invite: SipMessage, addr: Peer, offer: sdp.AudioOffer
+    ) -> None:
+        self.gateway = gateway
+        self.call_id = invite.call_id
+        self.addr = addr
+        self.invite = invite
+        self.offer = offer
+        self.caller = uri_user(invite.get("From") or "")
+        self.local_tag = new_tag()
+        self.remote_from = invite.get("From") or ""
+        self.remote_target = uri_of(invite.get("Contact") or invite.get("From") or "")
+        self.state = "early"  # early → confirmed → ended (or cancelled)
+        self.digits: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
+        self.ended = asyncio.Event()
+        self.on_audio: AudioSink | None = None  # decoded 16-bit PCM, 8 kHz, per packet
+        self.answer = b""
+        self.rtp_port = 0
+        self.remote_rtp = (offer.host, offer.port)
+        self._rtp_transport: asyncio.DatagramTransport | None = None
+        self._dtmf = rtp.DtmfReceiver()
+        self._local_cseq = 0
+        self._ssrc = secrets.randbits(32)
+        self._seq = secrets.randbits(16)
+        self._ts = secrets.randbits(32)
+        self.task: asyncio.Task[None] | None = None
+
+    async def open_rtp(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _RtpProtocol(self), local_addr=(host, 0)
+        )
+        self._rtp_transport = transport
+        self.rtp_port = transport.get_extra_info("sockname")[1]
+        self.answer = sdp.build_answer(self.offer, host=host, port=self.rtp_port)
+
+    def _rtp_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            packet = rtp.parse_rtp(data)
+        except rtp.RtpError:
+            return
+        if packet.payload_type == self.offer.dtmf_payload_type:
+            digit = self._dtmf.feed(packet)
+            if digit is not None:
+                self._put_digit(digit)
+        elif packet.payload_type == self.offer.payload_type and self.on_audio is not None:
+            self.on_audio(rtp.DECODERS[self.offer.codec](packet.payload))
+
+    def _put_digit(self, digit: str) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.digits.put_nowait(digit)
+
+    async def read_digits(self, count: int, *, timeout: float, terminator: str = "#") -> str:
+        """Up to `count` digits, stopping early at `terminator` or when `timeout` (seconds
+        from the first wait) runs out or the call ends. The terminator is not returned."""
+        collected = ""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(collected) < count and not self.ended.is_set():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                digit = await asyncio.wait_for(self.digits.get(), remaining)
+            except TimeoutError:
+                break
+            if digit == terminator:
+                break
+            collected += digit
+        return collected
+
+    def send_audio(self, pcm: bytes) -> None:
+        """Send one packet of 16-bit PCM (8 kHz; 160 samples = 20 ms) in the call's codec."""
+        if self._rtp_transport is None or self.ended.is_set():
+            return
+        payload = rtp.ENCODERS[self.offer.codec](pcm)
+        packet = rtp.RtpPacket(self.offer.payload_type, self._seq, self._ts, self._ssrc, payload)
+        self._seq = (self._seq + 1) & 0xFFFF
+        self._ts = (self._ts + len(payload)) & 0xFFFFFFFF
+        self._rtp_transport.sendto(packet.to_bytes(), self.remote_rtp)
+
+    async def hangup(self) -> None:
+        await self.gateway.hangup(self)
+
+    def next_cseq(self) -> int:
+        self._local_cseq += 1
+        return self._local_cseq
+
+    def close(self) -> None:
+        self.ended.set()
+        if self._rtp_transport is not None:
+            self._rtp_transport.close()
+            self._rtp_transport = None
+
+
+class _RtpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self.call._rtp_received(data, addr)
+        except Exception:
+            logger.exception("RTP packet on call %s", self.call.call_id)
+
+
+class Peer:
+    """Where a SIP message came from, and how to answer it: a UDP address or a TCP stream."""
+
+    def __init__(
+        self,
+        addr: tuple[str, int],
+        *,
+        udp: asyncio.DatagramTransport | None = None,
+        tcp: asyncio.StreamWriter | None = None,
+    ) -> None:
+        self.addr = addr
+        self.udp = udp
+        self.tcp = tcp
+        self.transport = "TCP" if tcp is not None else "UDP"
+
+    def send(self, data: bytes) -> None:
+        if self.tcp is not None:
+            if not self.tcp.is_closing():
+                self.tcp.write(data)
+        elif self.udp is not None and not self.udp.is_closing():
+            self.udp.sendto(data, self.addr)
+
+    def __str__(self) -> str:
+        return f"{self.transport.lower()}:{self.addr[0]}:{self.addr[1]}"
+
+
+class _SipProtocol(asyncio.DatagramProtocol):
+    def __init__(self, gateway: SipGateway) -> None:
+        self.gateway = gateway
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)  # noqa: S101 (for mypy)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self.gateway.message_received(data, Peer(addr, udp=self.transport))
+        except Exception:
+            self.gateway.stats["errors"] += 1
+            logger.exception("SIP datagram from %s", addr)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("SIP socket error: %s", exc)
+
+
+class SipGateway:
+    def __init__(
+        self,
+        handler: CallHandler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5060,
+        max_calls: int = 200,
+        ring_seconds: float = 0.0,
+        tcp: bool = True,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.max_calls = max_calls
+        self.ring_seconds = ring_seconds  # time between 180 Ringing and 200 OK
+        self.calls: dict[str, Call] = {}
+        self.stats: Counter[str] = Counter()
+        self._transport: asyncio.DatagramTransport | None = None
+        # (branch, method) → (last response bytes or None while pending, expiry)
+        self._transactions: dict[tuple[str, str], tuple[bytes | None, float]] = {}
+        self._retransmits: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._pending_bye: dict[str, asyncio.Future[int]] = {}
+        self.tcp = tcp
+        self._tcp_server: asyncio.Server | None = None
+        self._tcp_writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _SipProtocol(self), local_addr=(self.host, self.port)
+        )
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        if self.tcp:
+            self._tcp_server = await asyncio.start_server(
+                self._tcp_client, self.host, self.port, limit=MAX_MESSAGE_BYTES + 4
+            )
+        logger.info(
+            "SIP gateway listening on %s:%s (UDP%s)",
+            self.host,
+            self.port,
+            " and TCP" if self.tcp else "",
+        )
+
+    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One TCP connection: messages framed by their Content-Length (required on TCP)."""
+        peer = Peer(writer.get_extra_info("peername")[:2], tcp=writer)
+        self._tcp_writers.add(writer)
+        try:
+            while True:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TCP_IDLE)
+                head = head.lstrip(b"\r\n")
+                if not head:
+                    continue  # CRLF keep-alives between messages
+                length = content_length(head)
+                if length is None or length > MAX_BODY_BYTES:
+                    self._bad_framing(head, peer)
+                    break
+                body = await asyncio.wait_for(reader.readexactly(length), TCP_IDLE)
+                self.message_received(head + body, peer)
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            TimeoutError,
+            ConnectionError,
+        ):
+            pass
+        except Exception:
+            self.stats["errors"] += 1
+            logger.exception("SIP over TCP from %s", peer)
+        finally:
+            self._tcp_writers.discard(writer)
+            writer.close()
+
+    async def close(self) -> None:
+        """Hang up every answered call (BYE, waiting at most 2 s in all), drop the rest."""
+        confirmed = [c for c in self.calls.values() if c.state == "confirmed"]
+        if confirmed:
+            await asyncio.wait([asyncio.create_task(self.hangup(c)) for c in confirmed], timeout=2)
+        for call in list(self.calls.values()):
+            self._end(call)
+        for task in list(self._retransmits.values()):
+            task.cancel()
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if self._tcp_server is not None:
+            self._tcp_server.close()
+            for writer in list(self._tcp_writers):
+                writer.close()
+            await self._tcp_server.wait_closed()
+            self._tcp_server = None
+
+    def _bad_framing(self, head: bytes, peer: Peer) -> None:
+        """A TCP message without a usable Content-Length: a 400 if addressable, then close."""
+        self.stats["malformed"] += 1
+        try:
+            request: SipMessage | None = parse_message(head)
+        except SipError as error:
+            request = error.partial
+        if request is not None and request.is_request and request.method != "ACK":
+            reason = "Content-Length required on TCP"
+            self._send(build_response(request, 400, reason=reason), peer)
+        logger.info("SIP over TCP from %s: bad framing, connection closed", peer)
+
+    # --- receiving --------------------------------------------------------------------
+
+    def message_received(self, data: bytes, addr: Peer) -> None:
+        if not data.strip():
+            return  # CRLF keep-alive (RFC 5626)
+        try:
+            message = parse_message(data)
+        except SipError as error:
+            self.stats["malformed"] += 1
+            if error.partial is not None:
+                logger.info("malformed SIP from %s (%s): answered %s", addr, error, error.status)
+                self._send(
+                    build_response(error.partial, error.status, reason=error.reason[:80]), addr
+                )
+            else:
+                logger.debug("malformed SIP from %s dropped: %s", addr, error)
+            return
+        if not message.is_request:
+            self._response_received(message)
+            return
+        self._expire_transactions()
+        key = (message.branch, message.method or "")
+        if message.method != "ACK" and message.branch and key in self._transactions:
+            self.stats["retransmissions"] += 1
+            last, _ = self._transactions[key]
+            if last is not None:
+                self._send_raw(last, addr)
+            return
+        if message.method != "ACK" and message.branch:
+            self._transactions[key] = (None, time.monotonic() + TRANSACTION_LIFETIME)
+        handler = {
+            "INVITE": self._invite,
+            "ACK": self._ack,
+            "BYE": self._bye,
+            "CANCEL": self._cancel,
+            "OPTIONS": self._options,
+            "INFO": self._info,
+        }.get(message.method or "")
+        if handler is None:
+            self._reply(message, 501, addr, headers=[("Allow", ALLOW)])
+        else:
+            handler(message, addr)
+
+    def _expire_transactions(self) -> None:
+        if len(self._transactions) <= 64:
+            return
+        now = time.monotonic()
+        self._transactions = {k: v for k, v in self._transactions.items() if v[1] > now}
+        if len(self._transactions) > MAX_TRANSACTIONS:  # a flood: forget the oldest half
+            keep = list(self._transactions.items())[MAX_TRANSACTIONS // 2 :]
+            self._transactions = dict(keep)
+
+    def _invite(self, request: SipMessage, addr: Peer) -> None:
+        call = self.calls.get(request.call_id)
+        if call is not None:  # re-INVITE: same answer (the new address is honoured)
+            if call.state != "confirmed" or param(request.get("To") or "", "tag") is None:
+                self._reply(request, 491 if call.state == "early" else 481, addr)
+                return
+            with contextlib.suppress(sdp.SdpError):
+                offer = sdp.parse_offer(request.body)
+                call.remote_rtp = (offer.host, offer.port)
+            self._answer(call, request, addr)
+            return
+        if param(request.get("To") or "", "tag") is not None:
+            self._reply(request, 481, addr)
+            return
+        if len(self.calls) >= self.max_calls:
+            self.stats["busy"] += 1
+            self._reply(request, 503, addr, headers=[("Retry-After", "5")])
+            return
+        try:
+            offer = sdp.parse_offer(request.body)
+        except sdp.SdpError as error:
+            logger.info("call %s refused: %s", request.call_id, error)
+            self._reply(request, 488, addr)
+            return
+        self._reply(request, 100, addr)
+        call = Call(self, request, addr, offer)
+        self.calls[call.call_id] = call
+        self.stats["calls"] += 1
+        call.task = asyncio.create_task(self._setup(call, request, addr))
+
+    async def _setup(self, call: Call, request: SipMessage, addr: Peer) -> None:
+        try:
+            await call.open_rtp(self.host)
+            if self.ring_seconds:
+                self._reply(request, 180, addr, to_tag=call.local_tag)
+                await asyncio.sleep(self.ring_seconds)
+            if call.state == "early":
+                self._answer(call, request, addr)
+        except Exception:
+            logger.exception("call %s could not be answered", call.call_id)
+            self._reply(request, 500, addr, to_tag=call.local_tag)
+            self._end(call)
+
+    def _answer(self, call: Call, request: SipMessage, addr: Peer) -> None:
+        response = self._reply(
+            request,
+            200,
+            addr,
+            to_tag=call.local_tag,
+            body=call.answer,
+            headers=[*self._contact(), ("Content-Type", "application/sdp"), ("Allow", ALLOW)],
+        )
+        self._retransmit(call.call_id, request.cseq[0], response, addr)
+
+    def _ack(self, request: SipMessage, addr: Peer) -> None:
+        task = self._retransmits.pop((request.call_id, request.cseq[0]), None)
+        if task is not None:
+            task.cancel()
+        task = self._retransmits.pop((request.branch, -1), None)
+        if task is not None:  # ACK of a non-2xx final response (same branch as the INVITE)
+            task.cancel()
+        call = self.calls.get(request.call_id)
+        if call is not None and call.state == "early" and call.answer:
+            call.state = "confirmed"
+            call.task = asyncio.create_task(self._run(call))
+
+    async def _run(self, call: Call) -> None:
+        try:
+            await self.handler.on_call(call)
+        except asyncio.CancelledError:
+            return
+        except Exception:
+            logger.exception("call handler failed on %s", call.call_id)
+        if call.state == "confirmed":
+            await self.hangup(call)
+
+    def _bye(self, request: SipMessage, addr: Peer) -> None:
+        call = self.calls.get(request.call_id)
+        if call is None:
+            self._reply(request, 481, addr)
+            return
+        self._reply(request, 200, addr)
+        self._end(call)
+
+    def _cancel(self, request: SipMessage, addr: Peer) -> None:
+        call = self.calls.get(request.call_id)
+        if call is None or call.invite.branch != request.branch:
+            self._reply(request, 481, addr)
+            return
+        self._reply(request, 200, addr)
+        if call.state == "early":
+            call.state = "cancelled"
+            self.stats["cancelled"] += 1
+            response = self._reply(call.invite, 487, addr, to_tag=call.local_tag)
+            self._retransmit(call.invite.branch, -1, response, addr)
+            self._end(call)
+
+    def _options(self, request: SipMessage, addr: Peer) -> None:
+        self._reply(request, 200, addr, headers=[("Allow", ALLOW), ("Accept", "application/sdp")])
+
+    def _info(self, request: SipMessage, addr: Peer) -> None:
+        """SIP INFO DTMF (application/dtmf-relay), which some trunks send instead of RTP."""
+        call = self.calls.get(request.call_id)
+        if call is None:
+            self._reply(request, 481, addr)
+            return
+        for line in request.body.decode("utf-8", "replace").splitlines():
+            name, _, value = line.partition("=")
+            value = value.strip()
+            if name.strip().lower() == "signal" and len(value) == 1 and value in rtp.DTMF_EVENTS:
+                call._put_digit(value)
+        self._reply(request, 200, addr)
+
+    def _response_received(self, response: SipMessage) -> None:
+        future = self._pending_bye.get(response.branch)
+        if future is not None and not future.done() and (response.status or 0) >= 200:
+            future.set_result(response.status or 0)
+
+    # --- sending ----------------------------------------------------------------------
+
+    def _contact(self) -> list[tuple[str, str]]:
+        return [("Contact", f"<sip:antenne@{self.host}:{self.port}>")]
+
+    def _reply(
+        self,
+        request: SipMessage,
+        status: int,
+        addr: Peer,
+        *,
+        to_tag: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> bytes:
+        to_tag = to_tag or (new_tag() if status > 100 else None)
+        data = build_response(request, status, to_tag=to_tag, headers=headers, body=body).to_bytes()
+        key = (request.branch, request.method or "")
+        if key in self._transactions:
+            self._transactions[key] = (data, time.monotonic() + TRANSACTION_LIFETIME)
+        self._send_raw(data, addr)
+        return data
+
+    def _send(self, message: SipMessage, addr: Peer) -> None:
+        self._send_raw(message.to_bytes(), addr)
+
+    def _send_raw(self, data: bytes, addr: Peer) -> None:
+        if self._transport is not None:
+            addr.send(data)
+
+    def _retransmit(self, key_a: str, key_b: int, data: bytes, addr: Peer) -> None:
+        key = (key_a, key_b)
+        previous = self._retransmits.pop(key, None)
+        if previous is not None:
+            previous.cancel()
+        self._retransmits[key] = asyncio.create_task(self._retransmit_loop(key, data, addr))
+
+    async def _retransmit_loop(self, key: tuple[str, int], data: bytes, addr: Peer) -> None:
+        interval, waited = T1, 0.0
+        while waited < TRANSACTION_LIFETIME:
+            await asyncio.sleep(interval)
+            waited += interval
+            self._send_raw(data, addr)
+            interval = min(interval * 2, T2)
+        self._retransmits.pop(key, None)
+        call = self.calls.get(key[0])
+        if call is not None and call.state == "early":
+            logger.info("call %s: no ACK for our 200 OK, dropped", call.call_id)
+            self._end(call)
+
+    async def hangup(self, call: Call) -> None:
+        """Send BYE (retransmitted until a final response or 32 s) and end the call."""
+        if call.state != "confirmed":
+            self._end(call)
+            return
+        call.state = "ended"
+        branch = new_branch()
+        to_value = call.remote_from
+        from_value = f"{call.invite.get('To')};tag={call.local_tag}"
+        if param(call.invite.get("To") or "", "tag"):
+            from_value = call.invite.get("To") or ""
+        bye = SipMessage(
+            method="BYE",
+            uri=call.remote_target,
+            headers=[
+                (
+                    "Via",
+                    f"SIP/2.0/{call.addr.transport} {self.host}:{self.port};branch={branch};rport",
+                ),
+                ("Max-Forwards", "70"),
+                ("From", from_value),
+                ("To", to_value),
+                ("Call-ID", call.call_id),
+                ("CSeq", f"{call.next_cseq()} BYE"),
+                ("User-Agent", "Antenne"),
+            ],
+        )
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending_bye[branch] = future
+        data = bye.to_bytes()
+        interval, waited = T1, 0.0
+        try:
+            while waited < TRANSACTION_LIFETIME and not future.done():
+                self._send_raw(data, call.addr)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(future), interval)
+                waited += interval
+                interval = min(interval * 2, T2)
+        finally:
+            self._pending_bye.pop(branch, None)
+            self._end(call)
+
+    def _end(self, call: Call) -> None:
+        if call.state not in ("cancelled",):
+            call.state = "ended"
+        call.close()
+        self.calls.pop(call.call_id, None)
+        current = asyncio.current_task()
+        if call.task is not None and call.task is not current and not call.task.done():
+            call.task.cancel()
+
+
+def parse_bind(value: str, default_port: int = 5060) -> tuple[str, int]:
+    """`host:port`, `host`, `[v6]:port` → (host, port), as ANTENNE_SIP_BIND is written."""
+    value = value.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.lstrip(":")
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    else:
+        host, port = value, ""
+    if not host or (port and not port.isdigit()) or not 0 <= int(port or default_port) < 65536:
+        raise ValueError(f"not a host:port address: {value!r}")
+    return host, int(port or default_port)
+
+
+async def serve(handler: CallHandler, *, bind: str, max_calls: int = 200) -> None:
+    """Run a gateway on `bind` until cancelled (what `antenne sip` and `antenne run` call)."""
+    host, port = parse_bind(bind)
+    gateway = SipGateway(handler, host=host, port=port, max_calls=max_calls)
+    await gateway.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await gateway.close()
