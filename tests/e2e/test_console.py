@@ -248,8 +248,8 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             # The people list: everyone here, and the animator mutes the attendee.
             person = card(animator, "console-people-list", "Alix")
             expect(person).to_have_count(1)
-            # A guest speaker's connection does not say which speaker it is (people.list).
-            guest = card(animator, "console-people-list", strings["unnamed_speaker"])
+            # A guest speaker is named by their link.
+            guest = card(animator, "console-people-list", "Sacha Orateur")
             expect(guest).to_have_count(1)
             mute = strings["actions"]["mute_label"].replace("%(name)s", "Alix")
             person.get_by_role("button", name=mute).focus()

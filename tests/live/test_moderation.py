@@ -335,16 +335,16 @@ def test_the_people_list_is_one_query_and_bounded(django_assert_num_queries, ani
         Mute.objects.create(session=session, registration=registration)
         StageInvitation.objects.create(session=session, registration=registration)
     Presence.objects.create(session=session, role="staff", user=animator, joined_at=now)
-    # A guest speaker has no account: the list cannot name them (the page says "speaker").
-    Speaker.objects.create(session=session, email="g@x.example", name="Invitée")
-    Presence.objects.create(session=session, role="speaker", joined_at=now)
+    # A guest speaker has no account: the list names them by their link.
+    guest = Speaker.objects.create(session=session, email="g@x.example", name="Invitée")
+    Presence.objects.create(session=session, role="speaker", speaker=guest, joined_at=now)
     staff = Participant(session_id=session.pk, role="staff", name="A", user_id=animator.pk)
     with django_assert_num_queries(1):
         full = moderation.connected_people(participant=staff)
     assert (len(full["people"]), full["truncated"]) == (7, False)
     assert [(p["role"], p["name"]) for p in full["people"][:2]] == [
         ("staff", animator.full_name),
-        ("speaker", None),
+        ("speaker", "Invitée"),
     ]
     assert all(p["muted"] and p["stage"] == "invited" for p in full["people"][2:])
     with django_assert_num_queries(1):

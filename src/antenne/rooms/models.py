@@ -37,6 +37,10 @@ class Presence(models.Model):
         blank=True,
         related_name="+",
     )
+    # A speaker's connection, by their link (guests have no account to name them by).
+    speaker = models.ForeignKey(
+        "events.Speaker", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.ATTENDEE)
     device = models.CharField(max_length=10, choices=Device.choices, default=Device.DESKTOP)
     joined_at = models.DateTimeField(db_index=True)

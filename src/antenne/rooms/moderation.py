@@ -473,6 +473,7 @@ def connected_people(*, participant: Participant, limit: int = PEOPLE_LIMIT) -> 
             "device",
             "registration_id",
             "registration__first_name",
+            "speaker__name",
             "speaker_name",
             "user__full_name",
             "user__email",
@@ -484,14 +485,14 @@ def connected_people(*, participant: Participant, limit: int = PEOPLE_LIMIT) -> 
     )
     people = []
     for row in rows:
-        (pk, role, device, registration_id, first_name, speaker_name, full_name, email) = row[:8]
-        hand_raised_at, muted, stage, joined_at = row[8:]
-        # None when unknown: a guest speaker's connection does not say which speaker it is.
+        (pk, role, device, registration_id, first_name, by_link, speaker_name) = row[:7]
+        full_name, email, hand_raised_at, muted, stage, joined_at = row[7:]
+        # A speaker by their link's name, or their account's (None when neither is known).
         name: str | None
         if role == Presence.Role.ATTENDEE:
             name = first_name
         elif role == Presence.Role.SPEAKER:
-            name = speaker_name or full_name or None
+            name = by_link or speaker_name or full_name or None
         else:
             name = full_name or email
         people.append(

@@ -134,6 +134,7 @@ def record_join(*, participant: Participant, device: str) -> Presence:
         session_id=participant.session_id,
         registration_id=participant.registration_id,
         user_id=participant.user_id,
+        speaker_id=participant.speaker_id,
         role=participant.role,
         device=device,
         joined_at=now,
