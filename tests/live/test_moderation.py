@@ -18,6 +18,7 @@ from antenne.live import reactions
 from antenne.live.actions import load
 from antenne.rooms import moderation
 from antenne.rooms.models import Mute, Presence, RoomSettings, StageInvitation
+from antenne.rooms.moderation import stage_target
 from antenne.rooms.services import Participant
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 from tests.live.helpers import call, connect, login_cookie
@@ -227,7 +228,14 @@ async def test_a_muted_attendee_cannot_chat_until_unmuted_and_only_backstage_is_
     )
     assert expected in await pushes(staff)
     assert expected in await pushes(speaker)
-    assert await other.receive_nothing(timeout=0.3)  # attendees do not learn who is muted
+    # The muted attendee is told, by their own stage target; the others learn no name.
+    told = (
+        "frame",
+        "attendee.state",
+        {"target": stage_target(loud_registration.pk), "muted": True},
+    )
+    assert told in await pushes(loud)
+    assert await pushes(other) == [told]
 
     refused = await call(loud, "chat.send", {"text": "encore moi"})
     assert refused[2]["code"] == "room.muted"
@@ -239,6 +247,8 @@ async def test_a_muted_attendee_cannot_chat_until_unmuted_and_only_backstage_is_
     ] == "success"
     unmuted = await call(staff, "chat.unmute", {"registration_id": loud_registration.pk}, "u")
     assert unmuted[2]["muted"] is False
+    told_back = ("frame", "attendee.state", {**told[2], "muted": False})
+    assert told_back in await pushes(loud)  # their page gives them the chat back at once
     assert (await call(loud, "chat.send", {"text": "pardon"}, "r2"))[0] == "success"
     assert await sync_to_async(Mute.objects.count)() == 0
     await close(loud, other, staff, speaker)

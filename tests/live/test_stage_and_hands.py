@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from antenne.live.stage import participant_target, presence_closed
 from antenne.rooms import moderation
 from antenne.rooms.models import Presence, StageInvitation
+from antenne.rooms.moderation import stage_target
 from antenne.rooms.services import Participant
 from tests.factories import RegistrationFactory
 from tests.live.helpers import call
@@ -84,6 +85,11 @@ async def test_staff_lower_a_hand_and_a_hand_is_one_per_person(room, animator):
     lowered = await call(staff, "hand.lower_for", {"registration_id": registration.pk})
     assert lowered[2] == {"registration_id": registration.pk, "raised": False}
     assert len(events(await pushes(staff), "hand.lowered")) == 1
+    # Both of the person's pages learn it at once (by their own stage target).
+    for page in (hand, phone):
+        assert ("frame", {"target": stage_target(registration.pk), "hand": False}) in events(
+            await pushes(page), "attendee.state"
+        )
     raised = await sync_to_async(
         Presence.objects.filter(registration=registration, hand_raised_at__isnull=False).count
     )()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from antenne.telephony import rtp, sdp
-from antenne.telephony.gateway import Call, SipGateway, parse_bind
-from antenne.telephony.sip import SipMessage, new_branch, parse_message
+from antenne.telephony.gateway import Call, SipGateway
+from antenne.telephony.sip import SipMessage, new_branch, parse_bind, parse_message
 from tests.helpers import free_port, require_binary
 
 pytestmark = pytest.mark.e2e
@@ -136,7 +136,13 @@ OPTIONS = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 
 async def run_sipp(
-    tmp_path: Path, gateway: SipGateway, scenario: str, *, calls: int = 1, timeout: float = 40
+    tmp_path: Path,
+    gateway: SipGateway,
+    scenario: str,
+    *,
+    calls: int = 1,
+    timeout: float = 40,
+    transport: str = "u1",
 ) -> tuple[int, str]:
     """Run sipp against the gateway; (exit status, output + error log). sipp exits 0 only
     when every call followed the scenario."""
@@ -167,6 +173,8 @@ async def run_sipp(
         f"{int(timeout)}s",
         "-timeout_error",
         "-nostdin",
+        "-t",
+        transport,
         "-trace_err",
         "-error_file",
         str(errors),
@@ -194,6 +202,37 @@ async def test_sipp_basic_call_is_answered_and_hung_up_by_the_caller(gateway, tm
     assert call.offer.codec == "PCMA"
     assert call.ended.is_set()
     assert gateway.calls == {}
+
+
+async def test_sipp_call_over_tcp(gateway, tmp_path):
+    status, log = await run_sipp(
+        tmp_path, gateway, BASIC_CALL.replace("{pause}", "300"), calls=3, transport="t1"
+    )
+    assert status == 0, log
+    assert len(gateway.handler.answered) == 3
+    assert all(call.addr.transport == "TCP" for call in gateway.handler.answered)
+    assert gateway.calls == {}
+
+
+async def test_tcp_keepalives_framing_and_a_missing_content_length(gateway):
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    options = (
+        "OPTIONS sip:antenne@127.0.0.1 SIP/2.0\r\n"
+        "Via: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK-t{n}\r\n"
+        "From: <sip:a@h>;tag=1\r\nTo: <sip:antenne@h>\r\nCall-ID: tcp-1\r\nCSeq: {n} OPTIONS\r\n"
+    )
+    try:
+        writer.write(b"\r\n\r\n" + (options.format(n=1) + "Content-Length: 0\r\n\r\n").encode())
+        first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert first.startswith(b"SIP/2.0 200 OK")
+        writer.write((options.format(n=2) + "\r\n").encode())  # no Content-Length on TCP
+        second = await asyncio.wait_for(reader.read(65535), 5)
+        assert second.startswith(b"SIP/2.0 400 Content-Length required")
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # and the gateway hung up
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
 
 
 async def test_sipp_cancel_before_answer_gets_487_and_no_call(gateway, tmp_path):
@@ -224,6 +263,7 @@ async def test_sipp_twenty_concurrent_calls_while_garbage_arrives(gateway, tmp_p
     assert gateway.handler.most_at_once >= 10  # they really overlapped
     assert gateway.stats["malformed"] > 0
     assert answered_400 > 0  # the addressable malformed requests got their 400
+    assert gateway.stats["errors"] == 0  # no exception reached the socket's catch-all
     assert gateway.calls == {}
 
 

@@ -50,6 +50,17 @@ async def change_settings(ctx: Context, data: RoomSettingsPayload) -> dict[str, 
     return values
 
 
+async def tell_attendee(session_id: int, registration_id: int, key: str, value: Any) -> None:
+    """Tell one attendee what staff changed for them (`attendee.state` `{target, muted}` or
+    `{target, hand}`): public, named by the attendee's stage `target`, so exactly their
+    client recognises itself and nobody else learns who it is."""
+    from antenne.rooms.moderation import stage_target
+
+    await publish(
+        session_id, "attendee.state", {"target": stage_target(registration_id), key: value}
+    )
+
+
 @action("chat.mute", PersonPayload, staff)
 async def mute(ctx: Context, data: PersonPayload) -> dict[str, Any]:
     person, changed = await sync_to_async(moderation.mute)(
@@ -62,6 +73,7 @@ async def mute(ctx: Context, data: PersonPayload) -> dict[str, Any]:
             {"registration_id": person.registration_id, "name": person.name},
             backstage=True,
         )
+        await tell_attendee(ctx.session_id, person.registration_id, "muted", True)
     return {"registration_id": person.registration_id, "muted": True}
 
 
@@ -77,4 +89,5 @@ async def unmute(ctx: Context, data: PersonPayload) -> dict[str, Any]:
             {"registration_id": person.registration_id, "name": person.name},
             backstage=True,
         )
+        await tell_attendee(ctx.session_id, person.registration_id, "muted", False)
     return {"registration_id": person.registration_id, "muted": False}

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from antenne.live.actions import Context, action, staff
 from antenne.live.hub import publish
-from antenne.live.moderation import PersonPayload, StrictPayload
+from antenne.live.moderation import PersonPayload, StrictPayload, tell_attendee
 from antenne.live.protocol import EmptyPayload
 from antenne.rooms import moderation
 from antenne.rooms.models import Presence, StageInvitation
@@ -95,6 +95,7 @@ async def lower_hand_for(ctx: Context, data: PersonPayload) -> dict[str, Any]:
     )
     if changed:
         await _hand_changed(ctx.session_id, person, raised=False)
+        await tell_attendee(ctx.session_id, person.registration_id, "hand", False)
     return {"registration_id": person.registration_id, "raised": False}
 
 

@@ -58,6 +58,8 @@ def room_strings() -> dict[str, Any]:
         "announce_green_room": _("The speakers are getting ready."),
         "announce_lost": _("Connection lost. Reconnecting…"),
         "announce_back": _("Connected again."),
+        "announce_muted": _("A moderator has muted you in this session."),
+        "announce_unmuted": _("A moderator has unmuted you: you can write again."),
         "announce_message": _("%(author)s: %(text)s"),
         # Both forms, picked by Intl.PluralRules' `one` and `other` (French and English
         # have no others); literal arguments, so that makemessages finds them.

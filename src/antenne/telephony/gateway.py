@@ -20,12 +20,13 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from . import rtp, sdp
 from .sip import (
     MAX_BODY_BYTES,
     MAX_MESSAGE_BYTES,
+    Peer,
     SipError,
     SipMessage,
     build_response,
@@ -33,6 +34,7 @@ from .sip import (
     new_branch,
     new_tag,
     param,
+    parse_bind,
     parse_message,
     uri_of,
     uri_user,
@@ -82,14 +84,14 @@ class Call:
         self._ts = secrets.randbits(32)
         self.task: asyncio.Task[None] | None = None
 
-    async def open_rtp(self, host: str) -> None:
+    async def open_rtp(self, host: str, public_host: str) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _RtpProtocol(self), local_addr=(host, 0)
         )
         self._rtp_transport = transport
         self.rtp_port = transport.get_extra_info("sockname")[1]
-        self.answer = sdp.build_answer(self.offer, host=host, port=self.rtp_port)
+        self.answer = sdp.build_answer(self.offer, host=public_host, port=self.rtp_port)
 
     def _rtp_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -160,40 +162,13 @@ class _RtpProtocol(asyncio.DatagramProtocol):
             logger.exception("RTP packet on call %s", self.call.call_id)
 
 
-class Peer:
-    """Where a SIP message came from, and how to answer it: a UDP address or a TCP stream."""
-
-    def __init__(
-        self,
-        addr: tuple[str, int],
-        *,
-        udp: asyncio.DatagramTransport | None = None,
-        tcp: asyncio.StreamWriter | None = None,
-    ) -> None:
-        self.addr = addr
-        self.udp = udp
-        self.tcp = tcp
-        self.transport = "TCP" if tcp is not None else "UDP"
-
-    def send(self, data: bytes) -> None:
-        if self.tcp is not None:
-            if not self.tcp.is_closing():
-                self.tcp.write(data)
-        elif self.udp is not None and not self.udp.is_closing():
-            self.udp.sendto(data, self.addr)
-
-    def __str__(self) -> str:
-        return f"{self.transport.lower()}:{self.addr[0]}:{self.addr[1]}"
-
-
 class _SipProtocol(asyncio.DatagramProtocol):
     def __init__(self, gateway: SipGateway) -> None:
         self.gateway = gateway
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)  # noqa: S101 (for mypy)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -216,9 +191,12 @@ class SipGateway:
         max_calls: int = 200,
         ring_seconds: float = 0.0,
         tcp: bool = True,
+        public_host: str | None = None,
     ) -> None:
         self.handler = handler
         self.host = host
+        # The address written in Contact, Via and SDP: the bound one unless it is a wildcard.
+        self.public_host = public_host or host
         self.port = port
         self.max_calls = max_calls
         self.ring_seconds = ring_seconds  # time between 180 Ringing and 200 OK
@@ -285,7 +263,10 @@ class SipGateway:
         """Hang up every answered call (BYE, waiting at most 2 s in all), drop the rest."""
         confirmed = [c for c in self.calls.values() if c.state == "confirmed"]
         if confirmed:
-            await asyncio.wait([asyncio.create_task(self.hangup(c)) for c in confirmed], timeout=2)
+            tasks = [asyncio.create_task(self.hangup(call)) for call in confirmed]
+            _, pending = await asyncio.wait(tasks, timeout=2)
+            for task in pending:
+                task.cancel()
         for call in list(self.calls.values()):
             self._end(call)
         for task in list(self._retransmits.values()):
@@ -396,7 +377,7 @@ class SipGateway:
 
     async def _setup(self, call: Call, request: SipMessage, addr: Peer) -> None:
         try:
-            await call.open_rtp(self.host)
+            await call.open_rtp(self.host, self.public_host)
             if self.ring_seconds:
                 self._reply(request, 180, addr, to_tag=call.local_tag)
                 await asyncio.sleep(self.ring_seconds)
@@ -485,7 +466,7 @@ class SipGateway:
     # --- sending ----------------------------------------------------------------------
 
     def _contact(self) -> list[tuple[str, str]]:
-        return [("Contact", f"<sip:antenne@{self.host}:{self.port}>")]
+        return [("Contact", f"<sip:antenne@{self.public_host}:{self.port}>")]
 
     def _reply(
         self,
@@ -538,7 +519,7 @@ class SipGateway:
             self._end(call)
             return
         call.state = "ended"
-        branch = new_branch()
+        branch, sent_by = new_branch(), f"{self.public_host}:{self.port}"
         to_value = call.remote_from
         from_value = f"{call.invite.get('To')};tag={call.local_tag}"
         if param(call.invite.get("To") or "", "tag"):
@@ -547,10 +528,7 @@ class SipGateway:
             method="BYE",
             uri=call.remote_target,
             headers=[
-                (
-                    "Via",
-                    f"SIP/2.0/{call.addr.transport} {self.host}:{self.port};branch={branch};rport",
-                ),
+                ("Via", f"SIP/2.0/{call.addr.transport} {sent_by};branch={branch};rport"),
                 ("Max-Forwards", "70"),
                 ("From", from_value),
                 ("To", to_value),
@@ -584,25 +562,14 @@ class SipGateway:
             call.task.cancel()
 
 
-def parse_bind(value: str, default_port: int = 5060) -> tuple[str, int]:
-    """`host:port`, `host`, `[v6]:port` → (host, port), as ANTENNE_SIP_BIND is written."""
-    value = value.strip()
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest.lstrip(":")
-    elif value.count(":") == 1:
-        host, _, port = value.partition(":")
-    else:
-        host, port = value, ""
-    if not host or (port and not port.isdigit()) or not 0 <= int(port or default_port) < 65536:
-        raise ValueError(f"not a host:port address: {value!r}")
-    return host, int(port or default_port)
-
-
-async def serve(handler: CallHandler, *, bind: str, max_calls: int = 200) -> None:
+async def serve(
+    handler: CallHandler, *, bind: str, public_host: str | None = None, max_calls: int = 200
+) -> None:
     """Run a gateway on `bind` until cancelled (what `antenne sip` and `antenne run` call)."""
     host, port = parse_bind(bind)
-    gateway = SipGateway(handler, host=host, port=port, max_calls=max_calls)
+    gateway = SipGateway(
+        handler, host=host, port=port, max_calls=max_calls, public_host=public_host
+    )
     await gateway.start()
     try:
         await asyncio.Event().wait()

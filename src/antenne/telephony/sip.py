@@ -6,6 +6,7 @@ could read, so the gateway can answer a malformed request with a 400 when it kno
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -305,3 +306,44 @@ def build_response(
     response.headers += [("Server", "Antenne"), *(headers or [])]
     response.body = body
     return response
+
+
+def parse_bind(value: str, default_port: int = 5060) -> tuple[str, int]:
+    """`host:port`, `host`, `[v6]:port` → (host, port), as ANTENNE_SIP_BIND is written."""
+    value = value.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.lstrip(":")
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    else:
+        host, port = value, ""
+    if not host or (port and not port.isdigit()) or not 0 <= int(port or default_port) < 65536:
+        raise ValueError(f"not a host:port address: {value!r}")
+    return host, int(port or default_port)
+
+
+class Peer:
+    """Where a SIP message came from, and how to answer it: a UDP address or a TCP stream."""
+
+    def __init__(
+        self,
+        addr: tuple[str, int],
+        *,
+        udp: asyncio.DatagramTransport | None = None,
+        tcp: asyncio.StreamWriter | None = None,
+    ) -> None:
+        self.addr = addr
+        self.udp = udp
+        self.tcp = tcp
+        self.transport = "TCP" if tcp is not None else "UDP"
+
+    def send(self, data: bytes) -> None:
+        if self.tcp is not None:
+            if not self.tcp.is_closing():
+                self.tcp.write(data)
+        elif self.udp is not None and not self.udp.is_closing():
+            self.udp.sendto(data, self.addr)
+
+    def __str__(self) -> str:
+        return f"{self.transport.lower()}:{self.addr[0]}:{self.addr[1]}"

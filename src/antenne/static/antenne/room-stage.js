@@ -4,8 +4,8 @@
 // motion), answer an invitation on stage (a modal dialog, when a public `stage.invitation`
 // names this attendee's own `target`, given by the join reply), and see that they are muted.
 //
-// The server tells an attendee neither that staff lowered their hand nor that they were
-// unmuted (docs/live-protocol.md): the page learns it at the next join or action.
+// Staff muting or unmuting the attendee, or lowering their hand, reaches them as a public
+// `attendee.state` event naming their own `target` (docs/live-protocol.md).
 
 import { el, errorText } from "./room-ui.js";
 
@@ -161,6 +161,13 @@ export function setupStage(ctx) {
   function event(name, data) {
     if (name === "stage.invitation" && target && data.target === target) {
       applyInvitation({ invitation_id: data.invitation_id, state: data.state });
+    } else if (name === "attendee.state" && target && data.target === target) {
+      // Staff changed something for this attendee: muted or not, hand lowered.
+      if (typeof data.muted === "boolean") {
+        setMuted(data.muted);
+        ctx.announce(data.muted ? strings.announce_muted : strings.announce_unmuted);
+      }
+      if (data.hand === false) showHand(false);
     }
   }
 

@@ -260,7 +260,7 @@ function startRoom(root, strings) {
     else if (event.startsWith("chat.")) chat.event(event, data);
     else if (event.startsWith("qa.")) qa.event(event, data);
     else if (event.startsWith("poll.")) polls.event(event, data);
-    else if (event.startsWith("stage.")) stage.event(event, data);
+    else if (event.startsWith("stage.") || event === "attendee.state") stage.event(event, data);
     else if (event.startsWith("media.")) media.event(event, data);
   }
 
