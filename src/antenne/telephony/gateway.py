@@ -1,4 +1,4 @@
-"""An asyncio SIP user agent server over UDP: answers calls, carries RTP, collects DTMF.
+"""An asyncio SIP user agent server (UDP and TCP): answers calls, carries RTP, collects DTMF.
 
 One `Call` per Call-ID, each with its own RTP socket on the gateway's host. What happens
 during a call (prompts, PIN, bridging) is a `CallHandler`'s job: `on_call(call)` runs once
@@ -7,7 +7,7 @@ the call is confirmed by the caller's ACK, and the call is hung up when it retur
 Transactions (RFC 3261 §17, UDP): a retransmitted request is answered with the response
 already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until its ACK, and the
 call dropped after 64·T1 without one; a non-2xx final response to INVITE likewise until its
-ACK. Garbage never raises out of `datagram_received`: it is answered with a 400 when it is
+ACK. Garbage never raises out of `message_received`: it is answered with a 400 when it is
 a request we can address, else dropped and counted.
 """
 
