@@ -12,7 +12,6 @@ rules themselves are in `antenne.rooms.stage_media`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 from dataclasses import asdict, dataclass, field
@@ -347,10 +346,9 @@ async def _sample_forever() -> None:
 async def _quietly(call: Any) -> None:
     """Stopping something that is already gone is not an error; an engine failure while
     cleaning up is logged, never shown to the person who left."""
-    with contextlib.suppress(MediaError):
-        try:
-            await call
-        except MediaError:
-            raise
-        except Exception:
-            logger.exception("media engine call failed while cleaning up")
+    try:
+        await call
+    except MediaError:
+        pass  # gone already
+    except Exception:
+        logger.exception("media engine call failed while cleaning up")

@@ -100,19 +100,10 @@ def open_feed(
         # last place.
         Session.objects.select_for_update().filter(pk=participant.session_id).first()
         require_publisher(participant, presence_id)
+        require_room_for_stage(participant, presence_id, source)  # again, under the lock
         previous = list(
             StageFeed.objects.filter(presence_id=presence_id, source=source, ended_at__isnull=True)
         )
-        others = (
-            StageFeed.objects.filter(session_id=participant.session_id, ended_at__isnull=True)
-            .exclude(pk__in=[f.pk for f in previous])
-            .count()
-        )
-        if others >= settings.STAGE_MAX_STREAMS:
-            raise Conflict(
-                _("The stage is full (%(count)d streams).") % {"count": others},
-                code="media.stage_full",
-            )
         now = timezone.now()
         StageFeed.objects.filter(pk__in=[f.pk for f in previous]).update(ended_at=now)
         feed = StageFeed.objects.create(

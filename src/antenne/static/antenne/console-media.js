@@ -3,7 +3,7 @@
 // microphone and camera, share the screen; watch the stage from the green room on; for
 // staff, the media quality of each person (`media.stats`).
 
-import { MediaSession, StageView, connectionQuality, STATS_EVERY_MS } from "./media.js";
+import { MediaSession, StageView, StageWatcher, qualityLoop } from "./media.js";
 import { el, errorText, fill, showMessage } from "./console-util.js";
 
 const WATCHING_STATES = new Set(["green_room", "live"]);
@@ -24,16 +24,15 @@ export function createMedia(ctx) {
   const screenButton = $("console-screen");
   const messages = $("console-media-messages");
   const empty = $("console-stage-empty");
-  const quality = $("console-quality");
   const statsBody = $("console-media-stats");
   const statsEmpty = $("console-media-stats-empty");
   let local = null; // camera + microphone stream (preview, then published)
   let screen = null;
   let feeds = [];
-  let watching = "";
   let state = root.dataset.state;
-  let pending = Promise.resolve();
-  let previousStats = {};
+  const watcher = new StageWatcher(session, view,
+    () => (WATCHING_STATES.has(state) ? feeds.map((f) => f.id) : []), (error) => fail(error));
+  const quality = qualityLoop(session, view, $("console-quality"), s.quality);
 
   // Sound needs a click on the page first: the next one turns it on.
   view.onSoundBlocked = () => {
@@ -119,7 +118,7 @@ export function createMedia(ctx) {
       publishButton.disabled = false;
       showPublishing();
       render();
-      resubscribe();
+      watcher.update();
     });
   });
 
@@ -148,7 +147,7 @@ export function createMedia(ctx) {
       setToggle(screenButton, true);
       showMessage(messages, s.sharing, "valid");
       render();
-      resubscribe();
+      watcher.update();
     }).catch((error) => {
       stopStream(screen);
       screen = null;
@@ -180,36 +179,9 @@ export function createMedia(ctx) {
     empty.hidden = shown.length > 0;
   }
 
-  // A feed that has just started may not be ready at the engine yet: ask again shortly.
-  let retries = 0;
-  let retryTimer = 0;
-  function retrySoon() {
-    if (retryTimer || retries >= 20) return;
-    retries += 1;
-    retryTimer = window.setTimeout(() => { retryTimer = 0; resubscribe(); }, 1000);
-  }
-
-  function resubscribe() {
-    pending = pending.then(async () => {
-      const mine = new Set([...session.publishers.values()].map((p) => p.feedId));
-      const wanted = WATCHING_STATES.has(state) ? feeds.map((f) => f.id).filter((id) => !mine.has(id)) : [];
-      const key = wanted.join(",");
-      if (key === watching || !session.ready) return;
-      try {
-        const carried = await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
-        watching = carried.length < wanted.length ? "" : key;
-        if (watching) retries = 0;
-        else retrySoon();
-      } catch (error) {
-        watching = "";
-        fail(error);
-      }
-    });
-  }
-
   function joined(reply) {
     session.setConfig(reply.media);
-    watching = "";
+    watcher.restart();
     if (!reply.resynced && reply.snapshot) {
       feeds = reply.snapshot.feeds || [];
       state = reply.snapshot.state || state;
@@ -218,7 +190,7 @@ export function createMedia(ctx) {
     session.publishers.clear();
     showPublishing();
     render();
-    resubscribe();
+    watcher.update();
   }
 
   function feedsChanged(data) {
@@ -234,19 +206,19 @@ export function createMedia(ctx) {
     }
     showPublishing();
     render();
-    resubscribe();
+    watcher.update();
   }
 
   function stateChanged(next) {
     state = next;
     if (!WATCHING_STATES.has(next)) {
-      pending = pending.then(() => session.stopAll()).then(() => { watching = ""; });
+      watcher.stop();
       stopStream(screen);
       screen = null;
       showPublishing();
     }
     render();
-    resubscribe();
+    watcher.update();
   }
 
   // --- Media quality (staff) ------------------------------------------------------------------
@@ -276,18 +248,7 @@ export function createMedia(ctx) {
     statsEmpty.hidden = rows.length > 0;
   }
 
-  async function tick() {
-    const result = await connectionQuality(session.connections(), previousStats).catch(() => null);
-    if (result) {
-      previousStats = result;
-      quality.hidden = !result.level;
-      quality.dataset.quality = result.level;
-      quality.textContent = result.level ? s.quality[result.level] : "";
-    }
-    await view.highlightSpeaker(session.viewer).catch(() => {});
-    window.setTimeout(tick, STATS_EVERY_MS);
-  }
-  window.setTimeout(tick, STATS_EVERY_MS);
+  quality.start();
   window.addEventListener("pagehide", () => { session.stopAll(); });
 
   return { joined, feedsChanged, stateChanged, statsChanged, session, view };

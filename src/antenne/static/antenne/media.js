@@ -178,6 +178,96 @@ export class MediaSession {
   }
 }
 
+const RETRY_MS = 1000;
+const MAX_RETRIES = 20;
+
+/** Keeps a page subscribed to the feeds `feedIds()` names (the page's own feeds left out):
+ * one subscription request at a time, a change while busy waits its turn, and a feed not
+ * ready at the engine yet (a publisher still connecting) is asked for again shortly. */
+export class StageWatcher {
+  constructor(session, view, feedIds, onError) {
+    this.session = session;
+    this.view = view;
+    this.feedIds = feedIds;
+    this.onError = onError;
+    this.watching = ""; // the feed ids of the current subscription, joined
+    this.pending = Promise.resolve();
+    this.retries = 0;
+    this.retryTimer = 0;
+  }
+
+  /** The feeds may have changed: subscribe again if they did. */
+  update() {
+    this.pending = this.pending.then(async () => {
+      const mine = new Set([...this.session.publishers.values()].map((p) => p.feedId));
+      const wanted = this.feedIds().filter((id) => !mine.has(id));
+      const key = wanted.join(",");
+      if (key === this.watching || !this.session.ready) return;
+      try {
+        const carried = await this.session.watch(wanted, (feedId, track) => this.view.addTrack(feedId, track));
+        this.watching = carried.length < wanted.length ? "" : key;
+        if (this.watching) this.retries = 0;
+        else this.retrySoon();
+      } catch (error) {
+        this.watching = "";
+        this.onError(error);
+      }
+    });
+  }
+
+  retrySoon() {
+    if (this.retryTimer || this.retries >= MAX_RETRIES) return;
+    this.retries += 1;
+    this.retryTimer = window.setTimeout(() => {
+      this.retryTimer = 0;
+      this.update();
+    }, RETRY_MS);
+  }
+
+  /** A new room connection: its subscriptions start again. */
+  restart() {
+    this.watching = "";
+  }
+
+  /** Everything this page sends and receives stops (the stage closed for it). */
+  stop() {
+    this.pending = this.pending.then(() => this.session.stopAll()).then(() => { this.watching = ""; });
+  }
+}
+
+/** Every few seconds while running: the connection-quality `badge` (texts `labels`) and the
+ * highlight of who speaks on the stage. */
+export function qualityLoop(session, view, badge, labels) {
+  let running = false;
+  let timer = 0;
+  let previous = {};
+
+  async function tick() {
+    const result = await connectionQuality(session.connections(), previous).catch(() => null);
+    if (result && running) {
+      previous = result;
+      badge.hidden = !result.level;
+      badge.dataset.quality = result.level;
+      badge.textContent = result.level ? labels[result.level] : "";
+    }
+    await view.highlightSpeaker(session.viewer).catch(() => {});
+    if (running) timer = window.setTimeout(tick, STATS_EVERY_MS);
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      timer = window.setTimeout(tick, STATS_EVERY_MS);
+    },
+    stop() {
+      running = false;
+      window.clearTimeout(timer);
+      badge.hidden = true;
+    },
+  };
+}
+
 /** How good the connection is, from round-trip time and packet loss: good | fair | poor,
  * or "" when nothing flows. */
 export async function connectionQuality(pcs, previous = {}) {
@@ -351,4 +441,3 @@ export class StageView {
   }
 }
 
-export { STATS_EVERY_MS };

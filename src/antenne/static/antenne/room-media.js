@@ -4,7 +4,7 @@
 // microphone published (and the buttons to switch them or leave); taken off the stage, their
 // stream stops.
 
-import { MediaSession, StageView, connectionQuality, STATS_EVERY_MS } from "./media.js";
+import { MediaSession, StageView, StageWatcher, qualityLoop } from "./media.js";
 import { errorText } from "./room-ui.js";
 
 export function setupMedia(ctx, sessionId) {
@@ -14,7 +14,6 @@ export function setupMedia(ctx, sessionId) {
   const view = new StageView($("room-stage-tiles"), s);
   const empty = $("room-stage-empty");
   const soundButton = $("room-stage-sound");
-  const quality = $("room-stage-quality");
   const layout = $("room-stage-layout");
   const self = $("room-stage-self");
   const micButton = $("room-stage-mic");
@@ -22,13 +21,12 @@ export function setupMedia(ctx, sessionId) {
   const leaveButton = $("room-stage-leave");
   const selfError = $("room-stage-self-error");
   let feeds = [];
-  let watching = ""; // the feed ids of the current subscription, joined
   let live = false;
   let onStage = false;
   let local = null; // this attendee's own camera stream while on stage
-  let statsTimer = 0;
-  let previousStats = {};
-  let pending = Promise.resolve();
+  const watcher = new StageWatcher(session, view, () => (live ? feeds.map((f) => f.id) : []),
+    (error) => ctx.announce(errorText(strings, error)));
+  const quality = qualityLoop(session, view, $("room-stage-quality"), s.quality);
 
   view.onSoundBlocked = () => { soundButton.hidden = false; };
   soundButton.addEventListener("click", () => {
@@ -51,63 +49,35 @@ export function setupMedia(ctx, sessionId) {
     empty.querySelector("p").textContent = live ? s.nobody_on_stage : s.not_started;
   }
 
-  /** Subscribe to what is on stage (one at a time: a change while busy waits its turn). */
-  // A feed that has just started may not be ready at the engine yet: ask again shortly.
-  let retries = 0;
-  let retryTimer = 0;
-  function retrySoon() {
-    if (retryTimer || retries >= 20) return;
-    retries += 1;
-    retryTimer = window.setTimeout(() => { retryTimer = 0; resubscribe(); }, 1000);
-  }
-
-  function resubscribe() {
-    pending = pending.then(async () => {
-      const mine = new Set([...session.publishers.values()].map((p) => p.feedId));
-      const wanted = live ? feeds.map((f) => f.id).filter((id) => !mine.has(id)) : [];
-      const key = wanted.join(",");
-      if (key === watching || !session.ready) return;
-      try {
-        const carried = await session.watch(wanted, (feedId, track) => view.addTrack(feedId, track));
-        watching = carried.length < wanted.length ? "" : key;
-        if (watching) retries = 0;
-        else retrySoon();
-      } catch (error) {
-        watching = "";
-        ctx.announce(errorText(strings, error));
-      }
-    });
-  }
-
   function joined(reply) {
     session.setConfig(reply.media);
-    watching = ""; // a new connection: its subscriptions start again
+    watcher.restart(); // a new connection: its subscriptions start again
     if (!reply.resynced && reply.snapshot) feeds = reply.snapshot.feeds || [];
     // A page opened while the broadcast is live starts in the live phase: no change of
     // phase will tell this part, so it starts watching here.
     if (ctx.isLive() && !live) phaseChanged(true);
     render();
-    resubscribe();
+    watcher.update();
   }
 
   function event(name, data) {
     if (name !== "media.feeds") return;
     feeds = data.feeds || [];
     render();
-    resubscribe();
+    watcher.update();
   }
 
   function phaseChanged(isLive) {
     live = isLive;
     render();
     if (isLive) {
-      resubscribe();
-      startStats();
+      watcher.update();
+      quality.start();
       if (onStage && !local) goOnStage();
     } else {
-      stopStats();
+      quality.stop();
       stopPublishing();
-      pending = pending.then(() => session.stopAll()).then(() => { watching = ""; });
+      watcher.stop();
     }
   }
 
@@ -122,7 +92,7 @@ export function setupMedia(ctx, sessionId) {
       setToggle(micButton, true);
       setToggle(camButton, true);
       render();
-      resubscribe();
+      watcher.update();
       ctx.announce(s.you_are_on_stage);
     } catch (error) {
       stopLocal();
@@ -152,7 +122,7 @@ export function setupMedia(ctx, sessionId) {
     else if (!next) {
       stopPublishing();
       render();
-      resubscribe();
+      watcher.update();
     }
   }
 
@@ -175,30 +145,6 @@ export function setupMedia(ctx, sessionId) {
     ctx.client.call("stage.leave", {}).catch(() => {});
     stageChanged("ended");
   });
-
-  // --- Connection quality and who speaks -------------------------------------------------------
-
-  async function tick() {
-    const result = await connectionQuality(session.connections(), previousStats).catch(() => null);
-    if (result) {
-      previousStats = result;
-      quality.hidden = !result.level;
-      quality.dataset.quality = result.level;
-      quality.textContent = result.level ? s.quality[result.level] : "";
-    }
-    await view.highlightSpeaker(session.viewer).catch(() => {});
-    statsTimer = window.setTimeout(tick, STATS_EVERY_MS);
-  }
-
-  function startStats() {
-    if (!statsTimer) statsTimer = window.setTimeout(tick, STATS_EVERY_MS);
-  }
-
-  function stopStats() {
-    window.clearTimeout(statsTimer);
-    statsTimer = 0;
-    quality.hidden = true;
-  }
 
   window.addEventListener("pagehide", () => { session.stopAll(); });
 
