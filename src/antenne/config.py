@@ -7,6 +7,7 @@ setting cannot exist without being documented.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass
@@ -384,6 +385,67 @@ SETTINGS: tuple[Setting, ...] = (
         "`/media/janus/events` (HTTP basic auth, user `janus`); events are refused without it.",
         "Media",
     ),
+    # --- Telephony
+    Setting(
+        "ANTENNE_PHONE_NUMBER",
+        "(none)",
+        "The public telephone number of the SIP trunk, shown to registrants with their PIN "
+        "(as they should dial it, e.g. `+33 1 23 45 67 89`); empty: dial-in is not offered.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_BIND",
+        "127.0.0.1:5060",
+        "Address and port of the SIP gateway (UDP and TCP), started by `antenne run` and by "
+        "`antenne sip`; `off` to start none.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_PUBLIC_HOST",
+        "(the bound address)",
+        "Address written in SIP Contact/Via headers and in SDP (the address the trunk "
+        "reaches, when the gateway is bound to 0.0.0.0 or behind NAT).",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_MAX_CALLS",
+        "200",
+        "Concurrent calls the gateway accepts; more get 503 Service Unavailable.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_ALLOWED_SOURCES",
+        "127.0.0.0/8,::1/128",
+        "Comma-separated addresses or networks (CIDR) whose SIP requests are served: your "
+        "trunk's signalling addresses. Others get 403 Forbidden.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_REGISTRAR",
+        "(none)",
+        "For trunks that expect a REGISTER: the registrar URI (`sip:sip.example.net`); the "
+        "gateway registers and keeps its registration fresh.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_USERNAME",
+        "(none)",
+        "Account (address-of-record user and digest user name) for ANTENNE_SIP_REGISTRAR.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_SIP_PASSWORD",
+        "(none)",
+        "Digest password for ANTENNE_SIP_REGISTRAR.",
+        "Telephony",
+    ),
+    Setting(
+        "ANTENNE_RATE_LIMIT_PIN",
+        "10/900",
+        "Wrong PINs allowed per calling number, as `count/seconds`; beyond, that number's "
+        "calls are refused until the window passes.",
+        "Telephony",
+    ),
     # --- Security
     Setting(
         "ANTENNE_RATE_LIMIT_LOGIN",
@@ -467,6 +529,21 @@ def get_int(name: str, fallback: int, *, minimum: int = 0) -> int:
 
 def get_list(name: str) -> list[str]:
     return [item.strip() for item in get(name).split(",") if item.strip()]
+
+
+def get_networks(name: str, fallback: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDR networks (`192.0.2.10`, `198.51.100.0/24`)."""
+    networks = []
+    for item in (part.strip() for part in get(name, fallback).split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not an address or a network like 192.0.2.0/24"
+            ) from None
+    return networks
 
 
 def get_rate(name: str, fallback: str) -> tuple[int, int]:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "antenne.registrations",
     "antenne.rooms",
     "antenne.analytics",
+    "antenne.telephony",
     "antenne.control",
     "antenne.public",
     "antenne.api",
@@ -271,6 +272,17 @@ if MEDIA_ENGINE == "janus" and not (JANUS_API_SECRET and JANUS_ADMIN_SECRET):
     raise config.ConfigError(
         "ANTENNE_MEDIA_ENGINE=janus needs ANTENNE_JANUS_API_SECRET and ANTENNE_JANUS_ADMIN_SECRET"
     )
+
+# --- Telephony
+PHONE_NUMBER = config.get("ANTENNE_PHONE_NUMBER")
+SIP_BIND = config.get("ANTENNE_SIP_BIND", "127.0.0.1:5060")
+SIP_PUBLIC_HOST = config.get("ANTENNE_SIP_PUBLIC_HOST")
+SIP_MAX_CALLS = config.get_int("ANTENNE_SIP_MAX_CALLS", 200, minimum=1)
+SIP_ALLOWED_SOURCES = config.get_networks("ANTENNE_SIP_ALLOWED_SOURCES", "127.0.0.0/8,::1/128")
+SIP_REGISTRAR = config.get("ANTENNE_SIP_REGISTRAR")
+SIP_USERNAME = config.get("ANTENNE_SIP_USERNAME")
+SIP_PASSWORD = config.get("ANTENNE_SIP_PASSWORD")
+RATE_LIMIT_PIN = config.get_rate("ANTENNE_RATE_LIMIT_PIN", "10/900")
 
 # --- Rate limits (count, seconds)
 RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")
