@@ -198,6 +198,44 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sip(args: argparse.Namespace) -> int:
+    """The SIP gateway alone (production, beside `antenne run` processes and Janus)."""
+    _setup_django(args.data_dir)
+    from django.conf import settings
+
+    if settings.MEDIA_ENGINE != "janus":
+        print(
+            "antenne sip: with the embedded media engine the gateway must share its process: "
+            "`antenne run` starts it (ANTENNE_SIP_BIND). Run `antenne sip` alone with "
+            "ANTENNE_MEDIA_ENGINE=janus.",
+            file=sys.stderr,
+        )
+        return 2
+    _migrate()
+    import asyncio
+    import signal
+
+    from antenne.telephony import service
+
+    async def main() -> int:
+        try:
+            telephony = await service.start(args.bind or None)
+        except service.TelephonyUnavailable as exc:
+            print(f"antenne sip: {exc}", file=sys.stderr)
+            return 1
+        print(f"Antenne SIP gateway listening on {telephony.address} (UDP and TCP)", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        await telephony.close()
+        print("Antenne SIP gateway stopped.", flush=True)
+        return 0
+
+    return asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -213,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", parents=[common], help="run a background-task worker")
     worker.set_defaults(func=cmd_worker)
+
+    sip = sub.add_parser("sip", parents=[common], help="run the telephone (SIP) gateway alone")
+    sip.add_argument("--bind", default="", help="address:port (default: ANTENNE_SIP_BIND)")
+    sip.set_defaults(func=cmd_sip)
 
     admin = sub.add_parser("admin", help="manage workspace admins")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from typing import Any
 
 import uvicorn
 from django.conf import settings
@@ -154,11 +155,35 @@ def _banner(setup_url: str | None) -> str:
 
 class _Server(uvicorn.Server):
     banner = ""
+    telephony: Any = None
 
     async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
         await super().startup(sockets=sockets)
         if self.started:  # printed once the port is really ours
-            print(self.banner, flush=True)
+            telephony = await self._start_telephony()
+            print(
+                self.banner.replace("\n\n  Press Ctrl-C", f"\n{telephony}\n  Press Ctrl-C"),
+                flush=True,
+            )
+
+    async def _start_telephony(self) -> str:
+        """The SIP gateway in this event loop (the embedded media engine lives here too).
+        Its failure to start is reported, not fatal: the webinars still run."""
+        from antenne.telephony import service
+
+        if not service.enabled():
+            return "  Telephone dial-in: off (ANTENNE_SIP_BIND)\n"
+        try:
+            self.telephony = await service.start()
+        except service.TelephonyUnavailable as exc:
+            return f"  Telephone dial-in NOT started: {exc}\n"
+        return f"  Telephone dial-in (SIP, UDP and TCP): {self.telephony.address}\n"
+
+    async def shutdown(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        if self.telephony is not None:
+            await self.telephony.close()
+            self.telephony = None
+        await super().shutdown(sockets=sockets)
 
 
 def serve(*, host: str, port: int) -> int:

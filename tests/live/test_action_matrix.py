@@ -68,6 +68,11 @@ MATRIX = {
         {"attendee": "stage.not_on_stage", "speaker": DENIED, "staff": DENIED},
     ),
     "people.list": (lambda o: {}, {"attendee": DENIED, "speaker": OK, "staff": OK}),
+    # No telephone caller in this test: staff get past the permission to that check.
+    "phone.floor": (
+        lambda o: {"presence_id": 10**9, "floor": True},
+        {"attendee": DENIED, "speaker": DENIED, "staff": "room.not_found"},
+    ),
     "react": (lambda o: {"emoji": "👏"}, {"*": OK}),
 }
 

@@ -20,7 +20,7 @@ from antenne.control.questions import QuestionForm
 from antenne.control.reminders import ReminderForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
-from antenne.events import selectors, services
+from antenne.events import pins, selectors, services
 from antenne.events.models import Session
 
 
@@ -208,6 +208,7 @@ def _session_page(request: HttpRequest, session: Session, **forms_: Any) -> Http
         "can_manage": can_manage,
         "can_view_report": can_view_report(request.user, session),
         "checklist": selectors.readiness(session),
+        "dial_in": pins.dial_in_for_session(session),
         "speakers": session.speakers.all(),
         "reminders": [
             (

@@ -83,5 +83,7 @@ ROOM_PERSON_MUTED = "rooms.person.muted"
 ROOM_PERSON_UNMUTED = "rooms.person.unmuted"
 ROOM_STAGE_INVITED = "rooms.stage.invited"
 ROOM_STAGE_REMOVED = "rooms.stage.removed"
+ROOM_PHONE_FLOOR_GIVEN = "rooms.phone.floor_given"
+ROOM_PHONE_FLOOR_TAKEN = "rooms.phone.floor_taken"
 
 ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from datetime import datetime, timedelta
 
@@ -15,6 +16,16 @@ def validate_time_zone(value: str) -> None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(_("Unknown time zone.")) from None
+
+
+# Dial-in PINs (`events.pins`): a session's has 9 digits, a registrant's 11.
+SESSION_PIN_DIGITS = 9
+
+
+def random_session_pin() -> str:
+    """Nine random digits: the default of a new session's PIN. `schedule_session` gives one
+    that no open session uses (`pins.new_session_pin`)."""
+    return f"{secrets.randbelow(10**SESSION_PIN_DIGITS):0{SESSION_PIN_DIGITS}d}"
 
 
 class Event(models.Model):
@@ -85,6 +96,8 @@ class Session(models.Model):
     ended_at = models.DateTimeField(_("broadcast ended"), null=True, blank=True)
     # Where the recording can be watched, for the follow-ups' {replay_url}.
     replay_url = models.URLField(_("replay link"), max_length=500, blank=True)
+    # What callers type to join by telephone; unique among the sessions that are not over.
+    phone_pin = models.CharField(_("telephone PIN"), max_length=12, default=random_session_pin)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,7 +106,12 @@ class Session(models.Model):
             models.CheckConstraint(
                 condition=models.Q(duration_minutes__gte=1) & models.Q(duration_minutes__lte=1440),
                 name="session_duration_range",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["phone_pin"],
+                condition=~models.Q(state__in=["ended", "cancelled"]),
+                name="phone_pin_unique_while_open",
+            ),
         ]
         verbose_name = _("session")
         verbose_name_plural = _("sessions")

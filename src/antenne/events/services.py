@@ -22,6 +22,7 @@ from antenne.core.locks import serialize
 from antenne.core.permissions import Role, is_admin
 from antenne.events.conflicts import ConflictReport, find_conflicts
 from antenne.events.models import Event, Session, Speaker
+from antenne.events.pins import new_session_pin
 from antenne.events.timeutils import zone
 from antenne.mailing.services import queue_email
 
@@ -262,6 +263,7 @@ def schedule_session(
             duration_minutes=duration_minutes,
             capacity=capacity,
             confirmed_conflicts=report.session_ids,
+            phone_pin=new_session_pin(),
         )
         session.animators.set(animators)
         _reminders().create_default_reminders(session)

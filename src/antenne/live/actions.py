@@ -67,6 +67,16 @@ def action(
 
 def load() -> dict[str, Action]:
     """Import every feature module (each registers its actions) and return the registry."""
-    from antenne.live import chat, moderation, people, ping, polls, qa, reactions, stage  # noqa: F401
+    from antenne.live import (  # noqa: F401
+        chat,
+        moderation,
+        people,
+        phone,
+        ping,
+        polls,
+        qa,
+        reactions,
+        stage,
+    )
 
     return ACTIONS

@@ -4,7 +4,11 @@ A text is plain text: `{first_name}` is replaced by the value of that placeholde
 `}}` stand for literal braces. Filling happens once, left to right, and values are never
 scanned again, so a registrant called `{join_url}` stays `{join_url}` in their email. The
 Django template engine never sees these texts. Anything else written in braces (a typo such
-as `{firstname}`, or `{first name}`) is refused when the text is saved."""
+as `{firstname}`, or `{first name}`) is refused when the text is saved.
+
+Some placeholders are optional: when their value is empty (no telephone number configured),
+the paragraph that uses them — the text between two blank lines — is left out of the email,
+so a default text can offer dial-in only where Antenne has a number."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ class Placeholder:
     description: str | Promise
     # URL values are turned into links in the HTML part; people's own input never is.
     is_url: bool = False
+    # An empty value leaves out the whole paragraph that uses the placeholder.
+    optional: bool = False
 
 
 REGISTRY: dict[str, Placeholder] = {
@@ -46,6 +52,22 @@ REGISTRY: dict[str, Placeholder] = {
         Placeholder("replay_url", _("The replay link of the session, once set."), True),
         Placeholder("event_url", _("The webinar's public registration page."), True),
         Placeholder("workspace_name", _("The name of this Antenne workspace.")),
+        Placeholder(
+            "phone_number",
+            _(
+                "The telephone number to call to follow the session by phone. A paragraph "
+                "using it is left out when there is no number."
+            ),
+            optional=True,
+        ),
+        Placeholder(
+            "phone_pin",
+            _(
+                "The recipient's own PIN to type after calling (personal: never share it). "
+                "A paragraph using it is left out when there is none."
+            ),
+            optional=True,
+        ),
     ]
 }
 
@@ -71,6 +93,31 @@ def used_placeholders(text: str) -> set[str]:
     } & set(REGISTRY)
 
 
+_PARAGRAPH_BREAK = re.compile(r"(\n[ \t]*\n\s*)")
+
+
+def _names(text: str) -> set[str]:
+    return {m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None}
+
+
+def _without_empty_optional(text: str, values: Mapping[str, str]) -> str:
+    """`text` without the paragraphs that use an optional placeholder with no value."""
+    empty = {
+        name for name, p in REGISTRY.items() if p.optional and not values.get(name, "").strip()
+    }
+    if not empty or not _names(text) & empty:
+        return text
+    parts = _PARAGRAPH_BREAK.split(text.replace("\r\n", "\n"))
+    kept: list[str] = []
+    for index in range(0, len(parts), 2):
+        if _names(parts[index]) & empty:
+            continue
+        if kept:
+            kept.append(parts[index - 1])  # the break before this paragraph
+        kept.append(parts[index])
+    return "".join(kept)
+
+
 def _segments(text: str, values: Mapping[str, str]) -> list[tuple[str, bool]]:
     """`text` cut into (piece, may_link) after one pass of substitution: literal organiser
     text and URL values may become links; other values (people's input) never do."""
@@ -92,13 +139,16 @@ def _segments(text: str, values: Mapping[str, str]) -> list[tuple[str, bool]]:
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:
-    """`text` with its placeholders replaced, in one pass."""
+    """`text` with its placeholders replaced, in one pass (paragraphs using an optional
+    placeholder with no value left out)."""
+    text = _without_empty_optional(text, values)
     return "".join(piece for piece, _may_link in _segments(text, values))
 
 
 def fill_subject(text: str, values: Mapping[str, str]) -> str:
     """A subject line: filled, on one line (a value cannot add a header), at most 250 chars."""
-    return " ".join(fill(text, values).split())[:250]
+    filled = "".join(piece for piece, _may_link in _segments(text, values))
+    return " ".join(filled.split())[:250]
 
 
 def _linkify(escaped: str) -> str:
@@ -108,6 +158,7 @@ def _linkify(escaped: str) -> str:
 def fill_html(text: str, values: Mapping[str, str]) -> str:
     """The HTML body of `text`: everything escaped, links made clickable (organiser text and
     URL placeholders only), paragraphs from blank lines, line breaks kept."""
+    text = _without_empty_optional(text, values)
     html = "".join(
         _linkify(escape(piece)) if may_link else escape(piece)
         for piece, may_link in _segments(text, values)

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "Quand : {session_start} ({time_zone}), {duration} minutes.\n\n"
             "Votre lien personnel pour rejoindre (il est à vous : ne le partagez pas ; "
             "il fonctionne sur plusieurs appareils) :\n{join_url}\n\n"
+            "Par téléphone : appelez le {phone_number}, puis tapez {phone_pin} suivi de #.\n\n"
             "À bientôt !",
         ),
         "en": (
@@ -58,6 +59,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "When: {session_start} ({time_zone}), {duration} minutes.\n\n"
             "Your personal link to join (it is yours: do not share it; it works on several "
             "devices):\n{join_url}\n\n"
+            "By telephone: call {phone_number}, then type {phone_pin} followed by #.\n\n"
             "See you soon!",
         ),
     },
@@ -252,16 +254,20 @@ def session_values(session: Session, language: str) -> dict[str, str]:
             "replay_url": session.replay_url,
             "event_url": absolute_url(f"/e/{session.event_id}/"),
             "workspace_name": settings.WORKSPACE_NAME,
+            "phone_number": str(settings.PHONE_NUMBER or ""),
         }
 
 
 def person_values(registration: Any) -> dict[str, str]:
+    from antenne.events.pins import dial_in_for_registration
     from antenne.registrations.services import join_url
 
+    dial_in = dial_in_for_registration(registration)
     return {
         "first_name": registration.first_name,
         "last_name": registration.last_name,
         "join_url": join_url(registration),
+        "phone_pin": dial_in.pin if dial_in else "",
     }
 
 

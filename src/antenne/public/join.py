@@ -17,6 +17,7 @@ from antenne.core import ratelimit
 from antenne.core.views import rate_limited
 from antenne.events import lifecycle
 from antenne.events.models import Session
+from antenne.events.pins import dial_in_for_registration
 from antenne.registrations import services
 from antenne.registrations.models import Registration
 
@@ -73,7 +74,13 @@ def join(request: HttpRequest, key: str) -> HttpResponse:
     response = render(
         request,
         "public/join.html",
-        {"registration": registration, "session": session, "event": session.event, "phase": phase},
+        {
+            "registration": registration,
+            "session": session,
+            "event": session.event,
+            "phase": phase,
+            "dial_in": dial_in_for_registration(registration),
+        },
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"

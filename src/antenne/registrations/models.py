@@ -1,7 +1,18 @@
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# A registrant's personal dial-in PIN (`events.pins`): longer than a session's 9 digits.
+PERSONAL_PIN_DIGITS = 11
+
+
+def random_personal_pin() -> str:
+    """Eleven random digits: the default of a new registration's PIN. `register` gives one
+    that no registration uses (`pins.new_personal_pin`)."""
+    return f"{secrets.randbelow(10**PERSONAL_PIN_DIGITS):0{PERSONAL_PIN_DIGITS}d}"
 
 
 class RegistrationField(models.Model):
@@ -55,6 +66,11 @@ class Registration(models.Model):
     # The join link's secret: random, 256 bits, kept readable so the same link can be
     # re-sent (it is a capability for one webinar, like a ticket).
     join_key = models.CharField(max_length=64, unique=True)
+    # Their own telephone PIN, so that a call counts as their attendance (erasing the person
+    # deletes the row, PIN included).
+    phone_pin = models.CharField(
+        _("telephone PIN"), max_length=12, blank=True, default=random_personal_pin
+    )
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     consent_version = models.CharField(max_length=40, blank=True)
     source = models.CharField(max_length=10, default="public")
@@ -68,7 +84,12 @@ class Registration(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["session", "email"], name="one_registration_per_email")
+            models.UniqueConstraint(fields=["session", "email"], name="one_registration_per_email"),
+            models.UniqueConstraint(
+                fields=["phone_pin"],
+                condition=~models.Q(phone_pin=""),
+                name="registration_phone_pin_unique",
+            ),
         ]
         indexes = [models.Index(fields=["session", "status"])]
         verbose_name = _("registration")

@@ -21,6 +21,7 @@ from antenne.core import actions, ical
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
+from antenne.events.pins import dial_in_for_registration, new_personal_pin
 from antenne.events.selectors import session_revision, session_uid
 from antenne.events.services import require_event_manager, require_session_manager
 from antenne.mailing.services import forget_recipient, queue_email
@@ -55,20 +56,36 @@ def is_staff_email(email: str) -> bool:
 
 
 def calendar_file(registration: Registration) -> str:
-    """The person's .ics: the session in UTC with a UID that stays the same when it moves."""
+    """The person's .ics: the session in UTC with a UID that stays the same when it moves
+    (with the number and personal PIN to join by telephone when Antenne has a number)."""
     session = registration.session
+    by_phone = ""
+    dial_in = dial_in_for_registration(registration)
+    if dial_in is not None:
+        with translation.override(registration.language):
+            by_phone = dial_in_sentence(dial_in.number, dial_in.pin)
     event = ical.VEvent(
         uid=session_uid(session),
         start=session.starts_at,
         end=session.ends_at,
         summary=session.event.title,
         stamp=session.created_at or timezone.now(),
-        description=f"{join_url(registration)}\n\n{session.event.description}".strip(),
+        description="\n\n".join(
+            part for part in (join_url(registration), by_phone, session.event.description) if part
+        ),
         url=join_url(registration),
         status="CANCELLED" if session.is_cancelled else "CONFIRMED",
         sequence=session_revision(session),
     )
     return ical.calendar([event], name=session.event.title, method="PUBLISH")
+
+
+def dial_in_sentence(number: str, pin: str) -> str:
+    """How to join by telephone, in the active language (the emails say the same)."""
+    return gettext("By telephone: call %(number)s, then type %(pin)s followed by #.") % {
+        "number": number,
+        "pin": pin,
+    }
 
 
 def _clean_name(value: str, field: str) -> str:
@@ -95,6 +112,7 @@ def send_confirmation(
             "event": session.event,
             "join_url": join_url(registration),
             "waitlisted": registration.status == Registration.Status.WAITLISTED,
+            "dial_in": dial_in_for_registration(registration),
         },
         language=registration.language,
         session=session,
@@ -170,6 +188,7 @@ def register(
                     language=language,
                     status=status,
                     join_key=secrets.token_urlsafe(32),
+                    phone_pin=new_personal_pin(),
                     consent_at=timezone.now() if consent else None,
                     consent_version=consent_version(text) if consent else "",
                     source=source,

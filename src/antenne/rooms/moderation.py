@@ -16,10 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -288,15 +290,15 @@ def close_hand(*, presence_id: int) -> tuple[int, Person] | None:
 
 
 def hands_count(session_id: int) -> int:
-    """People with a hand raised on an open connection."""
-    return (
-        Presence.objects.filter(
-            session_id=session_id, left_at__isnull=True, hand_raised_at__isnull=False
-        )
-        .values("registration_id")
-        .distinct()
-        .count()
+    """People with a hand raised on an open connection: a registration counts once, and so
+    does each telephone caller without a personal PIN (no registration to count by)."""
+    counts = Presence.objects.filter(
+        session_id=session_id, left_at__isnull=True, hand_raised_at__isnull=False
+    ).aggregate(
+        registered=Count("registration_id", distinct=True),
+        anonymous=Count("pk", filter=Q(registration_id__isnull=True)),
     )
+    return int(counts["registered"]) + int(counts["anonymous"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,12 +483,15 @@ def connected_people(*, participant: Participant, limit: int = PEOPLE_LIMIT) -> 
             "muted",
             "stage",
             "joined_at",
+            # A telephone caller's call (reverse one-to-one: a LEFT JOIN, null for others).
+            "phone_call__caller_masked",
+            "phone_call__floor",
         )[: limit + 1]
     )
     people = []
     for row in rows:
         (pk, role, device, registration_id, first_name, by_link, speaker_name) = row[:7]
-        full_name, email, hand_raised_at, muted, stage, joined_at = row[7:]
+        full_name, email, hand_raised_at, muted, stage, joined_at, number, floor = row[7:]
         # A speaker by their link's name, or their account's (None when neither is known).
         name: str | None
         if role == Presence.Role.ATTENDEE:
@@ -506,9 +511,18 @@ def connected_people(*, participant: Participant, limit: int = PEOPLE_LIMIT) -> 
                 "muted": muted,
                 "stage": stage,
                 "joined_at": joined_at.isoformat(),
+                "phone": _phone(device, number, floor),
             }
         )
     return {"people": people[:limit], "truncated": len(people) > limit}
+
+
+def _phone(device: str, number: str | None, floor: bool | None) -> dict[str, Any] | None:
+    """A telephone caller's masked number and whether they have the floor; None for anyone
+    else. A caller without a personal PIN has no name: the console shows the number."""
+    if device != Presence.Device.PHONE or floor is None:
+        return None
+    return {"number": number or "", "floor": floor}
 
 
 def participant_state(participant: Participant) -> dict[str, Any]:

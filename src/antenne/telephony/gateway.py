@@ -9,17 +9,22 @@ already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until its ACK
 call dropped after 64·T1 without one; a non-2xx final response to INVITE likewise until its
 ACK. Garbage never raises out of `message_received`: it is answered with a 400 when it is
 a request we can address, else dropped and counted.
+
+Requests from outside `allowed_sources` (the trunk's signalling addresses) get a 403 and
+never a call; other messages from there are dropped, except responses to our own client
+transactions (REGISTER, see `register.py`), recognised by their Call-ID.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from . import rtp, sdp
@@ -49,6 +54,7 @@ TCP_IDLE = 120.0  # seconds a TCP connection may stay silent (keep-alives count)
 MAX_TRANSACTIONS = 20_000  # remembered server transactions (retransmission answers)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 AudioSink = Callable[[bytes], None]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class CallHandler(Protocol):
@@ -83,6 +89,10 @@ class Call:
         self._seq = secrets.randbits(16)
         self._ts = secrets.randbits(32)
         self.task: asyncio.Task[None] | None = None
+        self.packets_received = 0
+        self.packets_lost = 0
+        self.packets_sent = 0
+        self._last_seq: int | None = None
 
     async def open_rtp(self, host: str, public_host: str) -> None:
         loop = asyncio.get_running_loop()
@@ -102,8 +112,21 @@ class Call:
             digit = self._dtmf.feed(packet)
             if digit is not None:
                 self._put_digit(digit)
-        elif packet.payload_type == self.offer.payload_type and self.on_audio is not None:
-            self.on_audio(rtp.DECODERS[self.offer.codec](packet.payload))
+        elif packet.payload_type == self.offer.payload_type:
+            self._count_received(packet.sequence)
+            if self.on_audio is not None:
+                self.on_audio(rtp.DECODERS[self.offer.codec](packet.payload))
+
+    def _count_received(self, sequence: int) -> None:
+        """Received and lost audio packets (a gap in sequence numbers counts as lost; a
+        late or repeated packet is neither)."""
+        self.packets_received += 1
+        if self._last_seq is not None:
+            gap = (sequence - self._last_seq) & 0xFFFF
+            if gap == 0 or gap > 0x8000:  # repeated, or late (behind the last one)
+                return
+            self.packets_lost += gap - 1
+        self._last_seq = sequence
 
     def _put_digit(self, digit: str) -> None:
         with contextlib.suppress(asyncio.QueueFull):
@@ -129,13 +152,20 @@ class Call:
 
     def send_audio(self, pcm: bytes) -> None:
         """Send one packet of 16-bit PCM (8 kHz; 160 samples = 20 ms) in the call's codec."""
+        self.send_encoded(rtp.ENCODERS[self.offer.codec](pcm))
+
+    def send_encoded(self, payload: bytes) -> None:
+        """Send one packet already encoded in the call's codec (one encoding of a session's
+        audio serves every caller using that codec: only this header is per call)."""
         if self._rtp_transport is None or self.ended.is_set():
             return
-        payload = rtp.ENCODERS[self.offer.codec](pcm)
-        packet = rtp.RtpPacket(self.offer.payload_type, self._seq, self._ts, self._ssrc, payload)
+        header = rtp.RTP_HEADER.pack(
+            0x80, self.offer.payload_type & 0x7F, self._seq, self._ts, self._ssrc
+        )
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + len(payload)) & 0xFFFFFFFF
-        self._rtp_transport.sendto(packet.to_bytes(), self.remote_rtp)
+        self.packets_sent += 1
+        self._rtp_transport.sendto(header + payload, self.remote_rtp)
 
     async def hangup(self) -> None:
         await self.gateway.hangup(self)
@@ -192,8 +222,13 @@ class SipGateway:
         ring_seconds: float = 0.0,
         tcp: bool = True,
         public_host: str | None = None,
+        allowed_sources: Sequence[Network] | None = None,
     ) -> None:
         self.handler = handler
+        # Whose requests are served (None: anyone's); the others get 403 Forbidden.
+        self.allowed_sources = None if allowed_sources is None else list(allowed_sources)
+        # Call-ID → our own client (a `register.Registrar`), which gets its responses.
+        self.clients: dict[str, Callable[[SipMessage], None]] = {}
         self.host = host
         # The address written in Contact, Via and SDP: the bound one unless it is a wildcard.
         self.public_host = public_host or host
@@ -298,6 +333,9 @@ class SipGateway:
     def message_received(self, data: bytes, addr: Peer) -> None:
         if not data.strip():
             return  # CRLF keep-alive (RFC 5626)
+        if not self._allowed(addr):
+            self._forbidden(data, addr)
+            return
         try:
             message = parse_message(data)
         except SipError as error:
@@ -335,6 +373,33 @@ class SipGateway:
             self._reply(message, 501, addr, headers=[("Allow", ALLOW)])
         else:
             handler(message, addr)
+
+    def _allowed(self, addr: Peer) -> bool:
+        if self.allowed_sources is None:
+            return True
+        try:
+            ip = ipaddress.ip_address(addr.addr[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+        return any(ip in network for network in self.allowed_sources)
+
+    def _forbidden(self, data: bytes, addr: Peer) -> None:
+        """A message from outside the allowed sources: a request gets 403 (statelessly, no
+        call), a response to one of our clients is delivered, anything else is dropped."""
+        try:
+            message = parse_message(data)
+        except SipError:
+            message = None
+        if message is not None and not message.is_request and message.call_id in self.clients:
+            self._response_received(message)
+            return
+        self.stats["forbidden"] += 1
+        if message is not None and message.is_request and message.method != "ACK":
+            log = logger.info if message.method == "INVITE" else logger.debug
+            log("SIP %s from %s refused: not an allowed source", message.method, addr)
+            self._send(build_response(message, 403, reason="Forbidden", to_tag=new_tag()), addr)
 
     def _expire_transactions(self) -> None:
         if len(self._transactions) <= 64:
@@ -459,6 +524,10 @@ class SipGateway:
         self._reply(request, 200, addr)
 
     def _response_received(self, response: SipMessage) -> None:
+        client = self.clients.get(response.call_id)
+        if client is not None:
+            client(response)
+            return
         future = self._pending_bye.get(response.branch)
         if future is not None and not future.done() and (response.status or 0) >= 200:
             future.set_result(response.status or 0)
@@ -492,6 +561,10 @@ class SipGateway:
     def _send_raw(self, data: bytes, addr: Peer) -> None:
         if self._transport is not None:
             addr.send(data)
+
+    def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
+        """Send from the gateway's UDP socket (a client request of ours: REGISTER)."""
+        self._send_raw(data, Peer(addr, udp=self._transport))
 
     def _retransmit(self, key_a: str, key_b: int, data: bytes, addr: Peer) -> None:
         key = (key_a, key_b)

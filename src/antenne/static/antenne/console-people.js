@@ -1,7 +1,8 @@
 // The console's people list (`people.list`: one row per open connection) and raised-hands
 // queue (`hand.raised` / `hand.lowered` backstage events, seeded by the people list on each
 // join and refresh). Staff act on attendees: mute or unmute, lower a hand, invite on stage or
-// remove from it. Speakers see both read-only.
+// remove from it; on telephone callers (`phone` on their row: masked number, floor), give
+// them the floor or take it back (`phone.floor`). Speakers see both read-only.
 //
 // The list is refreshed by its button, every `data-people-refresh` seconds while the page is
 // visible, and shortly after a backstage event says someone's state changed.
@@ -22,18 +23,24 @@ export function createPeople(ctx) {
   const handsEmpty = $("console-hands-empty");
   const handsCount = $("console-hands-count");
   const every = Number(ctx.root.dataset.peopleRefresh || 15) * 1000;
-  const hands = new Map(); // registration id -> {name, at (ms)}
+  // The phone texts come with the panel (its data-phone-* attributes, in the page's language).
+  const phoneText = $("console-people").dataset;
+  const hands = new Map(); // handKey -> {name, at (ms)}
   let people = [];
   let loading = false;
   let again = false;
   let soon = 0;
 
-  const nameOf = (person) => String(person.name ?? (person.role === "speaker" ? strings.unnamed_speaker : strings.someone));
+  // A caller without a personal PIN has no name: their masked number stands for it.
+  const nameOf = (person) => String(person.name ?? person.phone?.number ?? (person.role === "speaker" ? strings.unnamed_speaker : strings.someone));
+  // A hand is one per person: a registrant's, whatever their connections; a caller without a
+  // registration is known by their connection.
+  const handKey = (person) => (person.registration_id != null ? `r${person.registration_id}` : person.presence_id != null ? `p${person.presence_id}` : null);
 
   // --- Actions (staff) ------------------------------------------------------------------------
 
-  function act(action, person, done) {
-    ctx.client.call(action, { registration_id: person.registration_id }).then(
+  function act(action, person, done, payload = { registration_id: person.registration_id }) {
+    ctx.client.call(action, payload).then(
       () => {
         if (done) showMessage(messages, fill(done, { name: nameOf(person) }), "valid");
         else showMessage(messages, "");
@@ -43,7 +50,28 @@ export function createPeople(ctx) {
     );
   }
 
+  function phoneActions(person, { inQueue = false } = {}) {
+    const name = nameOf(person);
+    const out = [];
+    if (person.registration_id != null && (person.hand_raised_at || inQueue)) {
+      out.push(button(strings.actions.lower_hand, {
+        label: fill(strings.actions.lower_hand_label, { name }), action: "hand", onClick: () => act("hand.lower_for", person),
+      }));
+    }
+    const floor = Boolean(person.phone?.floor);
+    out.push(button(floor ? phoneText.phoneTake : phoneText.phoneGive, {
+      label: fill(floor ? phoneText.phoneTakeLabel : phoneText.phoneGiveLabel, { name }),
+      action: "floor",
+      kind: floor ? "secondary" : "tertiary",
+      onClick: () => act("phone.floor", person, floor ? phoneText.phoneTaken : phoneText.phoneGiven, {
+        presence_id: person.presence_id, floor: !floor,
+      }),
+    }));
+    return out;
+  }
+
   function actionsFor(person, { inQueue = false } = {}) {
+    if (person.phone) return phoneActions(person, { inQueue });
     const name = nameOf(person);
     const a = strings.actions;
     const out = [];
@@ -70,14 +98,25 @@ export function createPeople(ctx) {
     item.dataset.id = String(person.presence_id);
     const head = el("p", "antenne-console__card-head");
     head.append(el("span", "antenne-chat__author", nameOf(person)), " ", badge(strings.roles[person.role] || person.role, person.role === "attendee" ? "" : "blue-ecume"));
-    head.append(" ", el("span", "antenne-console__muted", strings.devices[person.device] || person.device));
+    if (person.phone) {
+      const by = el("span", "antenne-console__muted antenne-console__phone");
+      const icon = el("span", "fr-icon-phone-line fr-icon--sm");
+      icon.setAttribute("aria-hidden", "true");
+      by.append(icon, " ", phoneText.phoneBy);
+      head.append(" ", by);
+      // The masked number, when the name is shown instead of it.
+      if (person.name != null) head.append(" ", el("span", "antenne-console__muted", person.phone.number));
+    } else {
+      head.append(" ", el("span", "antenne-console__muted", strings.devices[person.device] || person.device));
+    }
     const status = el("p", "antenne-console__badges");
+    if (person.phone?.floor) status.append(badge(phoneText.phoneFloor, "success"));
     if (person.hand_raised_at) status.append(badge(fill(strings.hand_since, { time: timeOf(clock, person.hand_raised_at) }), "new"));
     if (person.muted) status.append(badge(strings.muted, "warning"));
     if (person.stage) status.append(badge(strings.stage_states[person.stage] || person.stage, "success"));
     item.append(head);
     if (status.children.length) item.append(status);
-    if (staff && person.role === "attendee" && person.registration_id != null) {
+    if (staff && person.role === "attendee" && (person.registration_id != null || person.phone)) {
       const actions = el("div", "antenne-console__actions");
       actions.append(...actionsFor(person));
       item.append(actions);
@@ -96,10 +135,11 @@ export function createPeople(ctx) {
     // last connection it was raised on).
     hands.clear();
     for (const person of people) {
-      if (!person.hand_raised_at || person.registration_id == null) continue;
+      const key = handKey(person);
+      if (!person.hand_raised_at || key == null || person.role !== "attendee") continue;
       const at = new Date(person.hand_raised_at).getTime();
-      const known = hands.get(person.registration_id);
-      if (!known || at < known.at) hands.set(person.registration_id, { name: person.name, at });
+      const known = hands.get(key);
+      if (!known || at < known.at) hands.set(key, { name: nameOf(person), at });
     }
     renderHands();
   }
@@ -140,24 +180,27 @@ export function createPeople(ctx) {
 
   // --- The raised hands ------------------------------------------------------------------------
 
-  function personOf(registrationId) {
-    const rows = people.filter((p) => p.registration_id === registrationId);
-    const row = rows[0] || { registration_id: registrationId, role: "attendee", stage: null, muted: false };
-    return { ...row, name: hands.get(registrationId)?.name ?? row.name };
+  function personOf(key, event = null) {
+    // A registrant's browser row first (their hand is the person's), else their call's.
+    const rows = people.filter((p) => handKey(p) === key).sort((a, b) => Boolean(a.phone) - Boolean(b.phone));
+    const row = rows[0] || event || { role: "attendee", stage: null, muted: false };
+    return { ...row, name: row.name ?? null };
   }
 
   function renderHands() {
     const queue = [...hands.entries()].sort((a, b) => a[1].at - b[1].at);
-    keepingFocus(handsList, () => handsList.replaceChildren(...queue.map(([id, hand]) => {
+    keepingFocus(handsList, () => handsList.replaceChildren(...queue.map(([key, hand]) => {
       const item = el("li", "antenne-console__card");
-      item.dataset.id = String(id);
+      item.dataset.id = key;
+      const person = personOf(key, hand.event);
       const head = el("p", "antenne-console__card-head");
       head.append(el("span", "antenne-chat__author", String(hand.name ?? strings.someone)));
+      if (person.phone) head.append(" ", el("span", "antenne-console__muted", phoneText.phoneBy));
       head.append(" ", el("span", "antenne-console__muted", clock.format(new Date(hand.at))));
       item.append(head);
       if (staff) {
         const actions = el("div", "antenne-console__actions");
-        actions.append(...actionsFor(personOf(id), { inQueue: true }));
+        actions.append(...actionsFor(person, { inQueue: true }));
         item.append(actions);
       }
       return item;
@@ -166,20 +209,36 @@ export function createPeople(ctx) {
     handsCount.textContent = String(queue.length);
   }
 
+  // A caller's hand comes with `presence_id` and `phone` `{number}` (and without a name nor
+  // a registration when they typed the session's PIN).
+  const eventPerson = (data) => ({
+    registration_id: data.registration_id ?? null,
+    presence_id: data.presence_id ?? null,
+    name: data.name ?? null,
+    role: "attendee",
+    stage: null,
+    muted: false,
+    phone: data.phone ? { number: data.phone.number, floor: false } : null,
+  });
+
   function handRaised(data) {
-    if (data.registration_id == null) return;
-    if (!hands.has(data.registration_id)) {
-      hands.set(data.registration_id, { name: data.name, at: Date.now() });
+    const person = eventPerson(data);
+    const key = handKey(person);
+    if (key == null) return;
+    if (!hands.has(key)) {
+      hands.set(key, { name: nameOf(person), at: Date.now(), event: person });
       renderHands();
-      ctx.news(fill(strings.announce.hand_raised, { name: String(data.name ?? strings.someone) }));
+      ctx.news(fill(strings.announce.hand_raised, { name: nameOf(person) }));
     }
     refreshSoon();
   }
 
   function handLowered(data) {
-    if (hands.delete(data.registration_id)) {
+    const person = eventPerson(data);
+    const key = handKey(person);
+    if (key != null && hands.delete(key)) {
       renderHands();
-      ctx.news(fill(strings.announce.hand_lowered, { name: String(data.name ?? strings.someone) }));
+      ctx.news(fill(strings.announce.hand_lowered, { name: nameOf(person) }));
     }
     refreshSoon();
   }

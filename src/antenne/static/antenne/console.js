@@ -173,6 +173,7 @@ function startConsole(root, strings) {
     "poll.results": polls.results,
     "hand.raised": people.handRaised,
     "hand.lowered": people.handLowered,
+    "phone.floor": people.refreshSoon,
     "person.muted": people.refreshSoon,
     "person.unmuted": people.refreshSoon,
     "stage.invited": people.refreshSoon,

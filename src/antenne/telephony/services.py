@@ -1,0 +1,202 @@
+"""What the gateway writes: a call's row, PIN checks with their throttling, the caller's
+attendance in the room, the call's end and metrics. Synchronous (run through
+`sync_to_async` by the IVR)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from antenne.events.models import Session
+from antenne.events.pins import PinMatch, find_by_pin
+from antenne.rooms.models import Presence, StageFeed
+
+from .models import PhoneCall
+
+MAX_PIN_DIGITS = 12
+OPEN_STATES = (Session.State.SCHEDULED, Session.State.GREEN_ROOM, Session.State.LIVE)
+
+
+def caller_hash(number: str) -> str:
+    """The throttling key of a calling number: keyed, so the table does not list numbers."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, b"antenne.telephony.caller:" + number.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_number(number: str) -> str:
+    """A calling number as staff see it: its country prefix and last two digits
+    (`+33 •• 42`); anonymous callers are `anonymous`."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 4:
+        return "anonymous" if not digits else "••"
+    prefix = ""
+    if number.startswith("+"):
+        prefix = "+" + digits[:2] + " "
+    elif number.startswith("00"):
+        prefix = "+" + digits[2:4] + " "
+    return f"{prefix}•• {digits[-2:]}"
+
+
+def start_call(*, call_id: str, caller: str, codec: str) -> PhoneCall:
+    return PhoneCall.objects.create(
+        call_id=call_id[:200],
+        caller_masked=mask_number(caller),
+        caller_hash=caller_hash(caller),
+        codec=codec,
+    )
+
+
+def throttled(caller_key: str) -> bool:
+    """Whether this number typed too many wrong PINs recently (`ANTENNE_RATE_LIMIT_PIN`)."""
+    limit, seconds = settings.RATE_LIMIT_PIN
+    since = timezone.now() - timedelta(seconds=seconds)
+    wrong = PhoneCall.objects.filter(caller_hash=caller_key, started_at__gte=since).aggregate(
+        total=Sum("wrong_pins")
+    )["total"]
+    return int(wrong or 0) >= limit
+
+
+@dataclass(frozen=True)
+class PinResult:
+    match: PinMatch | None
+    throttled: bool = False
+
+
+def check_pin(*, call_pk: int, caller_key: str, digits: str) -> PinResult:
+    """A PIN typed on call `call_pk`. A wrong one counts against the calling number; a
+    number over its limit is refused before its PIN is even looked at."""
+    if throttled(caller_key):
+        return PinResult(None, throttled=True)
+    match = find_by_pin(digits[:MAX_PIN_DIGITS]) if digits else None
+    if match is None and digits:
+        PhoneCall.objects.filter(pk=call_pk).update(wrong_pins=F("wrong_pins") + 1)
+    return PinResult(match)
+
+
+@dataclass(frozen=True)
+class Joined:
+    presence_id: int
+    session_id: int
+    registration_id: int | None
+    language: str
+    state: str
+
+
+def join(*, call_pk: int, match: PinMatch) -> Joined | None:
+    """The caller enters the session's room: an attendance row (device "phone", their
+    registration with a personal PIN). None when the session closed meanwhile."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = (
+            Session.objects.select_related("event")
+            .filter(pk=match.session_id, state__in=OPEN_STATES)
+            .first()
+        )
+        if session is None:
+            return None
+        presence = Presence.objects.create(
+            session=session,
+            registration_id=match.registration_id,
+            role=Presence.Role.ATTENDEE,
+            device=Presence.Device.PHONE,
+            joined_at=now,
+            seen_at=now,
+        )
+        PhoneCall.objects.filter(pk=call_pk).update(
+            session=session, presence=presence, joined_at=now
+        )
+    return Joined(
+        presence_id=presence.pk,
+        session_id=session.pk,
+        registration_id=match.registration_id,
+        language=session.event.language,
+        state=session.state,
+    )
+
+
+def session_state(session_id: int) -> str | None:
+    return Session.objects.filter(pk=session_id).values_list("state", flat=True).first()
+
+
+def end_call(
+    *,
+    call_pk: int,
+    outcome: str,
+    packets_received: int = 0,
+    packets_lost: int = 0,
+    packets_sent: int = 0,
+) -> None:
+    """The call is over: its attendance row closes, its outcome and metrics are kept."""
+    now = timezone.now()
+    with transaction.atomic():
+        call = PhoneCall.objects.select_for_update().filter(pk=call_pk).first()
+        if call is None:
+            return
+        if call.presence_id is not None:
+            Presence.objects.filter(pk=call.presence_id, left_at__isnull=True).update(
+                left_at=now, hand_raised_at=None
+            )
+            StageFeed.objects.filter(presence_id=call.presence_id, ended_at__isnull=True).update(
+                ended_at=now
+            )
+        PhoneCall.objects.filter(pk=call_pk).update(
+            outcome=outcome,
+            ended_at=now,
+            floor=False,
+            packets_received=packets_received,
+            packets_lost=packets_lost,
+            packets_sent=packets_sent,
+        )
+
+
+def open_floor_feed(*, session_id: int, presence_id: int, engine_feed_id: str) -> int | None:
+    """Record the stage feed of a caller given the floor (their voice); None if the
+    session is no longer live or the caller left."""
+    with transaction.atomic():
+        if not Session.objects.filter(pk=session_id, state=Session.State.LIVE).exists():
+            return None
+        call = (
+            PhoneCall.objects.filter(presence_id=presence_id, presence__left_at__isnull=True)
+            .only("caller_masked")
+            .first()
+        )
+        if call is None:
+            return None
+        feed = StageFeed.objects.create(
+            session_id=session_id,
+            presence_id=presence_id,
+            source=StageFeed.Source.CAMERA,
+            engine_feed_id=engine_feed_id,
+            name=call.caller_masked,
+            role=Presence.Role.ATTENDEE,
+        )
+    return feed.pk
+
+
+def close_floor_feed(*, presence_id: int) -> list[str]:
+    """End a caller's stage feeds; returns the engine ids to stop."""
+    feeds = list(
+        StageFeed.objects.filter(presence_id=presence_id, ended_at__isnull=True).values_list(
+            "pk", "engine_feed_id"
+        )
+    )
+    StageFeed.objects.filter(pk__in=[pk for pk, _engine in feeds]).update(ended_at=timezone.now())
+    return [engine for _pk, engine in feeds]
+
+
+def has_floor(presence_id: int) -> bool:
+    return PhoneCall.objects.filter(presence_id=presence_id, floor=True).exists()
+
+
+def touch(presence_ids: list[int]) -> int:
+    """The heartbeat of this gateway's callers (their rows are not closed as stale)."""
+    from antenne.rooms.attendance import touch as touch_presences
+
+    return touch_presences(presence_ids)

@@ -1,0 +1,216 @@
+"""The voice menu end to end on loopback: the real gateway and IVR, a Python softphone
+typing DTMF, the database, and the embedded media engine with an aiortc speaker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import override_settings
+from django.utils import timezone
+
+from antenne.events.models import Session
+from antenne.media.engine import set_engine
+from antenne.rooms.models import Presence
+from antenne.telephony.gateway import SipGateway
+from antenne.telephony.ivr import Ivr
+from antenne.telephony.models import PhoneCall
+from tests.factories import RegistrationFactory, SessionFactory
+from tests.media.conftest import TONE_HZ, Publisher, loopback_ice  # noqa: F401 (fixture)
+from tests.telephony.softphone import Phone, dominant_frequency
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+db = sync_to_async
+
+
+@pytest.fixture
+async def ivr_gateway():
+    ivr = Ivr()
+    gateway = SipGateway(ivr, host="127.0.0.1", port=0, max_calls=50)
+    await gateway.start()
+    yield gateway
+    await gateway.close()
+    await ivr.close()
+
+
+@pytest.fixture
+async def phones(ivr_gateway):
+    made: list[Phone] = []
+
+    async def make(**kwargs) -> Phone:
+        phone = Phone(("127.0.0.1", ivr_gateway.port), **kwargs)
+        await phone.open()
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        await phone.hangup(timeout=1)
+        phone.close()
+
+
+async def eventually(check, timeout: float = 10.0, step: float = 0.1):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check.__name__}")
+        await asyncio.sleep(step)
+
+
+def _session(**kwargs) -> Session:
+    return SessionFactory(starts_at=timezone.now() + timedelta(minutes=10), **kwargs)
+
+
+def _call(phone: Phone) -> PhoneCall | None:
+    return PhoneCall.objects.filter(call_id=phone.call_id).first()
+
+
+async def test_wrong_pins_then_the_right_one_then_waiting_until_live_then_goodbye(phones):
+    session = await db(_session)()
+    phone = await phones()
+    assert await phone.call() == 200
+    await asyncio.sleep(0.5)
+    await phone.dial("000000000#")
+    await phone.dial("12#")
+
+    async def two_wrong():
+        call = await db(_call)(phone)
+        return call is not None and call.wrong_pins == 2
+
+    await eventually(two_wrong)
+    await phone.dial(session.phone_pin + "#")
+
+    async def joined():
+        call = await db(_call)(phone)
+        return call if call is not None and call.presence_id else None
+
+    call = await eventually(joined)
+    presence = await db(Presence.objects.get)(pk=call.presence_id)
+    assert (presence.device, presence.role, presence.left_at) == ("phone", "attendee", None)
+    assert presence.registration_id is None
+    assert call.session_id == session.pk
+    assert call.caller_masked == "+33 •• 78"
+    # Waiting: the caller hears the waiting message and the hold music (not silence).
+    before = len(phone.heard)
+    await asyncio.sleep(1.0)
+    assert len(phone.heard) - before >= 2 * 8000 * 0.8
+    assert _rms(phone.heard[before:]) > 300
+    # The session ends: goodbye, then the gateway hangs up.
+    await db(Session.objects.filter(pk=session.pk).update)(state=Session.State.ENDED)
+    await asyncio.wait_for(phone.bye.wait(), 15)
+
+    async def closed():
+        call = await db(_call)(phone)
+        return call if call.outcome != PhoneCall.Outcome.ACTIVE else None
+
+    call = await eventually(closed)
+    assert call.outcome == PhoneCall.Outcome.COMPLETED
+    assert call.packets_sent > 50
+    presence = await db(Presence.objects.get)(pk=call.presence_id)
+    assert presence.left_at is not None
+
+
+async def test_five_wrong_pins_hang_up_and_the_number_is_then_refused(phones):
+    await db(_session)()
+    with override_settings(RATE_LIMIT_PIN=(5, 900)):
+        phone = await phones(number="+33700000001")
+        assert await phone.call() == 200
+        for attempt in range(5):
+            await phone.dial(f"99999999{attempt}#", gap=0.05)
+            await asyncio.sleep(0.3)
+        await asyncio.wait_for(phone.bye.wait(), 20)
+        call = await db(_call)(phone)
+        assert call.wrong_pins == 5
+        assert call.outcome == PhoneCall.Outcome.WRONG_PIN
+        # The same number again: refused before any PIN (and its right PIN would not help).
+        again = await phones(number="+33700000001")
+        assert await again.call() == 200
+        await asyncio.wait_for(again.bye.wait(), 15)
+        refused = await db(_call)(again)
+        assert refused.outcome == PhoneCall.Outcome.THROTTLED
+        assert refused.presence_id is None
+        # Another number is not affected.
+        other = await phones(number="+33700000002")
+        assert await other.call() == 200
+        await asyncio.sleep(0.3)
+        assert not other.bye.is_set()
+
+
+async def test_a_personal_pin_attributes_the_call_to_its_registrant(phones):
+    session = await db(_session)()
+    registration = await db(RegistrationFactory)(session=session, phone_pin="31415926535")
+    phone = await phones()
+    assert await phone.call() == 200
+    await phone.dial(registration.phone_pin + "#")
+
+    async def joined():
+        call = await db(_call)(phone)
+        return call if call is not None and call.presence_id else None
+
+    call = await eventually(joined)
+    presence = await db(Presence.objects.get)(pk=call.presence_id)
+    assert presence.registration_id == registration.pk
+    assert presence.device == "phone"
+
+
+async def test_no_pin_typed_hangs_up(phones, monkeypatch):
+    monkeypatch.setattr("antenne.telephony.ivr.FIRST_DIGIT_WAIT", 0.3)
+    phone = await phones()
+    assert await phone.call() == 200
+    await asyncio.wait_for(phone.bye.wait(), 90)
+    call = await db(_call)(phone)
+    assert call.outcome == PhoneCall.Outcome.NO_PIN
+
+
+async def test_live_callers_hear_the_speaker_through_the_embedded_engine(
+    phones,
+    loopback_ice,  # noqa: F811
+):
+    from antenne.media.embedded import EmbeddedEngine
+
+    engine = EmbeddedEngine()
+    set_engine(engine)
+    publisher = Publisher(video=True)
+    try:
+        session = await db(_session)(state=Session.State.LIVE)
+        await publisher.publish(engine, "p424242", room=session.pk)
+        listeners = [
+            await phones(number=f"+3361000000{n}", codec=codec)
+            for n, codec in enumerate(["PCMU", "PCMA", "PCMU"])
+        ]
+        for phone in listeners:
+            assert await phone.call() == 200
+            await phone.dial(session.phone_pin + "#")
+
+        async def all_joined():
+            calls = [await db(_call)(phone) for phone in listeners]
+            return all(call is not None and call.presence_id for call in calls)
+
+        await eventually(all_joined)
+        await asyncio.sleep(6)  # the "live" prompt, then the stage
+        for phone in listeners:
+            tail = bytes(phone.heard[-8000 * 2 :])  # the last second
+            frequency, share = dominant_frequency(tail)
+            assert abs(frequency - TONE_HZ) < 15, (frequency, share)
+            assert share > 0.5
+            assert phone.lost == 0
+        # One subscription for the session, whatever the number of callers.
+        room = engine._rooms[session.pk]
+        assert len(room.subscriptions) == 1
+    finally:
+        await publisher.close()
+        await engine.close()
+        set_engine(None)
+
+
+def _rms(pcm: bytes | bytearray) -> float:
+    from array import array
+
+    samples = array("h", bytes(pcm[: len(pcm) - len(pcm) % 2]))
+    return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
