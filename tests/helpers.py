@@ -66,6 +66,9 @@ def antenne_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a newcomer's machine: only a data dir, embedded SQLite."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTENNE_", "DJANGO_"))}
     env.pop("DATABASE_URL", None)
+    # No SIP gateway unless a test asks for one (with a port of its own): the default,
+    # 127.0.0.1:5060, would be shared by every server a test run starts.
+    env["ANTENNE_SIP_BIND"] = "off"
     env.update(ANTENNE_DATA_DIR=str(data_dir), **extra)
     return env
 
