@@ -135,6 +135,27 @@ OPTIONS = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 """
 
 
+def free_media_ports() -> int:
+    """A base port for sipp's media sockets (it binds base to base+3, audio and video, RTP
+    and RTCP), below the ephemeral range where the gateway's own RTP sockets land."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(12000, 30000, 4)
+        sockets = []
+        try:
+            for port in range(base, base + 4):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no four free UDP ports in a row for sipp's media")
+
+
 async def run_sipp(
     tmp_path: Path,
     gateway: SipGateway,
@@ -162,7 +183,7 @@ async def run_sipp(
         "-mi",
         "127.0.0.1",
         "-mp",
-        str(free_port()),
+        str(free_media_ports()),
         "-m",
         str(calls),
         "-l",

@@ -108,18 +108,17 @@ class Call:
             packet = rtp.parse_rtp(data)
         except rtp.RtpError:
             return
+        self._count_received(packet.sequence)  # one sequence for audio and DTMF events
         if packet.payload_type == self.offer.dtmf_payload_type:
             digit = self._dtmf.feed(packet)
             if digit is not None:
                 self._put_digit(digit)
-        elif packet.payload_type == self.offer.payload_type:
-            self._count_received(packet.sequence)
-            if self.on_audio is not None:
-                self.on_audio(rtp.DECODERS[self.offer.codec](packet.payload))
+        elif packet.payload_type == self.offer.payload_type and self.on_audio is not None:
+            self.on_audio(rtp.DECODERS[self.offer.codec](packet.payload))
 
     def _count_received(self, sequence: int) -> None:
-        """Received and lost audio packets (a gap in sequence numbers counts as lost; a
-        late or repeated packet is neither)."""
+        """Received and lost RTP packets (a gap in sequence numbers counts as lost; a late
+        or repeated packet is neither)."""
         self.packets_received += 1
         if self._last_seq is not None:
             gap = (sequence - self._last_seq) & 0xFFFF
