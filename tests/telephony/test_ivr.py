@@ -214,3 +214,79 @@ def _rms(pcm: bytes | bytearray) -> float:
 
     samples = array("h", bytes(pcm[: len(pcm) - len(pcm) % 2]))
     return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
+
+
+async def test_star_one_raises_and_lowers_the_hand_and_the_animator_gives_the_floor(
+    phones,
+    loopback_ice,  # noqa: F811
+):
+    from antenne.accounts.models import Role
+    from antenne.media.embedded import EmbeddedEngine
+    from antenne.rooms.models import StageFeed
+    from antenne.rooms.services import Participant
+    from antenne.telephony.room import set_floor
+    from tests.factories import UserFactory
+
+    engine = EmbeddedEngine()
+    set_engine(engine)
+    publisher = Publisher(video=False)
+    try:
+        animator = await db(UserFactory)(role=Role.ANIMATOR)
+        session = await db(_session)(state=Session.State.LIVE, animators=[animator])
+        await publisher.publish(engine, "p515151", room=session.pk)
+        phone = await phones()
+        assert await phone.call() == 200
+        await phone.dial(session.phone_pin + "#")
+
+        async def joined():
+            call = await db(_call)(phone)
+            return call if call is not None and call.presence_id else None
+
+        call = await eventually(joined)
+
+        async def hand():
+            return (await db(Presence.objects.get)(pk=call.presence_id)).hand_raised_at
+
+        await phone.dial("*1")
+        await eventually(hand)
+        await phone.dial("*1")
+
+        async def lowered():
+            return await hand() is None
+
+        await eventually(lowered)
+        await phone.dial("1*9")  # not the command: nothing happens
+        await asyncio.sleep(0.5)
+        assert await hand() is None
+
+        staff = Participant(session_id=session.pk, role="staff", name="Ana", user_id=animator.pk)
+        await db(set_floor)(participant=staff, presence_id=call.presence_id, floor=True)
+        speaking = asyncio.create_task(phone.speak_tone(1000, 4.0))
+
+        async def on_stage():
+            feeds = await db(list)(
+                StageFeed.objects.filter(presence_id=call.presence_id, ended_at__isnull=True)
+            )
+            return (
+                feeds
+                if feeds
+                and feeds[0].engine_feed_id
+                in {f.feed_id for f in await engine.list_feeds(session.pk)}
+                else None
+            )
+
+        [feed] = await eventually(on_stage)
+        assert feed.name == "+33 •• 78"
+        await db(set_floor)(participant=staff, presence_id=call.presence_id, floor=False)
+
+        async def off_stage():
+            ended = await db(StageFeed.objects.get)(pk=feed.pk)
+            listed = {f.feed_id for f in await engine.list_feeds(session.pk)}
+            return ended.ended_at is not None and feed.engine_feed_id not in listed
+
+        await eventually(off_stage)
+        speaking.cancel()
+    finally:
+        await publisher.close()
+        await engine.close()
+        set_engine(None)

@@ -17,6 +17,8 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
+
 from . import prompts, services
 from .audio import AudioClock, Player
 from .bridge import Bridges, SessionBridge
@@ -274,7 +276,13 @@ class _CallRun:
         from .room import phone_hand
 
         assert self.joined is not None  # noqa: S101
-        self.hand = await db(phone_hand)(presence_id=self.joined.presence_id, raised=not self.hand)
+        try:
+            self.hand = await db(phone_hand)(
+                presence_id=self.joined.presence_id, raised=not self.hand
+            )
+        except (PermissionDenied, Conflict, NotFound) as exc:  # muted by staff, session over
+            logger.info("call %s: hand not changed: %s", self.call.call_id, exc.code)
+            return
         self.player.say(self.prompt("hand_raised" if self.hand else "hand_lowered"))
 
     async def _set_floor(self, bridge: SessionBridge, floor: bool) -> None:
@@ -302,6 +310,11 @@ class _CallRun:
         call = self.call
         call.on_audio = None
         self.ivr.clock.detach(call)
+        if self.hand and self.joined is not None:  # the console sees the hand go down
+            from .room import phone_hand
+
+            with contextlib.suppress(Exception):
+                await db(phone_hand)(presence_id=self.joined.presence_id, raised=False)
         if self.bridge is not None and self.joined is not None:
             with contextlib.suppress(Exception):
                 await self.bridge.remove(self.joined.presence_id)
