@@ -32,10 +32,10 @@ def caller_hash(number: str) -> str:
 
 def mask_number(number: str) -> str:
     """A calling number as staff see it: its country prefix and last two digits
-    (`+33 •• 42`); anonymous callers are `anonymous`."""
+    (`+33 •• 42`); a hidden or non-numeric caller is `••`."""
     digits = "".join(ch for ch in number if ch.isdigit())
     if len(digits) < 4:
-        return "anonymous" if not digits else "••"
+        return "••"
     prefix = ""
     if number.startswith("+"):
         prefix = "+" + digits[:2] + " "
