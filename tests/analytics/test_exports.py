@@ -51,6 +51,7 @@ def path_of(export: Export) -> Path:
 def read_csv(export: Export) -> dict[str, list[list[str]]]:
     with zipfile.ZipFile(path_of(export)) as archive:
         assert sorted(archive.namelist()) == [
+            "calls.csv",
             "chat.csv",
             "polls.csv",
             "questions.csv",
@@ -68,7 +69,7 @@ def read_csv(export: Export) -> dict[str, list[list[str]]]:
 
 def read_xlsx(export: Export) -> dict[str, list[list]]:
     book = load_workbook(path_of(export))
-    assert book.sheetnames == ["registrants", "chat", "questions", "polls"]
+    assert book.sheetnames == ["registrants", "chat", "questions", "polls", "calls"]
     sheets = {}
     for page in book.worksheets:
         table = []

@@ -1,6 +1,6 @@
 """A session's report figures, computed from its rows: who registered and when, who came
 (web or telephone), for how long, how many watched at once, what they said and answered,
-which emails left, and where registrants came from.
+which emails left, where registrants came from, and how its telephone calls went.
 
 Counts and groupings are aggregate queries. Two figures need the rows themselves, one
 query each: the concurrent-viewers curve (one pass over the attendees' connections, sorted)
@@ -28,12 +28,22 @@ from antenne.registrations.selectors import count_by_status
 from antenne.rooms.attendance import per_person
 from antenne.rooms.models import ChatMessage, Poll, Presence, Question
 from antenne.rooms.polls import results_of
+from antenne.telephony.models import PhoneCall
 
 CURVE_POINTS = 120  # at most, whatever the session's length
 TOP_QUESTIONS = 10
 UTM_ROWS = 50
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
 STAFF_ROLES = (Presence.Role.STAFF, Presence.Role.SPEAKER)
+# Failures by reason: calls that ended without hearing the session through no choice of the
+# caller's (a caller hanging up before joining is not a failure; nor is a call in progress).
+FAILED_CALLS = (
+    PhoneCall.Outcome.WRONG_PIN,
+    PhoneCall.Outcome.THROTTLED,
+    PhoneCall.Outcome.NO_PIN,
+    PhoneCall.Outcome.SESSION_OVER,
+    PhoneCall.Outcome.FAILED,
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -225,6 +235,67 @@ def _emails(session: Session) -> dict[str, Any]:
     return {"emails": {"kinds": dict(sorted(kinds.items())), "totals": totals}}
 
 
+def calls_by_outcome(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Every outcome with at least one call, in the order of `PhoneCall.Outcome`."""
+    return [
+        {"outcome": outcome, "count": counts[outcome], "failure": outcome in FAILED_CALLS}
+        for outcome in PhoneCall.Outcome.values
+        if counts.get(outcome)
+    ]
+
+
+def per_outcome() -> dict[str, Count]:
+    """Aggregates counting calls per outcome (`outcome_<value>`), for `pop_outcomes`."""
+    return {
+        f"outcome_{outcome}": Count("pk", filter=Q(outcome=outcome))
+        for outcome in PhoneCall.Outcome.values
+    }
+
+
+def pop_outcomes(found: dict[str, Any]) -> dict[str, int]:
+    """The `per_outcome` counts taken out of an aggregate's result: outcome → calls."""
+    return {outcome: found.pop(f"outcome_{outcome}") for outcome in PhoneCall.Outcome.values}
+
+
+def telephone_figures(session: Session) -> dict[str, Any]:
+    """The session's telephone calls (those whose PIN named it: a call that never typed a
+    valid PIN has no session, see `selectors.gateway_calls`): how many, how many joined,
+    how many callers a personal PIN identified, per outcome and failures by reason, the
+    peak of callers at once and their listening time (from their attendance rows, as the
+    viewers curve), and the audio packets received from callers, lost on the way (by
+    sequence gaps) and sent to them. Two queries."""
+    calls = PhoneCall.objects.filter(session=session)
+    found = calls.aggregate(
+        calls=Count("pk"),
+        joined=Count("pk", filter=Q(joined_at__isnull=False)),
+        identified=Count("pk", filter=Q(presence__registration__isnull=False)),
+        wrong_pins=Sum("wrong_pins", default=0),
+        packets_received=Sum("packets_received", default=0),
+        packets_lost=Sum("packets_lost", default=0),
+        packets_sent=Sum("packets_sent", default=0),
+        **per_outcome(),
+    )
+    counts = pop_outcomes(found)
+    until = _until(session)
+    rows = Presence.objects.filter(session=session, device=Presence.Device.PHONE).values_list(
+        "joined_at", "left_at"
+    )
+    spans = [(joined, max(joined, left or until)) for joined, left in rows]
+    seconds = sum((left - joined).total_seconds() for joined, left in spans)
+    curve = viewers(spans)
+    heard = found["packets_received"] + found["packets_lost"]
+    return {
+        **found,
+        "by_outcome": calls_by_outcome(counts),
+        "failures": sum(counts[outcome] for outcome in FAILED_CALLS),
+        "peak_callers": curve["peak_viewers"],
+        "peak_at": curve["peak_at"],
+        "listening_minutes": round(seconds / 60, 1),
+        "average_listening_minutes": round(seconds / 60 / len(spans), 1) if spans else 0.0,
+        "loss_percent": round(100 * found["packets_lost"] / heard, 2) if heard else None,
+    }
+
+
 def compute(session: Session) -> dict[str, Any]:
     """Every figure of the session's report, as of now."""
     figures: dict[str, Any] = {
@@ -244,13 +315,14 @@ def compute(session: Session) -> dict[str, Any]:
     figures["sources"] = _sources(session)
     figures.update(_interactions(session))
     figures.update(_emails(session))
+    figures["telephone"] = telephone_figures(session)
     return figures
 
 
 def fingerprint_query(session_ids: list[int]) -> dict[int, str]:
     """For each session, a digest of the rows its figures come from (registrations,
-    connections, chat, questions, poll answers): a summary whose fingerprint differs is
-    stale. Five grouped queries, whatever the number of sessions."""
+    connections, chat, questions, poll answers, telephone calls): a summary whose
+    fingerprint differs is stale. Six grouped queries, whatever the number of sessions."""
     parts: dict[int, list[str]] = {pk: [] for pk in session_ids}
 
     def add(rows: Any) -> None:
@@ -287,5 +359,11 @@ def fingerprint_query(session_ids: list[int]) -> dict[int, str]:
         .order_by()
         .values_list("session_id")
         .annotate(a=Count("votes"))
+    )
+    add(
+        PhoneCall.objects.filter(session_id__in=session_ids)
+        .order_by()
+        .values_list("session_id")
+        .annotate(a=Count("pk"), b=Count("ended_at"))
     )
     return {pk: "|".join(part) for pk, part in parts.items()}

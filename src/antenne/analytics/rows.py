@@ -7,7 +7,9 @@ same for CSV and XLSX and for the report page's preview (whose column names are 
   attendance (how, first join, last leave, watch time), messages, questions, upvotes, and
   one column per poll with the options the person chose;
 - chat (the room's public chat; the green room's backstage chat is the team's own), Q&A,
-  polls (one row per option).
+  polls (one row per option);
+- calls: one row per telephone call whose PIN named the session (times, outcome, masked
+  number, the registrant a personal PIN identified, wrong PINs, audio packets).
 
 Rows are read in chunks of `CHUNK` registrations by primary key (keyset pagination): each
 chunk is one query for the registrations (their counts as subqueries), one for their
@@ -32,6 +34,7 @@ from antenne.events.models import Session
 from antenne.registrations.models import Registration, RegistrationField
 from antenne.registrations.selectors import answer_text
 from antenne.rooms.models import ChatMessage, Poll, PollVote, Presence, Question, QuestionVote
+from antenne.telephony.models import PhoneCall
 
 CHUNK = 1000
 Cell = str | int
@@ -86,6 +89,21 @@ POLL_COLUMNS = [
     "option",
     "votes",
     "voters",
+]
+
+CALL_COLUMNS = [
+    "call_id",
+    "started_at",
+    "joined_at",
+    "ended_at",
+    "outcome",
+    "caller",
+    "registration_id",
+    "registrant",
+    "wrong_pins",
+    "packets_received",
+    "packets_lost",
+    "packets_sent",
 ]
 
 
@@ -298,6 +316,45 @@ def poll_rows(polls: list[Poll]) -> Iterator[Row]:
             ]
 
 
+def call_rows(session: Session) -> Iterator[Row]:
+    """The session's telephone calls; the registrant only while their attendance row
+    exists (erasing them deletes it: the call stays, anonymous)."""
+    calls = (
+        PhoneCall.objects.filter(session=session)
+        .select_related("presence__registration")
+        .only(
+            "started_at",
+            "joined_at",
+            "ended_at",
+            "outcome",
+            "caller_masked",
+            "wrong_pins",
+            "packets_received",
+            "packets_lost",
+            "packets_sent",
+            "presence__registration",
+            "presence__registration__first_name",
+            "presence__registration__last_name",
+        )
+    )
+    for call in _by_id(calls):
+        registration = call.presence.registration if call.presence else None
+        yield [
+            call.pk,
+            utc(call.started_at),
+            utc(call.joined_at),
+            utc(call.ended_at),
+            str(call.get_outcome_display()),
+            call.caller_masked,
+            registration.pk if registration else "",
+            registration.full_name if registration else "",
+            call.wrong_pins,
+            call.packets_received,
+            call.packets_lost,
+            call.packets_sent,
+        ]
+
+
 def session_polls(session: Session) -> list[Poll]:
     """The polls an export lists: every one but drafts (never shown to attendees)."""
     return list(Poll.objects.filter(session=session).exclude(state=Poll.State.DRAFT))
@@ -316,4 +373,5 @@ def sheets(session: Session, *, on_chunk: Callable[[int], None] | None = None) -
         Sheet("chat", CHAT_COLUMNS, chat_rows(session)),
         Sheet("questions", QUESTION_COLUMNS, question_rows(session)),
         Sheet("polls", POLL_COLUMNS, poll_rows(polls)),
+        Sheet("calls", CALL_COLUMNS, call_rows(session)),
     ]

@@ -12,16 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
+from antenne.analytics.figures import FAILED_CALLS, calls_by_outcome, per_outcome, pop_outcomes
 from antenne.analytics.models import Export
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events.models import Event, Session
 from antenne.events.selectors import access_event, access_session
 from antenne.events.services import can_manage_event, can_manage_session
+from antenne.telephony.models import PhoneCall
 
 EXPORTS_SHOWN = 10
 
@@ -126,3 +128,19 @@ def webinars_per_team_per_month(*, start: datetime, end: datetime) -> list[dict[
         }
         for row in rows
     ]
+
+
+def gateway_calls(*, start: datetime, end: datetime) -> dict[str, Any]:
+    """Calls to the telephone gateway started in [start, end) that never named a session
+    (no valid PIN typed, or refused before): they belong to no session's report. How many,
+    per outcome (every outcome with a call), the failures among them, the wrong PINs
+    typed; one aggregate query."""
+    found = PhoneCall.objects.filter(
+        session__isnull=True, started_at__gte=start, started_at__lt=end
+    ).aggregate(calls=Count("pk"), wrong_pins=Sum("wrong_pins", default=0), **per_outcome())
+    counts = pop_outcomes(found)
+    return {
+        **found,
+        "by_outcome": calls_by_outcome(counts),
+        "failures": sum(counts[outcome] for outcome in FAILED_CALLS),
+    }

@@ -1,6 +1,6 @@
 """The figures of many sessions at once, for the dashboards, from a cache that cannot go
 stale: a session that is over keeps its figures in `SessionSummary` with the fingerprint of
-the rows they came from (`figures.fingerprint_query`, five grouped queries for all the
+the rows they came from (`figures.fingerprint_query`, six grouped queries for all the
 sessions listed); a differing fingerprint (a person erased, a connection closed late) means
 the figures are computed again. Sessions not over are always computed afresh.
 

@@ -138,6 +138,7 @@ def session_report(request: HttpRequest, pk: int) -> HttpResponse:
             "formats": Export.Format.choices,
             "running": any(export.is_running for export in exports),
             "can_manage": can_manage_session(request.user, session),
+            "phone_on": bool(settings.PHONE_NUMBER),
             "retention_days": settings.RETENTION_DAYS,
         },
     )
@@ -271,5 +272,7 @@ def workspace_report(request: HttpRequest) -> HttpResponse:
             "months": months,
             "teams": table,
             "month_totals": [sum(counts[i] for _t, counts, _s in table) for i in range(12)],
+            "gateway": selectors.gateway_calls(start=start, end=end),
+            "phone_on": bool(settings.PHONE_NUMBER),
         },
     )

@@ -99,7 +99,8 @@ def join(*, call_pk: int, match: PinMatch) -> Joined | None:
             .filter(pk=match.session_id, state__in=OPEN_STATES)
             .first()
         )
-        if session is None:
+        if session is None:  # the call is still the session's, for its report
+            PhoneCall.objects.filter(pk=call_pk).update(session_id=match.session_id)
             return None
         presence = Presence.objects.create(
             session=session,
