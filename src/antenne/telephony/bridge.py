@@ -30,7 +30,6 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -45,7 +44,7 @@ logger = logging.getLogger("antenne.telephony")
 FOLLOW_INTERVAL = 1.0  # seconds between two looks at the session's state and feeds
 HEARTBEAT_INTERVAL = 60.0
 
-db = sync_to_async
+db = services.db
 
 
 def _peer_connection() -> RTCPeerConnection:

@@ -15,8 +15,6 @@ import logging
 from collections import Counter
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
 
 from . import prompts, services
@@ -35,7 +33,7 @@ STAR_WAIT = 3.0  # after *, the command digit must follow within this
 WAITING_REPEAT = 60.0  # the waiting message again, between hold music
 
 Outcome = PhoneCall.Outcome
-db = sync_to_async
+db = services.db
 
 
 class _Hangup(Exception):
@@ -188,14 +186,14 @@ class _CallRun:
             return ""
         self.player.stop()
         typed = ""
-        while digit != "#" and len(typed) < MAX_DIGITS:
+        while digit != "#":
             if digit.isdigit():
-                typed += digit
+                typed += digit  # an over-long entry is read to its end: one try, not two
             try:
                 digit = await _until(digits.get(), self.call, timeout=NEXT_DIGIT_WAIT)
             except TimeoutError:
                 break
-        return typed
+        return typed[: MAX_DIGITS + 1]
 
     async def _first_digit(self) -> str | None:
         """The first key pressed during the prompt or within `FIRST_DIGIT_WAIT` after it."""

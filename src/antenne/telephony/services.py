@@ -1,16 +1,19 @@
 """What the gateway writes: a call's row, PIN checks with their throttling, the caller's
 attendance in the room, the call's end and metrics. Synchronous (run through
-`sync_to_async` by the IVR)."""
+`services.db` by the IVR)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ParamSpec, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -21,6 +24,26 @@ from antenne.rooms.models import Presence, StageFeed
 from .models import PhoneCall
 
 MAX_PIN_DIGITS = 12
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def db(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """`function` run on the thread for database work as a request's code is: its
+    connection checked before and released after (`CONN_MAX_AGE`), as Django's request
+    signals do for views. The gateway runs for weeks without requests: a connection broken
+    by a database restart is replaced, and none is held between calls."""
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_old_connections()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run)
+
+
 OPEN_STATES = (Session.State.SCHEDULED, Session.State.GREEN_ROOM, Session.State.LIVE)
 
 

@@ -1,0 +1,264 @@
+"""Guessing PINs: 10,000 random wrong PINs never let anyone in, and the per-number
+throttling holds.
+
+How likely is a lucky guess? A session PIN is 9 random digits, unique among the sessions
+that are not over, so one random 9-digit guess opens *some* session with probability
+N / 10⁹ for N open sessions (a personal PIN: R / 10¹¹ for R confirmed registrations of open
+sessions). The throttling (`ANTENNE_RATE_LIMIT_PIN`, 10 wrong PINs per calling number per
+15 minutes) allows one number 10 × 96 = 960 guesses a day: with 1,000 open sessions that is
+a chance of about 960 × 1,000 / 10⁹ ≈ 1 in 1,000 per number and per day, and 1 in 10⁵ per
+day with 10 open sessions. The guesses here are drawn apart from the real PINs, so the
+test is deterministic; what it checks is that nothing *else* than a real PIN (a prefix,
+an extension, a neighbour, a PIN of the other kind's length) is accepted, and that a
+throttled number is refused even with the right PIN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+from django.test import override_settings
+from django.utils import timezone
+
+from antenne.events.models import Session
+from antenne.media import engine as media_engine
+from antenne.telephony import services
+from antenne.telephony.gateway import SipGateway
+from antenne.telephony.ivr import Ivr
+from antenne.telephony.models import PhoneCall
+from tests.factories import RegistrationFactory, SessionFactory
+from tests.telephony.softphone import Phone
+
+db = sync_to_async
+Outcome = PhoneCall.Outcome
+
+GUESSES = 10_000
+NUMBERS = 1_000
+LIMIT = 10  # wrong PINs per number and window (the default)
+TRIES_PER_CALL = 5  # the voice menu's tries before it hangs up
+
+
+def _open_sessions() -> tuple[list[Session], set[str]]:
+    """A few open sessions (scheduled, green room, live) with registrants, and a closed
+    one; the PINs that must let someone in."""
+    now = timezone.now()
+    sessions = [
+        SessionFactory(starts_at=now + timedelta(hours=1)),
+        SessionFactory(starts_at=now + timedelta(days=2)),
+        SessionFactory(starts_at=now, state=Session.State.GREEN_ROOM),
+        SessionFactory(starts_at=now, state=Session.State.LIVE),
+    ]
+    real = {session.phone_pin for session in sessions}
+    for session in sessions:
+        for _ in range(5):
+            real.add(RegistrationFactory(session=session).phone_pin)
+    assert all(len(pin) in (9, 11) for pin in real)
+    return sessions, real
+
+
+def _near_misses(pin: str) -> list[str]:
+    """What a caller mistyping (or an attacker guessing around) a real PIN would send."""
+    changed = pin[:-1] + str((int(pin[-1]) + 1) % 10)
+    return [pin[:-1], pin + "0", pin + "00", "0" + pin, changed, pin[1:], pin[::-1]]
+
+
+def _wrong_pins(real: set[str]) -> list[str]:
+    """`GUESSES` wrong PINs: near misses of every real PIN, then uniformly random digits
+    of random lengths from 1 to 14 (with `secrets`), none of them a real PIN."""
+    guesses = [miss for pin in sorted(real) for miss in _near_misses(pin) if miss not in real]
+    while len(guesses) < GUESSES:
+        length = 1 + secrets.randbelow(14)
+        guess = f"{secrets.randbelow(10**length):0{length}d}"
+        if guess not in real:
+            guesses.append(guess)
+    guesses = guesses[:GUESSES]
+    secrets.SystemRandom().shuffle(guesses)
+    return guesses
+
+
+@pytest.mark.django_db
+def test_ten_thousand_random_wrong_pins_let_nobody_in_and_every_number_is_throttled():
+    sessions, real = _open_sessions()
+    guesses = _wrong_pins(real)
+    assert len(guesses) == GUESSES
+    assert real.isdisjoint(guesses)
+    lengths = {len(guess) for guess in guesses}
+    assert lengths == set(range(1, 15))  # every length, the PIN lengths 9 and 11 included
+
+    with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
+        numbers = [f"+3361{n:07d}" for n in range(NUMBERS)]
+        tries = iter(guesses)
+        results = []
+        last_calls = {}
+        for number in numbers:
+            key = services.caller_hash(number)
+            for _call in range(LIMIT // TRIES_PER_CALL):  # as the IVR does: 5 tries a call
+                call = services.start_call(
+                    call_id=secrets.token_hex(8), caller=number, codec="PCMA"
+                )
+                for _try in range(TRIES_PER_CALL):
+                    results.append(
+                        services.check_pin(call_pk=call.pk, caller_key=key, digits=next(tries))
+                    )
+            last_calls[number] = call
+        assert len(results) == GUESSES
+        assert all(result.match is None for result in results)
+        assert not any(result.throttled for result in results)  # 10 wrong PINs are allowed
+
+        # Each number is now over its limit: refused, even with the right session PIN.
+        right = sessions[0].phone_pin
+        for number, call in last_calls.items():
+            key = services.caller_hash(number)
+            assert services.throttled(key)
+            refused = services.check_pin(call_pk=call.pk, caller_key=key, digits=right)
+            assert refused == services.PinResult(None, throttled=True), number
+        # Every wrong PIN was counted against its number, and only those.
+        assert PhoneCall.objects.count() == NUMBERS * LIMIT // TRIES_PER_CALL
+        assert set(PhoneCall.objects.values_list("wrong_pins", flat=True)) == {TRIES_PER_CALL}
+
+        # A fresh number with the right PIN gets in; so does a registrant's personal PIN.
+        for number, pin, session in [
+            ("+33699999998", right, sessions[0]),
+            ("+33699999999", sessions[3].registrations.first().phone_pin, sessions[3]),
+        ]:
+            call = services.start_call(call_id=secrets.token_hex(8), caller=number, codec="PCMU")
+            result = services.check_pin(
+                call_pk=call.pk, caller_key=services.caller_hash(number), digits=pin
+            )
+            assert not result.throttled
+            assert result.match is not None
+            assert result.match.session_id == session.pk
+
+
+@pytest.mark.django_db
+def test_the_throttling_window_holds_until_it_is_over():
+    session = SessionFactory(starts_at=timezone.now() + timedelta(hours=1))
+    number = "+33612000000"
+    key = services.caller_hash(number)
+    with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
+        call = services.start_call(call_id="w-1", caller=number, codec="PCMA")
+        for n in range(LIMIT):
+            services.check_pin(call_pk=call.pk, caller_key=key, digits=f"{n:09d}")
+        assert services.throttled(key)
+        for age, refused in [(899, True), (901, False)]:
+            PhoneCall.objects.filter(pk=call.pk).update(
+                started_at=timezone.now() - timedelta(seconds=age)
+            )
+            result = services.check_pin(call_pk=call.pk, caller_key=key, digits=session.phone_pin)
+            assert result.throttled is refused, age
+            assert (result.match is None) is refused, age
+
+
+# --- Through the gateway, with a softphone -----------------------------------------------
+
+
+@pytest.fixture
+async def phones():
+    media_engine.set_engine(None)
+    ivr = Ivr()
+    gateway = SipGateway(ivr, host="127.0.0.1", port=0, max_calls=20)
+    await gateway.start()
+    made: list[Phone] = []
+
+    async def make(number: str) -> Phone:
+        phone = Phone(("127.0.0.1", gateway.port), number=number)
+        await phone.open()
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        await phone.hangup(timeout=1)
+        phone.close()
+    await gateway.close()
+    await ivr.close()
+    engine = media_engine._engine
+    if engine is not None:
+        engine.set_listener(None)
+        await engine.close()
+        media_engine.set_engine(None)
+    # The IVR's queries ran in asgiref's worker thread: its connection would keep the test
+    # database open (PostgreSQL then cannot drop it at the end of the run).
+    await db(connections.close_all)()
+
+
+def _call(phone: Phone) -> PhoneCall:
+    return PhoneCall.objects.get(call_id=phone.call_id)
+
+
+async def _ended(phone: Phone, timeout: float = 30) -> PhoneCall:
+    """The call's row once the gateway hung up and recorded it."""
+    await asyncio.wait_for(phone.bye.wait(), timeout)
+    for _ in range(100):
+        call = await db(_call)(phone)
+        if call.outcome != Outcome.ACTIVE:
+            return call
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"call {phone.call_id} still active")
+
+
+async def _wrong(phone: Phone, count: int) -> None:
+    for n in range(count):
+        await phone.dial(f"00000000{n}#", gap=0.05)
+        await asyncio.sleep(0.3)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.e2e
+async def test_a_number_reaching_its_limit_during_a_call_is_refused_there(phones):
+    """The limit reached in the middle of a second call: the right PIN typed next is
+    refused on that call (`throttled`), and the number's next call is refused at once."""
+    session = await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
+    number = "+33700000007"
+    with override_settings(RATE_LIMIT_PIN=(7, 900)):
+        first = await phones(number)
+        assert await first.call() == 200
+        await _wrong(first, 5)
+        assert (await _ended(first)).outcome == Outcome.WRONG_PIN
+
+        second = await phones(number)
+        assert await second.call() == 200
+        await _wrong(second, 2)
+        await second.dial(session.phone_pin + "#", gap=0.05)
+        call = await _ended(second)
+        assert (call.outcome, call.wrong_pins, call.presence_id) == (Outcome.THROTTLED, 2, None)
+
+        third = await phones(number)
+        assert await third.call() == 200
+        call = await _ended(third)
+        assert (call.outcome, call.wrong_pins, call.presence_id) == (Outcome.THROTTLED, 0, None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.e2e
+async def test_parallel_calls_from_one_number_share_its_limit(phones):
+    """Three calls at once from one number, 15 wrong PINs typed in parallel: the number
+    gets its 10 wrong PINs in all, not 10 per call."""
+    await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
+    number = "+33700000008"
+    with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
+        callers = [await phones(number) for _ in range(3)]
+        for phone in callers:
+            assert await phone.call() == 200
+        await asyncio.gather(*(_wrong(phone, TRIES_PER_CALL) for phone in callers))
+        calls = [await _ended(phone) for phone in callers]
+    assert sum(call.wrong_pins for call in calls) == LIMIT
+    assert Outcome.THROTTLED in {call.outcome for call in calls}
+    assert all(call.presence_id is None for call in calls)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.e2e
+async def test_one_over_long_entry_counts_as_one_wrong_pin(phones):
+    await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
+    phone = await phones("+33700000009")
+    assert await phone.call() == 200
+    await phone.dial("12345678901234#", gap=0.05)  # 14 digits, then #
+    await asyncio.sleep(2)
+    call = await db(_call)(phone)
+    assert call.wrong_pins == 1
