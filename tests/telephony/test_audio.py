@@ -86,6 +86,10 @@ class FakeCall:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes, float]] = []
+        self.skipped = 0
+
+    def skip_packets(self, count: int) -> None:
+        self.skipped += count
 
     def send_audio(self, pcm: bytes) -> None:
         self.sent.append(("pcm", pcm, asyncio.get_running_loop().time()))
@@ -135,3 +139,20 @@ async def test_a_prompt_plays_over_the_mix_and_the_floor_holder_does_not_hear_th
     heard = [values(data) for kind, data, _t in speaker.sent if kind == "pcm"]
     assert {50} in heard
     assert all(350 not in v and 300 not in v for v in heard)
+
+
+async def test_a_stalled_clock_skips_what_is_overdue_and_tells_the_calls():
+    import time
+
+    clock = AudioClock()
+    call = FakeCall()
+    clock.attach(call, Player())
+    await asyncio.sleep(0.2)
+    time.sleep(0.5)  # the event loop stalls for 25 ticks
+    await asyncio.sleep(0.2)
+    await clock.close()
+    assert clock.stats["late"] == 1
+    assert 20 <= call.skipped <= 26
+    times = [t for _kind, _data, t in call.sent]
+    burst = max(sum(1 for t in times if abs(t - other) < 0.002) for other in times)
+    assert burst <= 12  # never the 25 overdue packets at once

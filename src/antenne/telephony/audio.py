@@ -234,8 +234,15 @@ class AudioClock:
             except Exception:  # one bad call must not silence the others
                 logger.exception("audio clock tick failed")
             delay = due - loop.time()
-            if delay < -10 * TICK:  # the process stalled: start afresh, do not burst
+            if delay < -10 * TICK:
+                # The process stalled: do not burst what is overdue, skip it, and let the
+                # callers' phones see the gap (their loss counts and jitter buffers do).
+                skipped = int(-delay / TICK)
                 self.stats["late"] += 1
+                self.stats["skipped_ticks"] += skipped
+                self.tick += skipped
+                for call in self._outputs:
+                    call.skip_packets(skipped)
                 due = loop.time()
                 delay = 0.0
             await asyncio.sleep(max(delay, 0.0))

@@ -166,6 +166,12 @@ class Call:
         self.packets_sent += 1
         self._rtp_transport.sendto(header + payload, self.remote_rtp)
 
+    def skip_packets(self, count: int, samples: int = 160) -> None:
+        """Packets not sent (the sender fell behind): their sequence numbers and time are
+        used up, so the caller's phone sees them as lost rather than as a time warp."""
+        self._seq = (self._seq + count) & 0xFFFF
+        self._ts = (self._ts + count * samples) & 0xFFFFFFFF
+
     async def hangup(self) -> None:
         await self.gateway.hangup(self)
 
