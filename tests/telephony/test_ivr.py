@@ -290,3 +290,31 @@ async def test_star_one_raises_and_lowers_the_hand_and_the_animator_gives_the_fl
         await publisher.close()
         await engine.close()
         set_engine(None)
+
+
+async def test_the_floor_given_before_the_broadcast_is_not_kept(phones):
+    from antenne.accounts.models import Role
+    from antenne.rooms.services import Participant
+    from antenne.telephony.room import set_floor
+    from tests.factories import UserFactory
+
+    animator = await db(UserFactory)(role=Role.ANIMATOR)
+    session = await db(_session)(animators=[animator])
+    phone = await phones()
+    assert await phone.call() == 200
+    await phone.dial(session.phone_pin + "#")
+
+    async def joined():
+        call = await db(_call)(phone)
+        return call if call is not None and call.presence_id else None
+
+    call = await eventually(joined)
+    staff = Participant(session_id=session.pk, role="staff", name="Ana", user_id=animator.pk)
+    await db(set_floor)(participant=staff, presence_id=call.presence_id, floor=True)
+
+    async def taken_back():
+        return not (await db(_call)(phone)).floor
+
+    # Waiting, not live: nothing can be published, and the console is told so.
+    await eventually(taken_back)
+    assert not phone.bye.is_set()

@@ -291,6 +291,10 @@ class _CallRun:
         if floor:
             feed = await bridge.give_floor(presence_id)
             if feed is None:
+                from .room import floor_lost
+
+                with contextlib.suppress(Exception):
+                    await db(floor_lost)(presence_id=presence_id)
                 return
             self.floor = True
             self.hand = False

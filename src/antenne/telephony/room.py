@@ -160,7 +160,6 @@ async def _floor_changed(caller: Caller, *, floor: bool) -> None:
     from channels.layers import get_channel_layer
 
     from antenne.live import groups
-    from antenne.live.hub import publish
 
     layer = get_channel_layer()
     assert layer is not None  # noqa: S101 (configured in settings)
@@ -168,11 +167,26 @@ async def _floor_changed(caller: Caller, *, floor: bool) -> None:
         groups.telephony(caller.session_id),
         {"type": "phone.floor", "presence_id": caller.presence_id, "floor": floor},
     )
+    await _floor_shown(caller, floor=floor)
+
+
+def floor_lost(*, presence_id: int) -> bool:
+    """The gateway could not publish the caller's voice (the session is not live, the
+    media engine refused): the floor is not theirs after all, and the console is told.
+    Returns whether anything changed."""
+    with transaction.atomic():
+        caller = _caller(presence_id)
+        changed = bool(PhoneCall.objects.filter(pk=caller.call_id, floor=True).update(floor=False))
+        if changed:
+            _after_commit(_floor_shown, caller, floor=False)
+    return changed
+
+
+async def _floor_shown(caller: Caller, *, floor: bool) -> None:
+    from antenne.live.hub import publish
+
     await publish(
-        caller.session_id,
-        "phone.floor",
-        {**caller.event_data(), "floor": floor},
-        backstage=True,
+        caller.session_id, "phone.floor", {**caller.event_data(), "floor": floor}, backstage=True
     )
 
 
