@@ -35,6 +35,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -320,21 +321,26 @@ class Peer:
         data = response.json() if response.content else None
         return {"status": response.status_code, "data": data}
 
-    async def publish(self, base: str, session: int, speaker_token: str, kbps: int) -> dict:
-        vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = kbps * 1000
+    async def publish(
+        self, base: str, session: int, speaker_token: str, kbps: int = 0, video: bool = True
+    ) -> dict:
+        """Join as the speaker and publish the tone, with the camera pattern at `kbps`
+        unless `video` is false (bench/phone.py: the stage's sound only)."""
         room = Room()
         token = await room.join(base, session, {"speaker_token": speaker_token})
         pc = RTCPeerConnection(ice_free())
         self.publisher = (room, pc)
-        self.camera = PatternTrack()
-        video = pc.addTransceiver(self.camera, direction="sendonly")
-        video.setCodecPreferences(
-            [
-                c
-                for c in RTCRtpSender.getCapabilities("video").codecs
-                if c.mimeType.lower() in ("video/vp8", "video/rtx")
-            ]
-        )
+        if video:
+            vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = kbps * 1000
+            self.camera = PatternTrack()
+            camera = pc.addTransceiver(self.camera, direction="sendonly")
+            camera.setCodecPreferences(
+                [
+                    c
+                    for c in RTCRtpSender.getCapabilities("video").codecs
+                    if c.mimeType.lower() in ("video/vp8", "video/rtx")
+                ]
+            )
         pc.addTransceiver(ToneTrack(), direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         response = await self.client.post(
@@ -399,19 +405,18 @@ class Peer:
         return {"closed": True}
 
 
-async def serve() -> None:
+async def serve(make: Callable[[], Any] = Peer) -> None:
+    """Answer JSON-lines commands on stdin with a peer from `make` (bench/phone_peer.py
+    serves its callers' client the same way)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**24)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    peer = Peer()
+    peer = make()
     while line := await reader.readline():
         command = json.loads(line)
         name = command.pop("cmd")
         try:
-            if name == "close":
-                reply = await peer.close()
-            else:
-                reply = await getattr(peer, name)(**command)
+            reply = await getattr(peer, name)(**command)
         except Exception as error:
             logger.exception("%s failed", name)
             reply = {"error": f"{type(error).__name__}: {error}"[:1000]}

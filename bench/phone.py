@@ -10,8 +10,8 @@ pair of bench/media.py: aioice leaves loopback out of ICE, and the gateway's bri
 stage through the embedded engine's aiortc): `antenne run --host 10.77.0.1` on a temporary
 data dir (SQLite, the embedded media engine) with its SIP gateway on 10.77.0.1:5070
 (`ANTENNE_SIP_BIND`, `ANTENNE_SIP_MAX_CALLS` above the highest level,
-`ANTENNE_SIP_ALLOWED_SOURCES` the namespace's /24), and client processes, this file run with
-`--client`: one publisher and `--client-procs` caller processes.
+`ANTENNE_SIP_ALLOWED_SOURCES` the namespace's /24), and client processes (bench/phone_peer.py):
+one publisher and `--client-procs` caller processes.
 
 Set-up: a demo workspace, an API token (the CLI), a webinar session with a guest speaker
 (the REST API), the green room; the speaker joins the room (WebSocket) and publishes a
@@ -52,7 +52,6 @@ when the set-up failed or a caller could not call.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -74,6 +73,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 from common import antenne  # noqa: E402
+from phone_peer import BINS, ClientProcess, percentile  # noqa: E402
 
 from media import (  # noqa: E402
     ADDRESS,
@@ -84,7 +84,6 @@ from media import (  # noqa: E402
     SPEAKER,
     TEAM,
     Netns,
-    PeerProcess,
     Timeout,
     machine_ticks,
     on_signal,
@@ -100,217 +99,6 @@ SIP_PORT = 5070
 TONE_HZ = 440
 TICK = 0.02  # one packet every 20 ms to every caller
 DISTURBED = 50  # % of a core taken by other processes: a level that fails is tried again
-BIN = 0.0005  # seconds per interarrival histogram bin
-BINS = 1000  # up to 0.5 s; longer gaps land in the last bin (their max is kept apart)
-
-
-# --- The client processes (`phone.py --client`) ------------------------------------------------
-
-
-def client_main() -> None:
-    """One JSON command a line on stdin, one JSON reply a line on stdout (as
-    bench/media_peer.py): `api` and `publish` for the publisher, `call`, `window_start`,
-    `window_end`, `hangup` for the callers, `close`."""
-    import logging
-    from array import array
-    from collections import deque
-
-    import httpx
-    from aiortc import RTCPeerConnection, RTCSessionDescription
-    from media_peer import Room, ToneTrack, cpu_seconds, ice_free, media_headers, wait_connected
-    from tests.telephony.softphone import Phone, dominant_frequency
-
-    from antenne.telephony import rtp
-
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-
-    class BenchPhone(Phone):
-        """The softphone, recording nothing, counting received and lost packets as `Phone`
-        does (by sequence number), and the time between two packets into a histogram shared
-        by the process while a window is open."""
-
-        def __init__(self, *args: Any, client: Client, keep: bool, **kwargs: Any) -> None:
-            super().__init__(*args, record=False, **kwargs)
-            self.client = client
-            self.max_gap = 0.0
-            self.tail: deque[bytes] | None = deque(maxlen=50) if keep else None
-
-        def _rtp_received(self, data: bytes) -> None:
-            if len(data) < 12:
-                return
-            now = time.monotonic()
-            sequence = (data[2] << 8) | data[3]
-            bins = self.client.bins
-            if bins is not None and self.last_packet_at is not None:
-                gap = now - self.last_packet_at
-                bins[min(int(gap / BIN), BINS - 1)] += 1
-                if gap > self.max_gap:
-                    self.max_gap = gap
-            if self.first_packet_at is None:
-                self.first_packet_at = now
-            self.last_packet_at = now
-            self.received += 1
-            if self._last_seq is not None:
-                gap_seq = (sequence - self._last_seq) & 0xFFFF
-                if 0 < gap_seq < 0x8000:
-                    self.lost += gap_seq - 1
-                    self._last_seq = sequence
-            else:
-                self._last_seq = sequence
-            if self.tail is not None:
-                self.tail.append(data[12:])
-
-    class Client:
-        def __init__(self) -> None:
-            self.http = httpx.AsyncClient(timeout=30, trust_env=False)
-            self.phones: list[BenchPhone] = []
-            self.bins: Any = None
-            self.marks: list[tuple[int, int]] = []
-            self.publisher: tuple[Any, Any] | None = None
-
-        async def api(self, base: str, token: str, method: str, path: str, body: Any) -> dict:
-            response = await self.http.request(
-                method,
-                f"{base}/api/v1{path}",
-                content=json.dumps(body if body is not None else {}),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            )
-            data = response.json() if response.content else None
-            return {"status": response.status_code, "data": data}
-
-        async def publish(self, base: str, session: int, speaker_token: str) -> dict:
-            room = Room()
-            token = await room.join(base, session, {"speaker_token": speaker_token})
-            pc = RTCPeerConnection(ice_free())
-            self.publisher = (room, pc)
-            pc.addTransceiver(ToneTrack(), direction="sendonly")
-            await pc.setLocalDescription(await pc.createOffer())
-            response = await self.http.post(
-                f"{base}/media/sessions/{session}/feeds?source=camera",
-                content=pc.localDescription.sdp,
-                headers=media_headers(token, "application/sdp"),
-            )
-            if response.status_code != 201:
-                raise RuntimeError(f"publish: {response.status_code} {response.text[:300]}")
-            await pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
-            await wait_connected(pc)
-            return {"feed": int(response.headers["X-Antenne-Feed"])}
-
-        async def call(
-            self, gateway: list, pin: str, first: int, count: int, rate: float, host: str
-        ) -> dict:
-            """`count` calls, one every 1/`rate` s, each typing the PIN and #."""
-
-            async def one(index: int, delay: float) -> str | None:
-                await asyncio.sleep(delay)
-                phone = BenchPhone(
-                    (gateway[0], gateway[1]),
-                    number=f"+3361{index:07d}",
-                    host=host,
-                    codec="PCMU" if index % 2 == 0 else "PCMA",
-                    client=self,
-                    keep=not self.phones,
-                )
-                self.phones.append(phone)
-                try:
-                    await phone.open()
-                    status = await phone.call(timeout=15)
-                    if status != 200:
-                        return f"INVITE answered {status}"
-                    await phone.dial(pin + "#")
-                except Exception as error:
-                    return f"{type(error).__name__}: {error}"[:200]
-                return None
-
-            results = await asyncio.gather(*(one(first + n, n / rate) for n in range(count)))
-            errors = [r for r in results if r]
-            return {"ok": count - len(errors), "errors": errors[:5], "failed": len(errors)}
-
-        async def window_start(self) -> dict:
-            self.marks = [(p.received, p.lost) for p in self.phones]
-            for phone in self.phones:
-                phone.max_gap = 0.0
-            self.bins = array("L", bytes(8 * BINS))
-            return {"at": time.monotonic(), "cpu": cpu_seconds()}
-
-        async def window_end(self) -> dict:
-            at, cpu = time.monotonic(), cpu_seconds()
-            bins, self.bins = self.bins, None
-            phones = [
-                [p.received - r, p.lost - lost, p.max_gap]
-                for p, (r, lost) in zip(self.phones, self.marks, strict=True)
-            ]
-            heard = None
-            keeper = next((p for p in self.phones if p.tail), None)
-            if keeper is not None and keeper.tail is not None:
-                pcm = b"".join(rtp.DECODERS[keeper.codec](payload) for payload in keeper.tail)
-                heard = dominant_frequency(pcm)
-            return {"at": at, "cpu": cpu, "phones": phones, "bins": list(bins), "heard": heard}
-
-        async def hangup(self) -> dict:
-            phones, self.phones = self.phones, []
-            gate = asyncio.Semaphore(50)
-
-            async def one(phone: BenchPhone) -> None:
-                async with gate:
-                    with contextlib.suppress(Exception):
-                        await phone.hangup(timeout=5)
-                phone.close()
-
-            await asyncio.gather(*(one(p) for p in phones))
-            return {"hung_up": len(phones), "bye_from_server": sum(p.bye.is_set() for p in phones)}
-
-        async def close(self) -> dict:
-            await self.hangup()
-            if self.publisher is not None:
-                room, pc = self.publisher
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pc.close(), 5)
-                await room.close()
-            await self.http.aclose()
-            return {"closed": True}
-
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=2**24)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        client = Client()
-        while line := await reader.readline():
-            command = json.loads(line)
-            name = command.pop("cmd")
-            try:
-                reply = await getattr(client, name)(**command)
-            except Exception as error:
-                logging.exception("%s failed", name)
-                reply = {"error": f"{type(error).__name__}: {error}"[:1000]}
-            sys.stdout.write(json.dumps(reply) + "\n")
-            sys.stdout.flush()
-            if name == "close":
-                return
-        await client.close()
-
-    asyncio.run(serve())
-
-
-class ClientProcess(PeerProcess):
-    """This file with `--client`, in the namespace (bench/media.py's JSON-lines plumbing)."""
-
-    def __init__(self, ns: Netns, name: str, logs: Path) -> None:
-        import queue
-        import threading
-
-        self.name = name
-        self.log = logs / f"{name}.log"
-        self.process = ns.popen(
-            [sys.executable, str(Path(__file__).resolve()), "--client"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log.open("w"),
-            text=True,
-            cwd=ROOT,
-        )
-        self.replies = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
 
 
 # --- Measuring -----------------------------------------------------------------------------------
@@ -329,18 +117,6 @@ def schedstat(pid: int) -> tuple[float, float]:
     with open(f"/proc/{pid}/schedstat") as handle:
         ran, waited, _slices = handle.read().split()
     return int(ran) / 1e9, int(waited) / 1e9
-
-
-def percentile(bins: list[int], q: float) -> float:
-    total = sum(bins)
-    if not total:
-        return float("nan")
-    rank, seen = q * total, 0
-    for index, count in enumerate(bins):
-        seen += count
-        if seen >= rank:
-            return (index + 0.5) * BIN
-    return BINS * BIN
 
 
 class Bench:
@@ -705,9 +481,6 @@ def summary(result: dict[str, Any]) -> list[str]:
 
 
 def main() -> int:
-    if "--client" in sys.argv:
-        client_main()
-        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--levels", default="50,100,200,400,600,800,1000,1200", help="callers, increasing"
