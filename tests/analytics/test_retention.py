@@ -70,7 +70,13 @@ def test_purge_deletes_personal_data_and_keeps_the_figures(webinar, animator):
     assert summary.figures["top_questions"] == []  # what people wrote goes too
     entry = AuditEntry.objects.get(action=actions.PERSONAL_DATA_PURGED)
     # 4 emails of the fixture and the export's link to the animator.
-    assert entry.data == {"sessions": 1, "registrations": 5, "emails": 5, "exports": 1}
+    assert entry.data == {
+        "sessions": 1,
+        "registrations": 5,
+        "emails": 5,
+        "exports": 1,
+        "calls": 0,
+    }
 
     # The report keeps its figures, says why the names are gone, offers no new export.
     page = client_for(animator).get(f"/app/sessions/{session.pk}/report/").content.decode()
@@ -131,3 +137,24 @@ def test_a_running_export_left_by_a_dead_worker_is_failed(webinar, animator):
     assert services.fail_stuck_exports() == 1
     export.refresh_from_db()
     assert (export.state, export.error) == ("failed", "interrupted")
+
+
+def test_calls_lose_their_numbers_with_the_session_or_when_as_old(webinar, animator):
+    from antenne.telephony.models import PhoneCall
+
+    session = webinar.session
+    with_session = PhoneCall.objects.create(
+        session=session, call_id="a", caller_masked="+33 •• 78", caller_hash="h1"
+    )
+    old = PhoneCall.objects.create(call_id="b", caller_masked="+33 •• 11", caller_hash="h2")
+    PhoneCall.objects.filter(pk=old.pk).update(started_at=later(-400))
+    young = PhoneCall.objects.create(call_id="c", caller_masked="+33 •• 12", caller_hash="h3")
+    PhoneCall.objects.filter(pk=young.pk).update(started_at=later(5))  # within the period
+
+    purged = retention.purge_personal_data(now=later(366), retention_days=365)
+    assert purged.calls == 2  # the session's call, and the old one that named no session
+    for call in (with_session, old):
+        call.refresh_from_db()
+        assert (call.caller_masked, call.caller_hash) == ("", "")
+    young.refresh_from_db()
+    assert (young.caller_masked, young.caller_hash) == ("+33 •• 12", "h3")

@@ -7,7 +7,8 @@ For each such session, in one transaction: its report figures are frozen first
 deleted with everything that hangs on them (connections, chat messages and questions of
 registrants, votes, answers, mutes, stage invitations), its emails lose their addresses
 and texts (rows kept for the delivery figures), its campaign recipients their addresses,
-and its exports their files. The audit keeps only counts.
+its exports their files, and its telephone calls their masked numbers and throttling keys
+(calls that never named a session lose theirs once as old). The audit keeps only counts.
 
 Export files also go when their own period ends (`expires_at`), whatever their session.
 Run by the sweeper (hourly) and by `antenne manage purge_personal_data`."""
@@ -33,6 +34,7 @@ from antenne.core.audit import log_action
 from antenne.events.models import Session
 from antenne.mailing.models import CampaignRecipient, OutgoingEmail
 from antenne.registrations.models import Registration
+from antenne.telephony.models import PhoneCall
 
 logger = logging.getLogger("antenne.analytics")
 
@@ -46,6 +48,7 @@ class Purged:
     registrations: int = 0
     emails: int = 0
     exports: int = 0
+    calls: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -58,6 +61,7 @@ def sessions_to_purge(cutoff: datetime) -> Any:
         Exists(Registration.objects.filter(session=OuterRef("pk")))
         | Exists(OutgoingEmail.objects.filter(session=OuterRef("pk")).exclude(to=""))
         | Exists(Export.objects.filter(session=OuterRef("pk"), state=Export.State.DONE))
+        | Exists(_identified_calls().filter(session=OuterRef("pk")))
     )
     return Session.objects.filter(over).filter(holding).order_by("pk")
 
@@ -85,6 +89,15 @@ def delete_exports(exports: Any) -> int:
             transaction.on_commit(_deleter(export.file_name))
         count += 1
     return count
+
+
+def _identified_calls() -> Any:
+    """Telephone calls that still hold something of their caller's number."""
+    return PhoneCall.objects.exclude(caller_masked="", caller_hash="")
+
+
+def _forget_callers(calls: Any) -> int:
+    return int(calls.update(caller_masked="", caller_hash=""))
 
 
 def purge_session(session: Session) -> Purged:
@@ -115,6 +128,7 @@ def purge_session(session: Session) -> Purged:
             email=""
         )
         purged.exports = delete_exports(Export.objects.filter(session=session))
+        purged.calls = _forget_callers(_identified_calls().filter(session=session))
         log_action(session, actions.PERSONAL_DATA_PURGED, data=purged.as_dict())
     return purged
 
@@ -133,7 +147,11 @@ def purge_personal_data(
             total.registrations += done.registrations
             total.emails += done.emails
             total.exports += done.exports
+            total.calls += done.calls
+        cutoff = now - timedelta(days=days)
+        sessionless = _identified_calls().filter(session__isnull=True, started_at__lt=cutoff)
+        total.calls += _forget_callers(sessionless)
     total.exports += delete_exports(Export.objects.filter(expires_at__lte=now))
-    if total.sessions or total.exports:
+    if total.sessions or total.exports or total.calls:
         logger.info("retention: purged %s", total.as_dict())
     return total
