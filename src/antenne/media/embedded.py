@@ -153,6 +153,15 @@ class _Room:
         return [*self.feeds.values(), *self.subscriptions.values()]
 
 
+def new_peer_connection(*, bundle: bool = False) -> RTCPeerConnection:
+    """An aiortc peer connection of this server (the engine's, the telephone gateway's)
+    with `ANTENNE_ICE_SERVERS`: an empty list, not None, since aiortc would otherwise ask
+    Google's STUN."""
+    servers = [RTCIceServer(**cast(dict[str, Any], s)) for s in settings.ICE_SERVERS]
+    policy = RTCBundlePolicy.MAX_BUNDLE if bundle else RTCBundlePolicy.BALANCED
+    return RTCPeerConnection(RTCConfiguration(iceServers=servers, bundlePolicy=policy))
+
+
 class EmbeddedEngine:
     name = "embedded"
 
@@ -296,10 +305,7 @@ class EmbeddedEngine:
     # --- Peer connections
 
     def _new_pc(self, *, bundle: bool = False) -> RTCPeerConnection:
-        """An empty `iceServers` list, not None: aiortc would otherwise ask Google's STUN."""
-        servers = [RTCIceServer(**cast(dict[str, Any], s)) for s in settings.ICE_SERVERS]
-        policy = RTCBundlePolicy.MAX_BUNDLE if bundle else RTCBundlePolicy.BALANCED
-        return RTCPeerConnection(RTCConfiguration(iceServers=servers, bundlePolicy=policy))
+        return new_peer_connection(bundle=bundle)
 
     async def _negotiate(self, pc: RTCPeerConnection, offer_sdp: str) -> None:
         try:

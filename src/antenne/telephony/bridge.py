@@ -24,17 +24,16 @@ from typing import Any, cast
 import av
 from aiortc import (
     MediaStreamTrack,
-    RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
 from channels.layers import get_channel_layer
-from django.conf import settings
 
 from antenne.live import groups
+from antenne.media.embedded import new_peer_connection
 from antenne.media.engine import MediaError, get_engine
+from antenne.rooms import stage_media
 
 from . import services
 from .audio import FRAME_SAMPLES, RATE, SessionMix
@@ -45,11 +44,6 @@ FOLLOW_INTERVAL = 1.0  # seconds between two looks at the session's state and fe
 HEARTBEAT_INTERVAL = 60.0
 
 db = services.db
-
-
-def _peer_connection() -> RTCPeerConnection:
-    servers = [RTCIceServer(**cast(dict[str, Any], s)) for s in settings.ICE_SERVERS]
-    return RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
 
 def participant_key(session_id: int) -> str:
@@ -112,7 +106,7 @@ class FloorFeed:
         from antenne.media.signaling import push_feeds
 
         session_id = self.bridge.session_id
-        self.pc = _peer_connection()
+        self.pc = new_peer_connection()
         self.pc.addTransceiver(self.track, direction="sendonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         engine = get_engine()
@@ -138,9 +132,12 @@ class FloorFeed:
 
         self.bridge.mix.remove(self.key)
         self.track.stop()
-        ended = await db(services.close_floor_feed)(presence_id=self.presence_id)
+        ended = await db(stage_media.end_feeds)(
+            session_id=self.bridge.session_id, presence_id=self.presence_id
+        )
         engine = get_engine()
-        for feed_id in {*ended, *([self.engine_feed_id] if self.engine_feed_id else [])}:
+        stopped = {feed.engine_feed_id for feed in ended}
+        for feed_id in {*stopped, *([self.engine_feed_id] if self.engine_feed_id else [])}:
             with contextlib.suppress(MediaError, Exception):
                 await engine.unpublish(self.bridge.session_id, feed_id)
         if self.pc is not None:
@@ -158,7 +155,7 @@ class _Listening:
     def __init__(self, bridge: SessionBridge, feed_ids: frozenset[str]) -> None:
         self.bridge = bridge
         self.feed_ids = feed_ids
-        self.pc = _peer_connection()
+        self.pc = new_peer_connection()
         self.subscription_id = ""
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -377,9 +374,6 @@ class Bridges:
     def _forget(self, bridge: SessionBridge) -> None:
         if self._bridges.get(bridge.session_id) is bridge:
             del self._bridges[bridge.session_id]
-
-    def get(self, session_id: int) -> SessionBridge | None:
-        return self._bridges.get(session_id)
 
     async def close(self) -> None:
         bridges, self._bridges = list(self._bridges.values()), {}

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from antenne.events.models import Session
 from antenne.events.pins import PinMatch, find_by_pin
+from antenne.rooms import stage_media
 from antenne.rooms.models import Presence, StageFeed
 
 from .models import PhoneCall
@@ -167,9 +168,8 @@ def end_call(
             Presence.objects.filter(pk=call.presence_id, left_at__isnull=True).update(
                 left_at=now, hand_raised_at=None
             )
-            StageFeed.objects.filter(presence_id=call.presence_id, ended_at__isnull=True).update(
-                ended_at=now
-            )
+            if call.session_id is not None:
+                stage_media.end_feeds(session_id=call.session_id, presence_id=call.presence_id)
         PhoneCall.objects.filter(pk=call_pk).update(
             outcome=outcome,
             ended_at=now,
@@ -202,21 +202,6 @@ def open_floor_feed(*, session_id: int, presence_id: int, engine_feed_id: str) -
             role=Presence.Role.ATTENDEE,
         )
     return feed.pk
-
-
-def close_floor_feed(*, presence_id: int) -> list[str]:
-    """End a caller's stage feeds; returns the engine ids to stop."""
-    feeds = list(
-        StageFeed.objects.filter(presence_id=presence_id, ended_at__isnull=True).values_list(
-            "pk", "engine_feed_id"
-        )
-    )
-    StageFeed.objects.filter(pk__in=[pk for pk, _engine in feeds]).update(ended_at=timezone.now())
-    return [engine for _pk, engine in feeds]
-
-
-def has_floor(presence_id: int) -> bool:
-    return PhoneCall.objects.filter(presence_id=presence_id, floor=True).exists()
 
 
 def touch(presence_ids: list[int]) -> int:
