@@ -133,9 +133,11 @@ async def test_a_prompt_plays_over_the_mix_and_the_floor_holder_does_not_hear_th
     session.push("stage", frame_of(50) * 30)
     await asyncio.sleep(0.3)
     await clock.close()
-    kinds = [(kind, values(data) if kind == "pcm" else None) for kind, data, _t in listener.sent]
-    assert kinds[:3] == [("pcm", {42})] * 3
-    assert all(kind == "encoded" for kind, _v in kinds[3:])
+    # The prompt first (its frames encoded once for every caller), then the session's mix.
+    heard_by_listener = [values(rtp.alaw_decode(data)) for _kind, data, _t in listener.sent]
+    assert heard_by_listener[:3] == [values(rtp.alaw_decode(rtp.alaw_encode(frame_of(42))))] * 3
+    assert all(kind == "encoded" for kind, _data, _t in listener.sent)
+    assert all(42 not in v for v in heard_by_listener[3:])
     heard = [values(data) for kind, data, _t in speaker.sent if kind == "pcm"]
     assert {50} in heard
     assert all(350 not in v and 300 not in v for v in heard)
@@ -156,3 +158,15 @@ async def test_a_stalled_clock_skips_what_is_overdue_and_tells_the_calls():
     times = [t for _kind, _data, t in call.sent]
     burst = max(sum(1 for t in times if abs(t - other) < 0.002) for other in times)
     assert burst <= 12  # never the 25 overdue packets at once
+
+
+def test_prompt_frames_are_encoded_once_whatever_the_number_of_callers():
+    from antenne.telephony.audio import encoded_prompt
+
+    encoded_prompt.cache_clear()
+    frame = frame_of(1234)
+    first = encoded_prompt("PCMU", frame)
+    assert first == rtp.ulaw_encode(frame)
+    assert encoded_prompt("PCMU", bytes(frame)) is first  # another caller, the same frame
+    assert encoded_prompt("PCMA", frame) == rtp.alaw_encode(frame)
+    assert encoded_prompt.cache_info().hits == 1

@@ -10,6 +10,7 @@ header and a `sendto`, not a decode, a mix or an encode.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from array import array
 from collections import Counter, deque
@@ -53,6 +54,13 @@ def mix(frames: Iterable[bytes]) -> bytes:
         "h", (max(-32768, min(32767, sum(values))) for values in zip(*arrays, strict=True))
     )
     return summed.tobytes()
+
+
+@functools.lru_cache(maxsize=4096)
+def encoded_prompt(codec: str, frame: bytes) -> bytes:
+    """A prompt's or the hold music's frame in `codec`: every waiting caller plays the same
+    few hundred frames, encoded once rather than once per caller and tick."""
+    return rtp.ENCODERS[codec](frame)
 
 
 class Player:
@@ -250,11 +258,11 @@ class AudioClock:
     def _send(self, tick: int) -> None:
         for call, output in list(self._outputs.items()):
             frame = output.player.next_frame()
+            codec = call.offer.codec
             if frame is not None:
-                call.send_audio(frame)
+                call.send_encoded(encoded_prompt(codec, frame))
                 continue
             session_mix = output.mix
-            codec = call.offer.codec
             if session_mix is None:
                 call.send_encoded(self._silent(codec))
                 continue
