@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.e2e.test_room import ANIMATOR, api, cli
-from tests.helpers import antenne_env, antenne_run, links_in, require_binary, wait_for_mailbox
+from tests.e2e.test_room import api, demo_animator
+from tests.helpers import antenne_run, links_in, require_binary, wait_for_mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -107,14 +107,7 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):
-        env = antenne_env(tmp_path, ANTENNE_BASE_URL=base)
-        cli(env, "demo")
-        [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
-        token = cli(env, "token", "create", "--email", ANIMATOR).strip()
-        with closing(sqlite3.connect(tmp_path / "antenne.sqlite3")) as db:
-            [(team_id,)] = db.execute(
-                "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
-            ).fetchall()
+        login_link, token, team_id = demo_animator(base, tmp_path)
         event = api(base, token, "POST", "/events", {"title": "Console test", "team_id": team_id})
         start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
         session_id = api(

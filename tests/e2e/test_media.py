@@ -26,8 +26,8 @@ import pytest
 
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_console import CSP_PROBE, SPEAKER, speaker_link
-from tests.e2e.test_room import ANIMATOR, cli
-from tests.helpers import antenne_env, links_in, require_binary
+from tests.e2e.test_room import demo_animator
+from tests.helpers import antenne_env, require_binary
 from tests.netns import Netns
 
 pytestmark = pytest.mark.e2e
@@ -132,6 +132,26 @@ def antenne_in(ns: Netns, data_dir: Path, **env: str) -> Iterator[str]:
             process.wait(10)
 
 
+def webinar_with_speaker(ns: Netns, data: Path, base: str, title: str) -> tuple[int, str, str]:
+    """On the demo workspace: an animator (`ANIMATOR`) with a login link and an API token, a
+    webinar `title` with one session in 10 minutes and the guest speaker `SPEAKER` invited.
+    Returns (session id, API token, the animator's login link)."""
+    login_link, token, team_id = demo_animator(base, data)
+    event = api(ns, base, token, "POST", "/events", {"title": title, "team_id": team_id})
+    start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    session_id = api(
+        ns,
+        base,
+        token,
+        "POST",
+        f"/events/{event['id']}/sessions",
+        {"starts_at": start, "confirm_conflicts": True},
+    )["id"]
+    speaker = {"email": SPEAKER, "name": "Sacha Orateur"}
+    api(ns, base, token, "POST", f"/sessions/{session_id}/speakers", speaker)
+    return session_id, token, login_link
+
+
 def stats(page) -> dict:
     return page.evaluate(STATS)
 
@@ -183,32 +203,7 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, netns, engine):
     data = tmp_path / "data"
     data.mkdir()
     with antenne_in(netns, data, **engine) as base:
-        env = antenne_env(data, ANTENNE_BASE_URL=base)
-        cli(env, "demo")
-        [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
-        token = cli(env, "token", "create", "--email", ANIMATOR).strip()
-        with closing(sqlite3.connect(data / "antenne.sqlite3")) as db:
-            [(team_id,)] = db.execute(
-                "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
-            ).fetchall()
-        event = api(netns, base, token, "POST", "/events", {"title": "Scène", "team_id": team_id})
-        start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        session_id = api(
-            netns,
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
-        api(
-            netns,
-            base,
-            token,
-            "POST",
-            f"/sessions/{session_id}/speakers",
-            {"email": SPEAKER, "name": "Sacha Orateur"},
-        )
+        session_id, token, login_link = webinar_with_speaker(netns, data, base, "Scène")
         links = {}
         for email, first_name in [("alix@x.example", "Alix"), ("bob@x.example", "Bob"),
                                   ("chloe@x.example", "Chloé")]:  # fmt: skip

@@ -17,13 +17,12 @@ import sys
 import time
 import wave
 from contextlib import ExitStack, closing
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_browser_onboarding import watch
-from tests.e2e.test_console import CSP_PROBE, SPEAKER, speaker_link
+from tests.e2e.test_console import CSP_PROBE, speaker_link
 from tests.e2e.test_media import (
     MEDIA_ARGS,
     PC_PROBE,
@@ -31,9 +30,9 @@ from tests.e2e.test_media import (
     api,
     engine,  # noqa: F401 (the fixture: both engines)
     stats,
+    webinar_with_speaker,
 )
-from tests.e2e.test_room import ANIMATOR, cli
-from tests.helpers import antenne_env, links_in, require_binary
+from tests.helpers import require_binary
 from tests.telephony.softphone import dominant_frequency
 
 pytestmark = pytest.mark.e2e
@@ -115,31 +114,7 @@ def test_a_caller_hears_the_speaker_and_is_heard_with_the_floor(
             f"Telephone dial-in (SIP, UDP and TCP): {netns.address}:{SIP_PORT}"
             in (data / "antenne.log").read_text()
         )
-        env = antenne_env(data, ANTENNE_BASE_URL=base)
-        cli(env, "demo")
-        [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
-        token = cli(env, "token", "create", "--email", ANIMATOR).strip()
-        [(team_id,)] = _db(
-            data, "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
-        )
-        event = api(netns, base, token, "POST", "/events", {"title": "Tél", "team_id": team_id})
-        start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        session_id = api(
-            netns,
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
-        api(
-            netns,
-            base,
-            token,
-            "POST",
-            f"/sessions/{session_id}/speakers",
-            {"email": SPEAKER, "name": "Sacha Orateur"},
-        )
+        session_id, token, login_link = webinar_with_speaker(netns, data, base, "Tél")
         [(pin,)] = _db(data, "SELECT phone_pin FROM events_session WHERE id = ?", session_id)
         guest_link = speaker_link(data)
         api(netns, base, token, "POST", f"/sessions/{session_id}/green-room")

@@ -52,6 +52,20 @@ def api(base: str, token: str, method: str, path: str, body: dict | None = None)
         return json.loads(response.read() or b"null")
 
 
+def demo_animator(base: str, data_dir: Path) -> tuple[str, str, int]:
+    """The demo workspace with `ANIMATOR` made an admin: (their login link, an API token of
+    theirs, the id of the team their webinars go to)."""
+    env = antenne_env(data_dir, ANTENNE_BASE_URL=base)
+    cli(env, "demo")
+    [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
+    token = cli(env, "token", "create", "--email", ANIMATOR).strip()
+    with closing(sqlite3.connect(data_dir / "antenne.sqlite3")) as db:
+        [(team_id,)] = db.execute(
+            "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
+        ).fetchall()
+    return login_link, token, team_id
+
+
 def presences(data_dir: Path) -> list[tuple[str, int, bool]]:
     """(attendee email, registration id, still connected) per attendance row."""
     with closing(sqlite3.connect(data_dir / "antenne.sqlite3")) as db:
@@ -79,14 +93,7 @@ def test_attendees_wait_switch_to_the_room_chat_safely_and_are_thanked(tmp_path)
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):
-        env = antenne_env(tmp_path, ANTENNE_BASE_URL=base)
-        cli(env, "demo")
-        [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
-        token = cli(env, "token", "create", "--email", ANIMATOR).strip()
-        with closing(sqlite3.connect(tmp_path / "antenne.sqlite3")) as db:
-            [(team_id,)] = db.execute(
-                "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
-            ).fetchall()
+        login_link, token, team_id = demo_animator(base, tmp_path)
         event = api(base, token, "POST", "/events", {"title": "Salle test", "team_id": team_id})
         now = datetime.now(UTC)
 

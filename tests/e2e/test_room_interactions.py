@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.e2e.test_room import ANIMATOR, api, cli, room_strings
-from tests.helpers import antenne_env, antenne_run, links_in, require_binary
+from tests.e2e.test_room import api, demo_animator, room_strings
+from tests.helpers import antenne_run, require_binary
 
 pytestmark = pytest.mark.e2e
 
@@ -92,14 +90,7 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):
-        env = antenne_env(tmp_path, ANTENNE_BASE_URL=base)
-        cli(env, "demo")
-        [login_link] = links_in(cli(env, "admin", "create", "--email", ANIMATOR))
-        token = cli(env, "token", "create", "--email", ANIMATOR).strip()
-        with closing(sqlite3.connect(tmp_path / "antenne.sqlite3")) as db:
-            [(team_id,)] = db.execute(
-                "SELECT id FROM accounts_team WHERE name = 'Mission Numérique Inclusive'"
-            ).fetchall()
+        login_link, token, team_id = demo_animator(base, tmp_path)
         event = api(base, token, "POST", "/events", {"title": "Salle active", "team_id": team_id})
         start = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
         session_id = api(

@@ -11,7 +11,8 @@ import pytest
 
 from antenne.telephony.gateway import SipGateway
 from antenne.telephony.sip import Peer
-from tests.telephony.test_gateway_sipp import BASIC_CALL, Recorder, _ack, _request, run_sipp
+from tests.telephony.sipp import run_sipp
+from tests.telephony.test_gateway_sipp import BASIC_CALL, Recorder, _ack, _request
 
 FORBIDDEN_CALL = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="a call and an OPTIONS from a source that is not allowed">

@@ -14,61 +14,19 @@ from django.utils import timezone
 from antenne.events.models import Session
 from antenne.media.engine import set_engine
 from antenne.rooms.models import Presence
-from antenne.telephony.gateway import SipGateway
-from antenne.telephony.ivr import Ivr
 from antenne.telephony.models import PhoneCall
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.media.conftest import TONE_HZ, Publisher, loopback_ice  # noqa: F401 (fixture)
-from tests.telephony.softphone import Phone, dominant_frequency
+from tests.telephony.calls import call_of, ended, eventually, joined
+from tests.telephony.softphone import dominant_frequency
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 db = sync_to_async
 
 
-@pytest.fixture
-async def ivr_gateway():
-    ivr = Ivr()
-    gateway = SipGateway(ivr, host="127.0.0.1", port=0, max_calls=50)
-    await gateway.start()
-    yield gateway
-    await gateway.close()
-    await ivr.close()
-
-
-@pytest.fixture
-async def phones(ivr_gateway):
-    made: list[Phone] = []
-
-    async def make(**kwargs) -> Phone:
-        phone = Phone(("127.0.0.1", ivr_gateway.port), **kwargs)
-        await phone.open()
-        made.append(phone)
-        return phone
-
-    yield make
-    for phone in made:
-        await phone.hangup(timeout=1)
-        phone.close()
-
-
-async def eventually(check, timeout: float = 10.0, step: float = 0.1):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {check.__name__}")
-        await asyncio.sleep(step)
-
-
 def _session(**kwargs) -> Session:
     return SessionFactory(starts_at=timezone.now() + timedelta(minutes=10), **kwargs)
-
-
-def _call(phone: Phone) -> PhoneCall | None:
-    return PhoneCall.objects.filter(call_id=phone.call_id).first()
 
 
 async def test_wrong_pins_then_the_right_one_then_waiting_until_live_then_goodbye(phones):
@@ -80,17 +38,13 @@ async def test_wrong_pins_then_the_right_one_then_waiting_until_live_then_goodby
     await phone.dial("12#")
 
     async def two_wrong():
-        call = await db(_call)(phone)
+        call = await db(call_of)(phone)
         return call is not None and call.wrong_pins == 2
 
     await eventually(two_wrong)
     await phone.dial(session.phone_pin + "#")
 
-    async def joined():
-        call = await db(_call)(phone)
-        return call if call is not None and call.presence_id else None
-
-    call = await eventually(joined)
+    call = await joined(phone)
     presence = await db(Presence.objects.get)(pk=call.presence_id)
     assert (presence.device, presence.role, presence.left_at) == ("phone", "attendee", None)
     assert presence.registration_id is None
@@ -103,13 +57,7 @@ async def test_wrong_pins_then_the_right_one_then_waiting_until_live_then_goodby
     assert _rms(phone.heard[before:]) > 300
     # The session ends: goodbye, then the gateway hangs up.
     await db(Session.objects.filter(pk=session.pk).update)(state=Session.State.ENDED)
-    await asyncio.wait_for(phone.bye.wait(), 15)
-
-    async def closed():
-        call = await db(_call)(phone)
-        return call if call.outcome != PhoneCall.Outcome.ACTIVE else None
-
-    call = await eventually(closed)
+    call = await ended(phone, 15)
     assert call.outcome == PhoneCall.Outcome.COMPLETED
     assert call.packets_sent > 50
     presence = await db(Presence.objects.get)(pk=call.presence_id)
@@ -125,14 +73,14 @@ async def test_five_wrong_pins_hang_up_and_the_number_is_then_refused(phones):
             await phone.dial(f"99999999{attempt}#", gap=0.05)
             await asyncio.sleep(0.3)
         await asyncio.wait_for(phone.bye.wait(), 20)
-        call = await db(_call)(phone)
+        call = await db(call_of)(phone)
         assert call.wrong_pins == 5
         assert call.outcome == PhoneCall.Outcome.WRONG_PIN
         # The same number again: refused before any PIN (and its right PIN would not help).
         again = await phones(number="+33700000001")
         assert await again.call() == 200
         await asyncio.wait_for(again.bye.wait(), 15)
-        refused = await db(_call)(again)
+        refused = await db(call_of)(again)
         assert refused.outcome == PhoneCall.Outcome.THROTTLED
         assert refused.presence_id is None
         # Another number is not affected.
@@ -149,11 +97,7 @@ async def test_a_personal_pin_attributes_the_call_to_its_registrant(phones):
     assert await phone.call() == 200
     await phone.dial(registration.phone_pin + "#")
 
-    async def joined():
-        call = await db(_call)(phone)
-        return call if call is not None and call.presence_id else None
-
-    call = await eventually(joined)
+    call = await joined(phone)
     presence = await db(Presence.objects.get)(pk=call.presence_id)
     assert presence.registration_id == registration.pk
     assert presence.device == "phone"
@@ -164,7 +108,7 @@ async def test_no_pin_typed_hangs_up(phones, monkeypatch):
     phone = await phones()
     assert await phone.call() == 200
     await asyncio.wait_for(phone.bye.wait(), 90)
-    call = await db(_call)(phone)
+    call = await db(call_of)(phone)
     assert call.outcome == PhoneCall.Outcome.NO_PIN
 
 
@@ -188,11 +132,8 @@ async def test_live_callers_hear_the_speaker_through_the_embedded_engine(
             assert await phone.call() == 200
             await phone.dial(session.phone_pin + "#")
 
-        async def all_joined():
-            calls = [await db(_call)(phone) for phone in listeners]
-            return all(call is not None and call.presence_id for call in calls)
-
-        await eventually(all_joined)
+        for phone in listeners:
+            await joined(phone)
         await asyncio.sleep(6)  # the "live" prompt, then the stage
         for phone in listeners:
             tail = bytes(phone.heard[-8000 * 2 :])  # the last second
@@ -238,11 +179,7 @@ async def test_star_one_raises_and_lowers_the_hand_and_the_animator_gives_the_fl
         assert await phone.call() == 200
         await phone.dial(session.phone_pin + "#")
 
-        async def joined():
-            call = await db(_call)(phone)
-            return call if call is not None and call.presence_id else None
-
-        call = await eventually(joined)
+        call = await joined(phone)
 
         async def hand():
             return (await db(Presence.objects.get)(pk=call.presence_id)).hand_raised_at
@@ -304,16 +241,12 @@ async def test_the_floor_given_before_the_broadcast_is_not_kept(phones):
     assert await phone.call() == 200
     await phone.dial(session.phone_pin + "#")
 
-    async def joined():
-        call = await db(_call)(phone)
-        return call if call is not None and call.presence_id else None
-
-    call = await eventually(joined)
+    call = await joined(phone)
     staff = Participant(session_id=session.pk, role="staff", name="Ana", user_id=animator.pk)
     await db(set_floor)(participant=staff, presence_id=call.presence_id, floor=True)
 
     async def taken_back():
-        return not (await db(_call)(phone)).floor
+        return not (await db(call_of)(phone)).floor
 
     # Waiting, not live: nothing can be published, and the console is told so.
     await eventually(taken_back)

@@ -6,7 +6,6 @@ the gateway's SDP answer."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from datetime import timedelta
@@ -14,18 +13,15 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.media import engine as media_engine
 from antenne.rooms.models import Presence
 from antenne.telephony.gateway import SipGateway
-from antenne.telephony.ivr import Ivr
 from antenne.telephony.models import PhoneCall
 from tests.factories import SessionFactory
-from tests.helpers import free_port, require_binary
 from tests.telephony.pcap import dtmf_pcap
+from tests.telephony.sipp import run_sipp
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -44,27 +40,6 @@ def _raw_sockets():
         if os.environ.get("ANTENNE_REQUIRE_ALL") == "1":
             pytest.fail(f"ANTENNE_REQUIRE_ALL=1 but {reason}")
         pytest.skip(reason)
-
-
-@pytest.fixture
-async def ivr_gateway():
-    """The gateway with the voice menu; the media engine the bridges create on first use
-    (the embedded one, holding no room: live callers hear silence) is closed afterwards."""
-    media_engine.set_engine(None)
-    ivr = Ivr()
-    gateway = SipGateway(ivr, host="127.0.0.1", port=0, max_calls=80)
-    await gateway.start()
-    yield gateway
-    await gateway.close()
-    await ivr.close()
-    engine = media_engine._engine
-    if engine is not None:
-        engine.set_listener(None)
-        await engine.close()
-        media_engine.set_engine(None)
-    # The IVR's queries ran in asgiref's worker thread: its connection would keep the test
-    # database open (PostgreSQL then cannot drop it at the end of the run).
-    await db(connections.close_all)()
 
 
 # --- Scenarios --------------------------------------------------------------------------
@@ -168,65 +143,6 @@ CANCEL_WHILE_RINGING = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
   <pause milliseconds="2500"/>
 </scenario>
 """
-
-
-async def run_sipp(
-    tmp_path: Path,
-    gateway: SipGateway,
-    scenario: str,
-    *,
-    calls: int = 1,
-    limit: int | None = None,
-    rate: int | None = None,
-    timeout: float = 40,
-) -> tuple[int, str]:
-    """Run sipp against the gateway; (exit status, output + error log). sipp exits 0 only
-    when every call followed the scenario; `-timeout` bounds the whole run."""
-    sipp = require_binary("sipp")
-    path = tmp_path / "scenario.xml"
-    path.write_text(scenario)
-    errors = tmp_path / "errors.log"
-    process = await asyncio.create_subprocess_exec(
-        sipp,
-        f"127.0.0.1:{gateway.port}",
-        "-sf",
-        str(path),
-        "-i",
-        "127.0.0.1",
-        "-p",
-        str(free_port()),
-        "-mi",
-        "127.0.0.1",
-        "-mp",
-        str(free_port()),
-        "-m",
-        str(calls),
-        "-l",
-        str(limit or calls),
-        "-r",
-        str(rate or calls),
-        "-timeout",
-        f"{int(timeout)}s",
-        "-timeout_error",
-        "-nostdin",
-        "-t",
-        "u1",
-        "-trace_err",
-        "-error_file",
-        str(errors),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout + 10)
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, 9)
-            await process.wait()
-    log = errors.read_text(errors="replace") if errors.exists() else ""
-    return process.returncode or 0, output.decode(errors="replace")[-3000:] + log[-3000:]
 
 
 async def settled(gateway: SipGateway, timeout: float = 10.0) -> list[PhoneCall]:

@@ -21,17 +21,14 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.media import engine as media_engine
 from antenne.telephony import services
-from antenne.telephony.gateway import SipGateway
-from antenne.telephony.ivr import Ivr
 from antenne.telephony.models import PhoneCall
 from tests.factories import RegistrationFactory, SessionFactory
+from tests.telephony.calls import call_of, ended
 from tests.telephony.softphone import Phone
 
 db = sync_to_async
@@ -157,51 +154,6 @@ def test_the_throttling_window_holds_until_it_is_over():
 # --- Through the gateway, with a softphone -----------------------------------------------
 
 
-@pytest.fixture
-async def phones():
-    media_engine.set_engine(None)
-    ivr = Ivr()
-    gateway = SipGateway(ivr, host="127.0.0.1", port=0, max_calls=20)
-    await gateway.start()
-    made: list[Phone] = []
-
-    async def make(number: str) -> Phone:
-        phone = Phone(("127.0.0.1", gateway.port), number=number)
-        await phone.open()
-        made.append(phone)
-        return phone
-
-    yield make
-    for phone in made:
-        await phone.hangup(timeout=1)
-        phone.close()
-    await gateway.close()
-    await ivr.close()
-    engine = media_engine._engine
-    if engine is not None:
-        engine.set_listener(None)
-        await engine.close()
-        media_engine.set_engine(None)
-    # The IVR's queries ran in asgiref's worker thread: its connection would keep the test
-    # database open (PostgreSQL then cannot drop it at the end of the run).
-    await db(connections.close_all)()
-
-
-def _call(phone: Phone) -> PhoneCall:
-    return PhoneCall.objects.get(call_id=phone.call_id)
-
-
-async def _ended(phone: Phone, timeout: float = 30) -> PhoneCall:
-    """The call's row once the gateway hung up and recorded it."""
-    await asyncio.wait_for(phone.bye.wait(), timeout)
-    for _ in range(100):
-        call = await db(_call)(phone)
-        if call.outcome != Outcome.ACTIVE:
-            return call
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"call {phone.call_id} still active")
-
-
 async def _wrong(phone: Phone, count: int) -> None:
     for n in range(count):
         await phone.dial(f"00000000{n}#", gap=0.05)
@@ -216,21 +168,21 @@ async def test_a_number_reaching_its_limit_during_a_call_is_refused_there(phones
     session = await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
     number = "+33700000007"
     with override_settings(RATE_LIMIT_PIN=(7, 900)):
-        first = await phones(number)
+        first = await phones(number=number)
         assert await first.call() == 200
         await _wrong(first, 5)
-        assert (await _ended(first)).outcome == Outcome.WRONG_PIN
+        assert (await ended(first)).outcome == Outcome.WRONG_PIN
 
-        second = await phones(number)
+        second = await phones(number=number)
         assert await second.call() == 200
         await _wrong(second, 2)
         await second.dial(session.phone_pin + "#", gap=0.05)
-        call = await _ended(second)
+        call = await ended(second)
         assert (call.outcome, call.wrong_pins, call.presence_id) == (Outcome.THROTTLED, 2, None)
 
-        third = await phones(number)
+        third = await phones(number=number)
         assert await third.call() == 200
-        call = await _ended(third)
+        call = await ended(third)
         assert (call.outcome, call.wrong_pins, call.presence_id) == (Outcome.THROTTLED, 0, None)
 
 
@@ -242,11 +194,11 @@ async def test_parallel_calls_from_one_number_share_its_limit(phones):
     await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
     number = "+33700000008"
     with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
-        callers = [await phones(number) for _ in range(3)]
+        callers = [await phones(number=number) for _ in range(3)]
         for phone in callers:
             assert await phone.call() == 200
         await asyncio.gather(*(_wrong(phone, TRIES_PER_CALL) for phone in callers))
-        calls = [await _ended(phone) for phone in callers]
+        calls = [await ended(phone) for phone in callers]
     assert sum(call.wrong_pins for call in calls) == LIMIT
     assert Outcome.THROTTLED in {call.outcome for call in calls}
     assert all(call.presence_id is None for call in calls)
@@ -256,9 +208,9 @@ async def test_parallel_calls_from_one_number_share_its_limit(phones):
 @pytest.mark.e2e
 async def test_one_over_long_entry_counts_as_one_wrong_pin(phones):
     await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
-    phone = await phones("+33700000009")
+    phone = await phones(number="+33700000009")
     assert await phone.call() == 200
     await phone.dial("12345678901234#", gap=0.05)  # 14 digits, then #
     await asyncio.sleep(2)
-    call = await db(_call)(phone)
+    call = await db(call_of)(phone)
     assert call.wrong_pins == 1
