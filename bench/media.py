@@ -321,6 +321,59 @@ def server_env(data: Path, engine: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def start_antenne(
+    ns: Netns, data: Path, log: Path, cwd: Path, engine: dict[str, str]
+) -> subprocess.Popen:
+    """`antenne run` in the namespace, its output in `log`, once its banner is printed (the
+    process is stopped again if it never is)."""
+    server = ns.popen(
+        [sys.executable, "-m", "antenne", "run", "--host", ADDRESS, "--port", str(PORT)],
+        env=server_env(data, engine),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+    )
+    try:
+        wait_for_text(log, "Press Ctrl-C", server, 90)
+    except BaseException:
+        stop(server)
+        raise
+    return server
+
+
+def api_through(peer: PeerProcess, token: str, method: str, path: str, body: Any) -> Any:
+    """A REST API call made by a peer process (inside the namespace, where the server is)."""
+    reply = peer.call("api", base=BASE, token=token, method=method, path=path, body=body)
+    if reply["status"] >= 300:
+        raise RuntimeError(f"{method} {path}: {reply['status']} {reply['data']}")
+    return reply["data"]
+
+
+def webinar_with_speaker(
+    data: Path, peer: PeerProcess, title: str, speaker_name: str
+) -> tuple[str, int]:
+    """On the demo workspace, as `ANIMATOR` (an admin): a webinar with one session in 10
+    minutes and `SPEAKER` invited. Returns (API token, session id)."""
+    env = server_env(data, {})
+    antenne(env, "demo")
+    antenne(env, "admin", "create", "--email", ANIMATOR)
+    token = antenne(env, "token", "create", "--email", ANIMATOR).strip().split()[-1]
+    with contextlib.closing(sqlite3.connect(data / "antenne.sqlite3")) as db:
+        [(team_id,)] = db.execute("SELECT id FROM accounts_team WHERE name = ?", (TEAM,)).fetchall()
+    event = api_through(peer, token, "POST", "/events", {"title": title, "team_id": team_id})
+    starts = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    session = api_through(
+        peer,
+        token,
+        "POST",
+        f"/events/{event['id']}/sessions",
+        {"starts_at": starts, "confirm_conflicts": True},
+    )["id"]
+    speaker = {"email": SPEAKER, "name": speaker_name}
+    api_through(peer, token, "POST", f"/sessions/{session}/speakers", speaker)
+    return token, session
+
+
 def start_janus(ns: Netns, directory: Path, logs: Path) -> tuple[subprocess.Popen, dict]:
     from antenne.media.janus.config import render_config
 
@@ -411,35 +464,10 @@ class EngineRun:
         engine_env = {"ANTENNE_MEDIA_ENGINE": "embedded"}
         if self.engine == "janus":
             self.janus, engine_env = start_janus(self.ns, self.tmp / "janus", self.logs)
-        log = self.logs / "antenne.log"
-        self.server = self.ns.popen(
-            [sys.executable, "-m", "antenne", "run", "--host", ADDRESS, "--port", str(PORT)],
-            env=server_env(data, engine_env),
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            cwd=self.tmp,
-        )
-        wait_for_text(log, "Press Ctrl-C", self.server, 90)
-        env = server_env(data, {})
-        antenne(env, "demo")
-        antenne(env, "admin", "create", "--email", ANIMATOR)
-        self.token = antenne(env, "token", "create", "--email", ANIMATOR).strip().split()[-1]
-        with contextlib.closing(sqlite3.connect(data / "antenne.sqlite3")) as db:
-            [(team_id,)] = db.execute(
-                "SELECT id FROM accounts_team WHERE name = ?", (TEAM,)
-            ).fetchall()
+        self.server = start_antenne(self.ns, data, self.logs / "antenne.log", self.tmp, engine_env)
         self.publisher = PeerProcess(self.ns, "publisher", self.logs)
-        event = self.api("POST", "/events", {"title": "Bench media", "team_id": team_id})
-        starts = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        self.session = self.api(
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": starts, "confirm_conflicts": True},
-        )["id"]
-        self.api(
-            "POST",
-            f"/sessions/{self.session}/speakers",
-            {"email": SPEAKER, "name": "Orateur Bench"},
+        self.token, self.session = webinar_with_speaker(
+            data, self.publisher, "Bench media", "Orateur Bench"
         )
         self.join_urls = []
         for n in range(max(self.args.levels) + self.args.chromium_runs):
@@ -452,12 +480,7 @@ class EngineRun:
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         assert self.publisher is not None
-        reply = self.publisher.call(
-            "api", base=BASE, token=self.token, method=method, path=path, body=body
-        )
-        if reply["status"] >= 300:
-            raise RuntimeError(f"{method} {path}: {reply['status']} {reply['data']}")
-        return reply["data"]
+        return api_through(self.publisher, self.token, method, path, body)
 
     def publish(self) -> None:
         assert self.publisher is not None
@@ -794,8 +817,9 @@ def table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_docs(args: argparse.Namespace, results: list[dict[str, Any]], minutes: float) -> None:
-    model = next(
+def cpu_model() -> str:
+    """The processor's name, for the machine line of docs/benchmarks.md."""
+    return next(
         (
             line.split(":", 1)[1].strip()
             for line in subprocess.run(
@@ -805,6 +829,10 @@ def write_docs(args: argparse.Namespace, results: list[dict[str, Any]], minutes:
         ),
         platform.processor() or "?",
     )
+
+
+def write_docs(args: argparse.Namespace, results: list[dict[str, Any]], minutes: float) -> None:
+    model = cpu_model()
     cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
     levels = ",".join(str(n) for n in args.levels)
     out = [

@@ -64,7 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,27 +72,24 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-from common import antenne  # noqa: E402
 from phone_peer import BINS, ClientProcess, percentile  # noqa: E402
 
 from media import (  # noqa: E402
     ADDRESS,
-    ANIMATOR,
     BASE,
     PEER_ADDRESS,
-    PORT,
-    SPEAKER,
-    TEAM,
     Netns,
     Timeout,
+    api_through,
+    cpu_model,
     machine_ticks,
     on_signal,
-    server_env,
     speaker_link,
+    start_antenne,
     stop,
     usage,
-    wait_for_text,
     wait_idle,
+    webinar_with_speaker,
 )
 
 SIP_PORT = 5070
@@ -143,34 +140,12 @@ class Bench:
             "ANTENNE_SIP_ALLOWED_SOURCES": f"{ADDRESS.rsplit('.', 1)[0]}.0/24",
         }
         log = self.logs / "antenne.log"
-        self.server = self.ns.popen(
-            [sys.executable, "-m", "antenne", "run", "--host", ADDRESS, "--port", str(PORT)],
-            env=server_env(self.data, engine),
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            cwd=self.tmp,
-        )
-        wait_for_text(log, "Press Ctrl-C", self.server, 90)
+        self.server = start_antenne(self.ns, self.data, log, self.tmp, engine)
         if "SIP" not in log.read_text():
             print("  (the banner does not mention SIP; checking calls anyway)")
-        env = server_env(self.data, {})
-        antenne(env, "demo")
-        antenne(env, "admin", "create", "--email", ANIMATOR)
-        self.token = antenne(env, "token", "create", "--email", ANIMATOR).strip().split()[-1]
-        with contextlib.closing(sqlite3.connect(self.data / "antenne.sqlite3")) as db:
-            [(team_id,)] = db.execute(
-                "SELECT id FROM accounts_team WHERE name = ?", (TEAM,)
-            ).fetchall()
         self.publisher = ClientProcess(self.ns, "publisher", self.logs)
-        event = self.api("POST", "/events", {"title": "Bench phone", "team_id": team_id})
-        starts = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        self.session = self.api(
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": starts, "confirm_conflicts": True},
-        )["id"]
-        self.api(
-            "POST", f"/sessions/{self.session}/speakers", {"email": SPEAKER, "name": "Orateur"}
+        self.token, self.session = webinar_with_speaker(
+            self.data, self.publisher, "Bench phone", "Orateur"
         )
         speaker_token = speaker_link(self.data).rstrip("/").rsplit("/", 1)[-1]
         self.api("POST", f"/sessions/{self.session}/green-room")
@@ -188,12 +163,7 @@ class Bench:
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         assert self.publisher is not None
-        reply = self.publisher.call(
-            "api", base=BASE, token=self.token, method=method, path=path, body=body
-        )
-        if reply["status"] >= 300:
-            raise RuntimeError(f"{method} {path}: {reply['status']} {reply['data']}")
-        return reply["data"]
+        return api_through(self.publisher, self.token, method, path, body)
 
     def calls_in_room(self) -> tuple[int, int]:
         """(active calls in the session's room, active calls in all)."""
@@ -554,16 +524,7 @@ def main() -> int:
     if result["problems"]:
         status = 1
     minutes = (time.monotonic() - began) / 60
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in subprocess.run(
-                ["lscpu"], capture_output=True, text=True, check=False
-            ).stdout.splitlines()
-            if line.startswith("Model name")
-        ),
-        platform.processor() or "?",
-    )
+    model = cpu_model()
     result["run"] = {
         "command": " ".join(["bench/phone.py", *sys.argv[1:]]),
         "at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
