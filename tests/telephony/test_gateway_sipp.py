@@ -419,3 +419,36 @@ def test_bind_addresses(bind, expected):
 def test_bad_bind_addresses(bind):
     with pytest.raises(ValueError, match="host:port"):
         parse_bind(bind)
+
+
+async def test_a_port_taken_for_tcp_fails_cleanly_and_port_zero_picks_another(monkeypatch):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        gateway = SipGateway(Recorder(), host="127.0.0.1", port=port)
+        with pytest.raises(OSError, match="in use"):
+            await gateway.start()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", port))  # the failed start left nothing bound
+
+    real_start_server = asyncio.start_server
+    refused: list[int] = []
+
+    async def busy_once(handler, host, port, **kwargs):
+        if not refused:
+            refused.append(port)
+            raise OSError(98, "address already in use")
+        return await real_start_server(handler, host, port, **kwargs)
+
+    monkeypatch.setattr(asyncio, "start_server", busy_once)
+    gateway = SipGateway(Recorder(), host="127.0.0.1", port=0)
+    await gateway.start()
+    try:
+        assert refused
+        assert gateway.port != 0
+        assert gateway._transport.get_extra_info("sockname")[1] == gateway.port
+        [listening] = gateway._tcp_server.sockets
+        assert listening.getsockname()[1] == gateway.port
+    finally:
+        await gateway.close()

@@ -252,16 +252,30 @@ class SipGateway:
         self._tcp_writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
+        """Listen on UDP and TCP, the same port for both. With port 0 the system picks the
+        UDP port, which TCP may already use elsewhere: then another one is picked. Nothing
+        stays bound when listening fails."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _SipProtocol(self), local_addr=(self.host, self.port)
-        )
-        self._transport = transport
-        self.port = transport.get_extra_info("sockname")[1]
-        if self.tcp:
-            self._tcp_server = await asyncio.start_server(
-                self._tcp_client, self.host, self.port, limit=MAX_MESSAGE_BYTES + 4
+        attempts = 20 if self.port == 0 else 1
+        for attempt in range(attempts):
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _SipProtocol(self), local_addr=(self.host, self.port)
             )
+            port = transport.get_extra_info("sockname")[1]
+            if not self.tcp:
+                break
+            try:
+                self._tcp_server = await asyncio.start_server(
+                    self._tcp_client, self.host, port, limit=MAX_MESSAGE_BYTES + 4
+                )
+                break
+            except OSError:
+                transport.close()
+                await asyncio.sleep(0)  # the socket closes on the loop's next turn
+                if attempt == attempts - 1:
+                    raise
+        self._transport = transport
+        self.port = port
         logger.info(
             "SIP gateway listening on %s:%s (UDP%s)",
             self.host,
