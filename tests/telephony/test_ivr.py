@@ -120,7 +120,10 @@ async def test_live_callers_hear_the_speaker_through_the_embedded_engine(
 
     engine = EmbeddedEngine()
     set_engine(engine)
-    publisher = Publisher(video=True)
+    # Audio only: a 640x480 VP8 encoder in this same process starves its event loop on a
+    # loaded machine (stalls the callers would hear as loss); the camera case, video
+    # answered inactive, is in tests/e2e/test_phone_media.py.
+    publisher = Publisher(video=False)
     try:
         session = await db(_session)(state=Session.State.LIVE)
         await publisher.publish(engine, "p424242", room=session.pk)
