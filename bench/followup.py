@@ -147,7 +147,8 @@ def build(args: argparse.Namespace, results: dict[str, float], watch: Stopwatch)
     from antenne.core.permissions import Role
     from antenne.events.models import Event, Session
     from antenne.mailing import campaign_sending, campaigns, services
-    from antenne.mailing.models import Campaign, CampaignRecipient, OutgoingEmail
+    from antenne.mailing.models import Campaign, CampaignRecipient
+    from antenne.outbox.models import OutgoingEmail
     from antenne.registrations.models import Registration
     from antenne.rooms.models import Presence
 
@@ -245,9 +246,7 @@ def build(args: argparse.Namespace, results: dict[str, float], watch: Stopwatch)
         "first_state": str(first_state),
         "states": f"{state_after_canary} → {final_state}",
         "rows": OutgoingEmail.objects.filter(campaign=campaign).count(),
-        "tasks": DBTaskResult.objects.filter(
-            task_path="antenne.mailing.tasks.deliver_email"
-        ).count(),
+        "tasks": DBTaskResult.objects.filter(task_path="antenne.outbox.services.deliver").count(),
         "vendor": connection.vendor,
     }
 
@@ -301,7 +300,7 @@ def pg_sessions() -> int:
 
 
 def delivery_figures(campaign_id: int) -> dict:
-    from antenne.mailing.models import OutgoingEmail
+    from antenne.outbox.models import OutgoingEmail
 
     rows = OutgoingEmail.objects.filter(campaign_id=campaign_id)
     states = Counter(rows.values_list("state", flat=True))

@@ -40,7 +40,7 @@ def _default_language():
 def _real_email_path(settings):
     """Django's test runner swaps in a locmem mailer; Antenne's default mailbox mode is what
     users get, so tests keep it (or use `smtp_server` for a real SMTP peer)."""
-    settings.EMAIL_BACKEND = "antenne.mailing.backends.MailboxBackend"
+    settings.EMAIL_BACKEND = "antenne.outbox.backends.MailboxBackend"
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from antenne.accounts import services
 from antenne.analytics.models import Export
 from antenne.core.permissions import Role
 from antenne.events.models import Speaker
-from antenne.mailing.models import Campaign, MailboxMessage, Reminder
+from antenne.mailing.models import Campaign, Reminder
+from antenne.outbox.models import MailboxMessage
 from antenne.registrations.models import RegistrationField
 from tests.factories import (
     AccessRequestFactory,

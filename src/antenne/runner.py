@@ -58,7 +58,7 @@ class InProcessWorker:
 class MailSweeper:
     """The mail housekeeping of every worker process, once at start and then every
     `interval` seconds on a daemon thread beside the worker loop: re-queue the emails a
-    crashed worker left behind (`mailing.services.requeue_stuck`), send the reminders
+    crashed worker left behind (`outbox.services.requeue_stuck`), send the reminders
     that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once),
     prepare the follow-up drafts of sessions that are over and resume approved messages
     whose task was lost (`mailing.followups`, `mailing.campaign_sending`), and close the
@@ -80,7 +80,7 @@ class MailSweeper:
         from antenne.mailing.campaign_sending import resume_due_campaigns
         from antenne.mailing.followups import prepare_due_followups
         from antenne.mailing.reminders import dispatch_due_reminders
-        from antenne.mailing.services import requeue_stuck
+        from antenne.outbox.services import requeue_stuck
         from antenne.rooms.attendance import close_stale
 
         try:

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "mozilla_django_oidc",
     "antenne.core",
+    "antenne.outbox",
     "antenne.accounts",
     "antenne.mailing",
     "antenne.events",
@@ -216,7 +217,7 @@ if OIDC_ENABLED:
 # --- Email
 EMAIL_MODE = config.get("ANTENNE_EMAIL", "mailbox").lower()
 _EMAIL_BACKENDS = {
-    "mailbox": "antenne.mailing.backends.MailboxBackend",
+    "mailbox": "antenne.outbox.backends.MailboxBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "console": "django.core.mail.backends.console.EmailBackend",
 }

@@ -21,7 +21,7 @@ import pytest
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.mailing.models import OutgoingEmail
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration, RegistrationField
 from antenne.rooms.models import ChatMessage, Poll, PollVote, Presence, Question, QuestionVote
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory

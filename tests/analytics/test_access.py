@@ -20,7 +20,7 @@ from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
 from antenne.events import lifecycle
 from antenne.events.models import Speaker
-from antenne.mailing.models import OutgoingEmail
+from antenne.outbox.models import OutgoingEmail
 from tests.conftest import client_for
 from tests.factories import SessionFactory, UserFactory
 from tests.helpers import drain_tasks, links_in

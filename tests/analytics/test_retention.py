@@ -16,7 +16,7 @@ from antenne.analytics import retention, services
 from antenne.analytics.models import Export, SessionSummary
 from antenne.core import actions
 from antenne.core.models import AuditEntry
-from antenne.mailing.models import OutgoingEmail
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration
 from antenne.rooms.models import ChatMessage, PollVote, Presence, Question
 from antenne.runner import MailSweeper
@@ -140,7 +140,7 @@ def test_a_running_export_left_by_a_dead_worker_is_failed(webinar, animator):
 
 
 def test_calls_lose_their_numbers_with_the_session_or_when_as_old(webinar, animator):
-    from antenne.telephony.models import PhoneCall
+    from antenne.rooms.models import PhoneCall
 
     session = webinar.session
     with_session = PhoneCall.objects.create(

@@ -24,8 +24,7 @@ from django.utils import timezone
 from antenne.analytics import figures, rows, summaries
 from antenne.analytics.selectors import gateway_calls
 from antenne.registrations import services as registrations
-from antenne.rooms.models import Presence
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall, Presence
 from tests.analytics.conftest import at, presence
 from tests.analytics.test_dashboards import english, text
 from tests.analytics.test_exports import made, read_csv, read_xlsx, utc

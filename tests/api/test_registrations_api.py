@@ -13,7 +13,7 @@ from django.utils import timezone
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
 from antenne.events.models import Session
-from antenne.mailing.models import MailboxMessage
+from antenne.outbox.models import MailboxMessage
 from antenne.registrations import services
 from antenne.registrations.models import Registration
 from tests.api.test_events_api import Api

@@ -97,7 +97,7 @@ def test_duplicate_pending_requests_are_merged(admin):
     assert request.reason == "Précision."
     # Admins are told once, not once per repeat.
     assert AuditEntry.objects.filter(action="accounts.access_request.created").count() == 1
-    from antenne.mailing.models import MailboxMessage
+    from antenne.outbox.models import MailboxMessage
 
     assert MailboxMessage.objects.filter(to=admin.email).count() == 1
 
@@ -152,7 +152,7 @@ def test_refusal_needs_a_message_and_tells_the_requester(admin):
     request.refresh_from_db()
     assert request.status == AccessRequest.Status.REFUSED
     assert request.decided_by == admin
-    from antenne.mailing.models import MailboxMessage
+    from antenne.outbox.models import MailboxMessage
 
     message = MailboxMessage.objects.get(to=request.email)
     assert "Voyez avec votre équipe." in message.body_text

@@ -12,7 +12,7 @@ from django.utils import timezone
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
 from antenne.events.models import Event, Session, Speaker
-from antenne.mailing.models import MailboxMessage
+from antenne.outbox.models import MailboxMessage
 from tests.conftest import client_for
 from tests.factories import EventFactory, SessionFactory, TeamFactory, UserFactory
 from tests.helpers import drain_tasks, links_in

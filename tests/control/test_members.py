@@ -8,7 +8,7 @@ from antenne.accounts import services
 from antenne.accounts.models import ApiToken, Team, User
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
-from antenne.mailing.models import MailboxMessage
+from antenne.outbox.models import MailboxMessage
 from tests.conftest import client_for
 from tests.factories import TeamFactory, UserFactory
 from tests.helpers import drain_tasks

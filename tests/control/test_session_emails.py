@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from antenne.core.models import AuditEntry
 from antenne.mailing import campaigns
-from antenne.mailing.models import Campaign, MessageTemplate, OutgoingEmail
+from antenne.mailing.models import Campaign, MessageTemplate
+from antenne.outbox.models import OutgoingEmail
 from antenne.rooms.models import Presence
 from tests.conftest import client_for
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory

@@ -22,7 +22,8 @@ from antenne.events import lifecycle
 from antenne.events.models import Session, Speaker
 from antenne.live import groups
 from antenne.mailing import reminders
-from antenne.mailing.models import OutgoingEmail, Reminder
+from antenne.mailing.models import Reminder
+from antenne.outbox.models import OutgoingEmail
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

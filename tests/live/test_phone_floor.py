@@ -12,8 +12,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from antenne.live import groups
-from antenne.rooms.models import Presence
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall, Presence
 from tests.live.helpers import call
 from tests.live.test_moderation import close, join_attendee, join_speaker, join_staff, pushes
 from tests.telephony.test_room import NUMBER, phone_caller

@@ -78,7 +78,7 @@ print("APPROVED", campaign.state)
 # What every worker's sweeper does once a row has been stuck for 5 minutes.
 SWEEP_LATER = (
     "from datetime import timedelta\n"
-    "from antenne.mailing.services import requeue_stuck\n"
+    "from antenne.outbox.services import requeue_stuck\n"
     "print('REQUEUED', requeue_stuck(older_than=timedelta(0)))\n"
 )
 
@@ -175,7 +175,7 @@ class Workers:
 OUTBOX = "SELECT count(*) FROM mailing_outgoingemail WHERE campaign_id IS NOT NULL"
 DELIVERY_TASKS = (
     "SELECT count(*) FROM django_tasks_database_dbtaskresult "
-    "WHERE task_path = 'antenne.mailing.tasks.deliver_email'"
+    "WHERE task_path = 'antenne.outbox.services.deliver'"
 )
 READY_TASKS = "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'READY'"
 CAMPAIGN_STATE = "SELECT state FROM mailing_campaign"

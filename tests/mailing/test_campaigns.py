@@ -17,8 +17,9 @@ from antenne.core.permissions import Role
 from antenne.events.models import Session
 from antenne.mailing import campaign_sending, campaigns, followups, reminders, texts
 from antenne.mailing.content_check import DATE, OTHER_EVENT
-from antenne.mailing.kinds import FOLLOWUP_ATTENDEES
-from antenne.mailing.models import Campaign, CampaignRecipient, OutgoingEmail
+from antenne.mailing.models import Campaign, CampaignRecipient
+from antenne.outbox.kinds import FOLLOWUP_ATTENDEES
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations import services as registrations
 from antenne.rooms.models import Presence
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory, UserFactory

@@ -13,8 +13,8 @@ from django.utils import timezone
 from antenne.events import pins
 from antenne.events import services as events
 from antenne.mailing import placeholders, reminders, texts
-from antenne.mailing.kinds import REMINDER
-from antenne.mailing.models import OutgoingEmail
+from antenne.outbox.kinds import REMINDER
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations import services as registrations
 from antenne.registrations.models import Registration
 from tests.factories import EventFactory

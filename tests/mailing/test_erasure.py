@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from antenne.mailing import campaigns
-from antenne.mailing.models import Campaign, CampaignRecipient, OutgoingEmail
+from antenne.mailing.models import Campaign, CampaignRecipient
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations import services as registrations
 from tests.factories import RegistrationFactory, SessionFactory
 

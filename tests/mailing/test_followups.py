@@ -17,8 +17,9 @@ from antenne.events import services as events
 from antenne.events.models import Session
 from antenne.mailing import campaign_sending, campaigns, followups, texts
 from antenne.mailing.content_check import MISSING_REPLAY
-from antenne.mailing.kinds import FOLLOWUP_ATTENDEES
-from antenne.mailing.models import Campaign, FollowUpRule, OutgoingEmail
+from antenne.mailing.models import Campaign, FollowUpRule
+from antenne.outbox.kinds import FOLLOWUP_ATTENDEES
+from antenne.outbox.models import OutgoingEmail
 from antenne.rooms.models import Presence
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory, UserFactory
 from tests.helpers import drain_tasks, links_in

@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from antenne.core import actions
 from antenne.core.models import AuditEntry
-from antenne.mailing import kinds, services
-from antenne.mailing.models import OutgoingEmail, Suppression
+from antenne.outbox import kinds, services
+from antenne.outbox.models import OutgoingEmail, Suppression
 from tests.helpers import ANTENNE, antenne_env, drain_tasks, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -293,7 +293,7 @@ def test_killing_the_worker_mid_way_loses_no_email(tmp_path):
     addresses = [f"r{i:03d}@example.org" for i in range(total)]
     script = (
         "from django.db import transaction\n"
-        "from antenne.mailing.services import queue_email\n"
+        "from antenne.outbox.services import queue_email\n"
         "with transaction.atomic():\n"
         f"    for i in range({total}):\n"
         "        to = f'r{i:03d}@example.org'\n"
@@ -338,7 +338,7 @@ def test_killing_the_worker_mid_way_loses_no_email(tmp_path):
         # What the periodic sweep does once the row has been stuck for a few minutes.
         sweep = (
             "from datetime import timedelta\n"
-            "from antenne.mailing.services import requeue_stuck\n"
+            "from antenne.outbox.services import requeue_stuck\n"
             "print(requeue_stuck(older_than=timedelta(0)))\n"
         )
         subprocess.run([*ANTENNE, "manage", "shell", "-c", sweep], env=env, check=True)

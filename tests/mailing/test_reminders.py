@@ -12,7 +12,8 @@ from django.utils import timezone
 from antenne.core.models import AuditEntry
 from antenne.events import services as events
 from antenne.mailing import reminders
-from antenne.mailing.models import OutgoingEmail, Reminder
+from antenne.mailing.models import Reminder
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations import services as registrations
 from antenne.registrations.models import Registration
 from tests.factories import EventFactory, RegistrationFactory

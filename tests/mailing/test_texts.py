@@ -14,8 +14,8 @@ from antenne.core.exceptions import Invalid, PermissionDenied
 from antenne.core.models import AuditEntry
 from antenne.events import services as events
 from antenne.mailing import campaigns, reminders, texts
-from antenne.mailing.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER
 from antenne.mailing.models import MessageTemplate
+from antenne.outbox.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER
 from antenne.registrations.services import join_url
 from tests.factories import EventFactory, RegistrationFactory
 from tests.helpers import drain_tasks, links_in

@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from antenne.accounts.models import LoginToken
 from antenne.core.models import AuditEntry
-from antenne.mailing.models import MailboxMessage
+from antenne.outbox.models import MailboxMessage
 from tests.helpers import drain_tasks, links_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

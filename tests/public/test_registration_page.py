@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from antenne.events.models import Session, Speaker
-from antenne.mailing.models import MailboxMessage
+from antenne.outbox.models import MailboxMessage
 from antenne.registrations.models import Registration, RegistrationField
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.helpers import drain_tasks

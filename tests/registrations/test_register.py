@@ -55,7 +55,7 @@ def test_registering_again_resends_and_never_duplicates(session):
     assert first.pk == again.pk
     assert Registration.objects.count() == 1
     drain_tasks()
-    from antenne.mailing.models import MailboxMessage
+    from antenne.outbox.models import MailboxMessage
 
     assert MailboxMessage.objects.filter(to="alix@public.example").count() == 2
 
@@ -150,7 +150,7 @@ def test_join_page_phases(session, animator):
 def test_lost_link_resend_is_silent_for_unknown_addresses(session):
     register(session)
     drain_tasks()
-    from antenne.mailing.models import MailboxMessage
+    from antenne.outbox.models import MailboxMessage
 
     before = MailboxMessage.objects.count()
     services.resend_link(email="nobody@p.example", session=session)

@@ -8,7 +8,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall
 from tests.telephony.softphone import Phone
 
 

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from antenne.events.models import Session
 from antenne.media.engine import set_engine
-from antenne.rooms.models import Presence
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall, Presence
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.media.conftest import TONE_HZ, Publisher, loopback_ice  # noqa: F401 (fixture)
 from tests.telephony.calls import call_of, ended, eventually, joined

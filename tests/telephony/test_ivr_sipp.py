@@ -16,9 +16,8 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.rooms.models import Presence
+from antenne.rooms.models import PhoneCall, Presence
 from antenne.telephony.gateway import SipGateway
-from antenne.telephony.models import PhoneCall
 from tests.factories import SessionFactory
 from tests.telephony.pcap import dtmf_pcap
 from tests.telephony.sipp import run_sipp

@@ -25,8 +25,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from antenne.events.models import Session
+from antenne.rooms.models import PhoneCall
 from antenne.telephony import services
-from antenne.telephony.models import PhoneCall
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.telephony.calls import call_of, ended
 from tests.telephony.softphone import Phone

@@ -18,11 +18,10 @@ from antenne.core.models import AuditEntry
 from antenne.events.models import Speaker
 from antenne.live import groups
 from antenne.rooms import moderation
-from antenne.rooms.models import Mute, Presence, RoomSettings
+from antenne.rooms.models import Mute, PhoneCall, Presence, RoomSettings
 from antenne.rooms.moderation import stage_target
 from antenne.rooms.services import Participant
 from antenne.telephony import room as phone_room
-from antenne.telephony.models import PhoneCall
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 
 NUMBER = "+33 6 •• •• •• 42"

@@ -24,7 +24,7 @@ from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.permissions import Role
-from antenne.mailing.services import queue_email
+from antenne.outbox.services import queue_email
 
 
 def email_domain_allowed(email: str) -> bool:

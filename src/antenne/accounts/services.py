@@ -28,15 +28,11 @@ from antenne.accounts.models import (
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.core.links import absolute_url
 from antenne.core.permissions import Role, is_admin, is_member
-from antenne.mailing.services import queue_email
+from antenne.outbox.services import queue_email
 
 SETUP_LINK_HOURS = 24
-
-
-def absolute_url(path: str) -> str:
-    """Links in emails and on the console come from ANTENNE_BASE_URL, never from a request."""
-    return f"{settings.BASE_URL}{path}"
 
 
 def require_admin(actor: Any) -> None:

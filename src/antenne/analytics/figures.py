@@ -22,13 +22,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.mailing.models import OutgoingEmail
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration
 from antenne.registrations.selectors import count_by_status
 from antenne.rooms.attendance import per_person
-from antenne.rooms.models import ChatMessage, Poll, Presence, Question
+from antenne.rooms.models import ChatMessage, PhoneCall, Poll, Presence, Question
 from antenne.rooms.polls import results_of
-from antenne.telephony.models import PhoneCall
 
 CURVE_POINTS = 120  # at most, whatever the session's length
 TOP_QUESTIONS = 10

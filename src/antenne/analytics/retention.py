@@ -32,9 +32,10 @@ from antenne.analytics.services import exports_dir
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.events.models import Session
-from antenne.mailing.models import CampaignRecipient, OutgoingEmail
+from antenne.mailing.models import CampaignRecipient
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall
 
 logger = logging.getLogger("antenne.analytics")
 

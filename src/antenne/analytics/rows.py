@@ -33,8 +33,15 @@ from django.utils import timezone
 from antenne.events.models import Session
 from antenne.registrations.models import Registration, RegistrationField
 from antenne.registrations.selectors import answer_text
-from antenne.rooms.models import ChatMessage, Poll, PollVote, Presence, Question, QuestionVote
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import (
+    ChatMessage,
+    PhoneCall,
+    Poll,
+    PollVote,
+    Presence,
+    Question,
+    QuestionVote,
+)
 
 CHUNK = 1000
 Cell = str | int

@@ -23,7 +23,7 @@ from antenne.core.permissions import is_admin, is_member
 from antenne.events.models import Event, Session
 from antenne.events.selectors import access_event, access_session
 from antenne.events.services import can_manage_event, can_manage_session
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall
 
 EXPORTS_SHOWN = 10
 

@@ -31,15 +31,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import User
-from antenne.accounts.services import absolute_url
 from antenne.analytics import exports, rows
 from antenne.analytics.models import Export
 from antenne.analytics.selectors import can_view_report, require_report_access
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Invalid, NotFound, PermissionDenied
+from antenne.core.links import absolute_url
 from antenne.events.models import Session
-from antenne.mailing.services import queue_email
+from antenne.outbox.services import queue_email
 from antenne.registrations.models import Registration
 
 logger = logging.getLogger("antenne.analytics")

@@ -13,10 +13,10 @@ from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from ninja import Router, Schema, Status
 
-from antenne.accounts.services import absolute_url
 from antenne.analytics import selectors, services
 from antenne.analytics.models import Export
 from antenne.api import schemas
+from antenne.core.links import absolute_url
 
 router = Router(tags=["exports"])
 

@@ -20,7 +20,8 @@ from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.events import selectors
 from antenne.mailing import campaigns, followups, placeholders, texts
-from antenne.mailing.models import Campaign, FollowUpRule, OutgoingEmail
+from antenne.mailing.models import Campaign, FollowUpRule
+from antenne.outbox.models import OutgoingEmail
 
 
 class TextForm(Form):

@@ -26,7 +26,7 @@ from antenne.control import forms
 from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events import selectors as event_selectors
-from antenne.mailing.models import MailboxMessage
+from antenne.outbox.models import MailboxMessage
 
 View = Callable[..., HttpResponse]
 

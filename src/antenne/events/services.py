@@ -14,17 +14,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import Team, User, hash_secret
-from antenne.accounts.services import absolute_url, checked_email
+from antenne.accounts.services import checked_email
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
+from antenne.core.links import absolute_url
 from antenne.core.locks import serialize
 from antenne.core.permissions import Role, is_admin
 from antenne.events.conflicts import ConflictReport, find_conflicts
 from antenne.events.models import Event, Session, Speaker
 from antenne.events.pins import new_session_pin
 from antenne.events.timeutils import zone
-from antenne.mailing.services import queue_email
+from antenne.outbox.services import queue_email
 
 EVENT_FIELDS = ("title", "description", "language", "team", "show_speakers", "published")
 

@@ -21,7 +21,8 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict
 from antenne.events.services import require_session_manager
 from antenne.mailing import campaigns, texts
-from antenne.mailing.models import Campaign, CampaignRecipient, OutgoingEmail
+from antenne.mailing.models import Campaign, CampaignRecipient
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration
 
 logger = logging.getLogger("antenne.mailing")
@@ -54,7 +55,7 @@ def _write_batch(campaign: Campaign, limit: int) -> int:
     """Write the outbox rows of the next `limit` waiting recipients (inside the caller's
     transaction, campaign row locked). Returns how many recipients were handled."""
     from antenne.mailing.reminders import unsubscribe_url
-    from antenne.mailing.services import email_row, write_emails
+    from antenne.outbox.services import email_row, write_emails
 
     batch = list(
         campaign.recipients.filter(state=CampaignRecipient.State.WAITING)

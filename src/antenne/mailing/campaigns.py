@@ -22,17 +22,18 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from antenne.accounts.services import absolute_url
 from antenne.core import actions, ratelimit
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, NotFound, RateLimited
+from antenne.core.links import absolute_url
 from antenne.events.models import Session
 from antenne.events.selectors import access_managed_session
 from antenne.events.services import require_session_manager
 from antenne.mailing import texts
 from antenne.mailing.content_check import Flag, check_content
-from antenne.mailing.kinds import CAMPAIGN_TEST, FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, MESSAGE
-from antenne.mailing.models import Campaign, CampaignApproval, CampaignRecipient, OutgoingEmail
+from antenne.mailing.models import Campaign, CampaignApproval, CampaignRecipient
+from antenne.outbox.kinds import CAMPAIGN_TEST, FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, MESSAGE
+from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration
 from antenne.rooms.selectors import attended_registration_ids
 
@@ -268,7 +269,7 @@ def preview(campaign: Campaign, language: str) -> tuple[Registration | None, dic
 def send_test(*, actor: Any, campaign: Campaign) -> list[OutgoingEmail]:
     """Send the message in each language to the actor's own address, with the actor's name
     and a sample join link (no registrant's data)."""
-    from antenne.mailing.services import write_email
+    from antenne.outbox.services import write_email
 
     require_session_manager(actor, campaign.session)
     if not ratelimit.hit("campaign-test", str(actor.pk), TEST_SEND_RATE):

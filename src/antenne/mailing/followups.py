@@ -119,7 +119,7 @@ def _finished(now: datetime) -> Any:
 def prepare_due_followups(now: datetime | None = None) -> int:
     """Create the draft follow-ups of the sessions that are over (one per enabled rule,
     once) and tell their animators. Run by the sweeper; returns how many drafts."""
-    from antenne.mailing.services import queue_email
+    from antenne.outbox.services import queue_email
 
     now = now or timezone.now()
     prepared = 0

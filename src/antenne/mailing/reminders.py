@@ -28,8 +28,8 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
 from antenne.events.services import require_session_manager
-from antenne.mailing.kinds import REMINDER
 from antenne.mailing.models import Reminder
+from antenne.outbox.kinds import REMINDER
 
 logger = logging.getLogger("antenne.mailing")
 
@@ -211,7 +211,7 @@ def _send(reminder: Reminder) -> int:
     """One outbox row per confirmed, subscribed registrant, from the session's own reminder
     text in each person's language."""
     from antenne.mailing import texts
-    from antenne.mailing.services import email_row, write_emails
+    from antenne.outbox.services import email_row, write_emails
     from antenne.registrations.models import Registration
 
     session = reminder.session
@@ -321,8 +321,8 @@ def registration_for_unsubscribe(*, token: str) -> Any:
 def unsubscribe(*, registration: Any) -> Any:
     """Stop the reminders, follow-ups and messages of this registration, at once
     (idempotent)."""
-    from antenne.mailing.kinds import LIST_UNSUBSCRIBE_KINDS
-    from antenne.mailing.models import OutgoingEmail
+    from antenne.outbox.kinds import LIST_UNSUBSCRIBE_KINDS
+    from antenne.outbox.models import OutgoingEmail
     from antenne.registrations.models import Registration
 
     with transaction.atomic():

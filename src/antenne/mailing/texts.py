@@ -27,8 +27,8 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Invalid, PermissionDenied
 from antenne.events.models import Session
 from antenne.mailing import placeholders
-from antenne.mailing.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER
 from antenne.mailing.models import MessageTemplate
+from antenne.outbox.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER
 
 LANGUAGES = ("fr", "en")
 

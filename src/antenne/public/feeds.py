@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from antenne.accounts import selectors as account_selectors
-from antenne.accounts.services import absolute_url
 from antenne.core import ratelimit
 from antenne.core.ical import VEvent, calendar
+from antenne.core.links import absolute_url
 from antenne.core.views import rate_limited
 from antenne.events import selectors as event_selectors
 from antenne.events.models import Session

@@ -16,15 +16,16 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import User, normalize_email
-from antenne.accounts.services import absolute_url, checked_email
+from antenne.accounts.services import checked_email
 from antenne.core import actions, ical
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
+from antenne.core.links import absolute_url
 from antenne.events.models import Session
 from antenne.events.pins import dial_in_for_registration, new_personal_pin
 from antenne.events.selectors import session_revision, session_uid
 from antenne.events.services import require_event_manager, require_session_manager
-from antenne.mailing.services import forget_recipient, queue_email
+from antenne.outbox.services import forget_recipient, queue_email
 from antenne.registrations.models import Registration, RegistrationField
 
 NAME_MAX = 100

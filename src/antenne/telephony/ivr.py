@@ -16,12 +16,12 @@ from collections import Counter
 from typing import Any
 
 from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
+from antenne.rooms.models import PhoneCall
 
 from . import prompts, services
 from .audio import AudioClock, Player
 from .bridge import Bridges, SessionBridge
 from .gateway import Call
-from .models import PhoneCall
 
 logger = logging.getLogger("antenne.telephony")
 

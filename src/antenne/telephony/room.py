@@ -30,9 +30,8 @@ from django.utils.translation import gettext_lazy as _
 from antenne.core import actions
 from antenne.core.exceptions import Conflict, NotFound
 from antenne.rooms import moderation
-from antenne.rooms.models import Presence
+from antenne.rooms.models import PhoneCall, Presence
 from antenne.rooms.services import Participant, require_in_room, require_staff
-from antenne.telephony.models import PhoneCall
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,7 @@ from django.utils import timezone
 from antenne.events.models import Session
 from antenne.events.pins import PinMatch, find_by_pin
 from antenne.rooms import stage_media
-from antenne.rooms.models import Presence, StageFeed
-
-from .models import PhoneCall
+from antenne.rooms.models import PhoneCall, Presence, StageFeed
 
 MAX_PIN_DIGITS = 12
 P = ParamSpec("P")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from antenne.telephony.models import PhoneCall
+from antenne.rooms.models import PhoneCall
 
 register = template.Library()
 

@@ -17,11 +17,13 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from antenne.core import actions
 from antenne.core.audit import log_action
-from antenne.mailing.kinds import LIST_UNSUBSCRIBE_KINDS
-from antenne.mailing.models import OutgoingEmail, Suppression
+from antenne.outbox.kinds import LIST_UNSUBSCRIBE_KINDS
+from antenne.outbox.models import OutgoingEmail, Suppression
 
 logger = logging.getLogger("antenne.mailing")
 
@@ -147,10 +149,8 @@ def _enqueue_many(email_ids: list[int]) -> None:
 
 
 def _enqueue(email_id: int, *, on_commit: bool, run_after: datetime | None = None) -> None:
-    from antenne.mailing.tasks import deliver_email
-
     def enqueue() -> None:
-        task = deliver_email.using(run_after=run_after) if run_after else deliver_email
+        task = deliver.using(run_after=run_after) if run_after else deliver
         task.enqueue(email_id)
 
     if on_commit:
@@ -346,28 +346,27 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
 
 
 def forget_recipient(*, session: Any, address: str) -> int:
-    """Erase a person from the emails of `session`: what has not gone is withheld, and every
-    row (outbox, campaign recipients) loses their address and the text written for them.
-    Returns the number of outbox rows scrubbed."""
-    from antenne.mailing.models import CampaignRecipient
-
+    """Erase a person from the outbox rows of `session`: what has not gone is withheld, and
+    every row loses their address and the text written for them. Returns the number of rows
+    scrubbed. (Campaign recipients are scrubbed by `mailing` when the registration is
+    erased.)"""
     emails = OutgoingEmail.objects.filter(session=session, to__iexact=address.strip())
     emails.filter(state=OutgoingEmail.State.PENDING).update(
         state=OutgoingEmail.State.WITHHELD, last_error="erased", next_attempt_at=None
     )
     count = emails.update(to="", subject="", body_text="", body_html="", unsubscribe_url="")
-    CampaignRecipient.objects.filter(
-        campaign__session=session, email__iexact=address.strip()
-    ).update(email="")
     return int(count)
 
 
-def _campaign_stopped(campaign_id: int | None) -> bool:
-    from antenne.mailing.models import Campaign
+STOPPED_CAMPAIGN = "stopped"  # mailing.Campaign.State.STOPPED, read through the relation
 
+
+def _campaign_stopped(campaign_id: int | None) -> bool:
     return bool(
         campaign_id
-        and Campaign.objects.filter(pk=campaign_id, state=Campaign.State.STOPPED).exists()
+        and OutgoingEmail.objects.filter(
+            campaign_id=campaign_id, campaign__state=STOPPED_CAMPAIGN
+        ).exists()
     )
 
 
@@ -379,6 +378,16 @@ def suppress_address(*, address: str, reason: str) -> Suppression:
     if created:
         log_action(suppression, actions.ADDRESS_SUPPRESSED, data={"reason": suppression.reason})
     return suppression
+
+
+DELIVER_TASK_PATH = "antenne.outbox.services.deliver"
+
+
+@task()
+def deliver(email_id: int) -> str:
+    """The workers' task for one email, queued after commit by `_enqueue` (and by itself
+    for a retry): defined beside the service, since the service queues it."""
+    return deliver_email(email_id=email_id)
 
 
 # --- Recovery --------------------------------------------------------------------------
@@ -394,12 +403,10 @@ def requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> int:
     - pending rows due more than `older_than` ago that no queued task will pick up (the
       worker died between taking the task and claiming the row, or the process died
       between the commit and the enqueue)."""
-    from django_tasks_db.models import DBTaskResult
-
     cutoff = timezone.now() - older_than
     OutgoingEmail.objects.filter(
         state__in=[OutgoingEmail.State.SENDING, OutgoingEmail.State.PENDING],
-        campaign__state="stopped",
+        campaign__state=STOPPED_CAMPAIGN,
     ).exclude(state=OutgoingEmail.State.SENDING, claimed_at__gte=cutoff).update(
         state=OutgoingEmail.State.WITHHELD, last_error="stopped", next_attempt_at=None
     )
@@ -422,7 +429,7 @@ def requeue_stuck(*, older_than: timedelta = STUCK_AFTER) -> int:
         queued = {
             args_kwargs["args"][0]
             for args_kwargs in DBTaskResult.objects.filter(
-                task_path="antenne.mailing.tasks.deliver_email", status="READY"
+                task_path=DELIVER_TASK_PATH, status="READY"
             ).values_list("args_kwargs", flat=True)
             if args_kwargs.get("args")
         }

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage, EmailMultiAlternatives
 
+from antenne.outbox.models import MailboxMessage
+
 
 class MailboxBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        from antenne.mailing.models import MailboxMessage
-
         count = 0
         for message in email_messages:
             html = ""
