@@ -20,10 +20,10 @@ from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
 from antenne.events import lifecycle
 from antenne.events.models import Session, Speaker
-from antenne.live import groups
 from antenne.mailing import reminders
 from antenne.mailing.models import Reminder
 from antenne.outbox.models import OutgoingEmail
+from antenne.rooms import push
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -334,7 +334,7 @@ class Listener:
 
     def __init__(self, session: Session) -> None:
         self.layer = get_channel_layer()
-        self.group = groups.room(session.pk)
+        self.group = push.room_group(session.pk)
         self.channel = async_to_sync(self.layer.new_channel)()
         async_to_sync(self.layer.group_add)(self.group, self.channel)
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from antenne.events import pins
 from antenne.events import services as events
 from antenne.events.models import Session
+from antenne.registrations import pins as personal_pins
 from antenne.registrations import services as registrations
 from antenne.registrations.models import Registration
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory
@@ -69,7 +70,7 @@ def test_generation_gives_up_rather_than_looping_forever(monkeypatch):
     with pytest.raises(RuntimeError):
         pins.new_session_pin()
     with pytest.raises(RuntimeError):
-        pins.new_personal_pin()
+        personal_pins.new_personal_pin()
 
 
 @pytest.mark.parametrize("over", [Session.State.ENDED, Session.State.CANCELLED])
@@ -96,9 +97,9 @@ def test_two_registrations_never_share_a_personal_pin_but_may_both_have_none():
 )
 def test_a_session_pin_finds_its_open_session(state):
     session = SessionFactory(phone_pin="012345678", state=state)
-    expected = pins.PinMatch(session_id=session.pk, registration_id=None)
-    assert pins.find_by_pin("012345678") == expected
-    assert pins.find_by_pin("012 345 678") == expected  # as read from the email
+    expected = personal_pins.PinMatch(session_id=session.pk, registration_id=None)
+    assert personal_pins.find_by_pin("012345678") == expected
+    assert personal_pins.find_by_pin("012 345 678") == expected  # as read from the email
 
 
 @pytest.mark.parametrize(
@@ -106,9 +107,11 @@ def test_a_session_pin_finds_its_open_session(state):
 )
 def test_a_personal_pin_finds_the_person_and_their_session(state):
     registration = RegistrationFactory(phone_pin="01234567890", session__state=state)
-    expected = pins.PinMatch(session_id=registration.session_id, registration_id=registration.pk)
-    assert pins.find_by_pin("01234567890") == expected
-    assert pins.find_by_pin("012 345 678 90") == expected
+    expected = personal_pins.PinMatch(
+        session_id=registration.session_id, registration_id=registration.pk
+    )
+    assert personal_pins.find_by_pin("01234567890") == expected
+    assert personal_pins.find_by_pin("012 345 678 90") == expected
 
 
 @pytest.mark.parametrize("state", [Session.State.ENDED, Session.State.CANCELLED])
@@ -117,14 +120,14 @@ def test_pins_of_a_session_that_is_over_let_nobody_in(state):
         phone_pin="01234567890", session__phone_pin="987654321", session__state=state
     )
     assert registration.session.phone_pin == "987654321"
-    assert pins.find_by_pin("987654321") is None
-    assert pins.find_by_pin("01234567890") is None
+    assert personal_pins.find_by_pin("987654321") is None
+    assert personal_pins.find_by_pin("01234567890") is None
 
 
 @pytest.mark.parametrize("status", [Registration.Status.REVOKED, Registration.Status.WAITLISTED])
 def test_a_personal_pin_of_someone_not_confirmed_lets_nobody_in(status):
     RegistrationFactory(phone_pin="01234567890", status=status)
-    assert pins.find_by_pin("01234567890") is None
+    assert personal_pins.find_by_pin("01234567890") is None
 
 
 @pytest.mark.parametrize(
@@ -152,12 +155,12 @@ def test_a_personal_pin_of_someone_not_confirmed_lets_nobody_in(status):
 def test_garbage_never_raises_and_finds_nothing(typed):
     SessionFactory(phone_pin="123456789")
     RegistrationFactory(phone_pin="12345678901")
-    assert pins.find_by_pin(typed) is None
+    assert personal_pins.find_by_pin(typed) is None
 
 
 def test_non_strings_find_nothing():
-    assert pins.find_by_pin(None) is None  # type: ignore[arg-type]
-    assert pins.find_by_pin(123456789) is None  # type: ignore[arg-type]
+    assert personal_pins.find_by_pin(None) is None  # type: ignore[arg-type]
+    assert personal_pins.find_by_pin(123456789) is None  # type: ignore[arg-type]
 
 
 def test_pins_are_grouped_by_three_for_reading():

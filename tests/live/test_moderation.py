@@ -16,7 +16,7 @@ from antenne.accounts.models import hash_secret
 from antenne.events.models import Speaker
 from antenne.live import reactions
 from antenne.live.actions import load
-from antenne.rooms import moderation
+from antenne.rooms import people
 from antenne.rooms.models import Mute, Presence, RoomSettings, StageInvitation
 from antenne.rooms.moderation import stage_target
 from antenne.rooms.services import Participant
@@ -350,7 +350,7 @@ def test_the_people_list_is_one_query_and_bounded(django_assert_num_queries, ani
     Presence.objects.create(session=session, role="speaker", speaker=guest, joined_at=now)
     staff = Participant(session_id=session.pk, role="staff", name="A", user_id=animator.pk)
     with django_assert_num_queries(1):
-        full = moderation.connected_people(participant=staff)
+        full = people.connected_people(participant=staff)
     assert (len(full["people"]), full["truncated"]) == (7, False)
     assert [(p["role"], p["name"]) for p in full["people"][:2]] == [
         ("staff", animator.full_name),
@@ -358,7 +358,7 @@ def test_the_people_list_is_one_query_and_bounded(django_assert_num_queries, ani
     ]
     assert all(p["muted"] and p["stage"] == "invited" for p in full["people"][2:])
     with django_assert_num_queries(1):
-        bounded = moderation.connected_people(participant=staff, limit=4)
+        bounded = people.connected_people(participant=staff, limit=4)
     assert (len(bounded["people"]), bounded["truncated"]) == (4, True)
     assert bounded["people"][0]["role"] == "staff"  # staff and speakers come first
 

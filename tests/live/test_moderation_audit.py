@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from antenne.core.models import AuditEntry
 from antenne.rooms import moderation, services
+from antenne.rooms import stage as room_stage
 from antenne.rooms.models import ChatMessage, Presence
 from antenne.rooms.services import Participant
 from tests.factories import RegistrationFactory
@@ -35,8 +36,8 @@ def test_moderation_is_audited_once_per_change(room, animator):
     ):
         act()
         act()
-    moderation.invite_to_stage(participant=staff, registration_id=alix.pk)
-    moderation.remove_from_stage(participant=staff, registration_id=alix.pk)
+    room_stage.invite_to_stage(participant=staff, registration_id=alix.pk)
+    room_stage.remove_from_stage(participant=staff, registration_id=alix.pk)
 
     entries = AuditEntry.objects.filter(action__startswith="rooms.").order_by("id")
     assert [(e.action, e.actor_id, e.object_id) for e in entries] == [

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from antenne.live import groups
+from antenne.rooms import push
 from antenne.rooms.models import PhoneCall, Presence
 from tests.live.helpers import call
 from tests.live.test_moderation import close, join_attendee, join_speaker, join_staff, pushes
@@ -24,7 +24,7 @@ async def test_staff_give_a_caller_the_floor_and_the_gateway_hears_it(room, anim
     caller = await sync_to_async(phone_caller)(room, hand=True)
     layer = get_channel_layer()
     gateway = await layer.new_channel()
-    await layer.group_add(groups.telephony(room.pk), gateway)
+    await layer.group_add(push.telephony_group(room.pk), gateway)
     attendee, _ = await join_attendee(room)
     speaker = await join_speaker(room)
     staff = await join_staff(room, animator)

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from antenne.live.stage import participant_target, presence_closed
-from antenne.rooms import moderation
+from antenne.rooms import hands
 from antenne.rooms.models import Presence, StageInvitation
 from antenne.rooms.moderation import stage_target
 from antenne.rooms.services import Participant
@@ -97,7 +97,7 @@ async def test_staff_lower_a_hand_and_a_hand_is_one_per_person(room, animator):
     # Lowered from the phone, the hand is down on every device.
     await call(hand, "hand.raise", {}, "r2")
     await call(phone, "hand.lower", {}, "l2")
-    assert await sync_to_async(moderation.hands_count)(room.pk) == 0
+    assert await sync_to_async(hands.hands_count)(room.pk) == 0
     await close(hand, phone, staff)
 
 

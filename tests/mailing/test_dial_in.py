@@ -15,6 +15,7 @@ from antenne.events import services as events
 from antenne.mailing import placeholders, reminders, texts
 from antenne.outbox.kinds import REMINDER
 from antenne.outbox.models import OutgoingEmail
+from antenne.registrations import pins as personal_pins
 from antenne.registrations import services as registrations
 from antenne.registrations.models import Registration
 from tests.factories import EventFactory
@@ -171,9 +172,11 @@ def test_a_paragraph_with_an_empty_ordinary_placeholder_stays():
 def test_erasing_a_registrant_takes_their_pin_with_them(session, animator):
     alix = register(session)
     pin = alix.phone_pin
-    assert pins.find_by_pin(pin) == pins.PinMatch(session_id=session.pk, registration_id=alix.pk)
+    assert personal_pins.find_by_pin(pin) == personal_pins.PinMatch(
+        session_id=session.pk, registration_id=alix.pk
+    )
     registrations.erase_registration(actor=animator, registration=alix)
-    assert pins.find_by_pin(pin) is None
+    assert personal_pins.find_by_pin(pin) is None
     assert not Registration.objects.filter(phone_pin=pin).exists()
     for email in OutgoingEmail.objects.all():
         assert pins.grouped(pin) not in email.body_text + email.body_html

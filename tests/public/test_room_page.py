@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from antenne.events import lifecycle
 from antenne.events.models import Session
-from antenne.live.reactions import EMOJIS
 from antenne.public.join import ROOM_OPENS_BEFORE
 from antenne.registrations import services
 from antenne.registrations.models import Registration
 from antenne.rooms.models import Presence
+from antenne.rooms.reactions import EMOJIS
 from tests.factories import RegistrationFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

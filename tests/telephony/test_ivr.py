@@ -166,8 +166,8 @@ async def test_star_one_raises_and_lowers_the_hand_and_the_animator_gives_the_fl
     from antenne.accounts.models import Role
     from antenne.media.embedded import EmbeddedEngine
     from antenne.rooms.models import StageFeed
+    from antenne.rooms.phone import set_floor
     from antenne.rooms.services import Participant
-    from antenne.telephony.room import set_floor
     from tests.factories import UserFactory
 
     engine = EmbeddedEngine()
@@ -233,8 +233,8 @@ async def test_star_one_raises_and_lowers_the_hand_and_the_animator_gives_the_fl
 
 async def test_the_floor_given_before_the_broadcast_is_not_kept(phones):
     from antenne.accounts.models import Role
+    from antenne.rooms.phone import set_floor
     from antenne.rooms.services import Participant
-    from antenne.telephony.room import set_floor
     from tests.factories import UserFactory
 
     animator = await db(UserFactory)(role=Role.ANIMATOR)

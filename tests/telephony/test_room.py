@@ -1,4 +1,4 @@
-"""The room side of telephone dial-in (`antenne.telephony.room`): staff give a caller the
+"""The room side of telephone dial-in (`antenne.rooms.phone`): staff give a caller the
 floor or take it back — the gateway hears it on the session's telephony group, the room's
 staff on the room's group, both after commit —, the gateway raises and lowers a caller's
 hand as the browser does, and the people list shows callers by their masked number."""
@@ -16,12 +16,11 @@ from django.utils import timezone
 from antenne.core.exceptions import AntenneError
 from antenne.core.models import AuditEntry
 from antenne.events.models import Speaker
-from antenne.live import groups
-from antenne.rooms import moderation
+from antenne.rooms import hands, people, push
+from antenne.rooms import phone as phone_room
 from antenne.rooms.models import Mute, PhoneCall, Presence, RoomSettings
 from antenne.rooms.moderation import stage_target
 from antenne.rooms.services import Participant
-from antenne.telephony import room as phone_room
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 
 NUMBER = "+33 6 •• •• •• 42"
@@ -197,9 +196,9 @@ def room_events(messages):
 async def test_the_gateway_and_the_rooms_staff_hear_of_the_floor(room, animator):
     caller = await sync_to_async(phone_caller)(room, hand=True)
     staff = staff_of(room, animator)
-    layer, gateway = await listen(groups.telephony(room.pk))
-    _, console = await listen(groups.room(room.pk))
-    _, other_session = await listen(groups.telephony(room.pk + 1))
+    layer, gateway = await listen(push.telephony_group(room.pk))
+    _, console = await listen(push.room_group(room.pk))
+    _, other_session = await listen(push.telephony_group(room.pk + 1))
 
     await sync_to_async(phone_room.set_floor)(participant=staff, presence_id=caller.pk, floor=True)
 
@@ -238,7 +237,7 @@ async def test_the_gateway_and_the_rooms_staff_hear_of_the_floor(room, animator)
 async def test_a_caller_raises_and_lowers_a_hand_as_a_browser_does(room):
     caller = await sync_to_async(phone_caller)(room)
     await sync_to_async(RoomSettings.objects.create)(session=room, show_attendee_names=True)
-    layer, console = await listen(groups.room(room.pk))
+    layer, console = await listen(push.room_group(room.pk))
     who = {
         "registration_id": None,
         "name": None,
@@ -273,7 +272,7 @@ async def test_a_registrants_hand_is_one_whether_by_telephone_or_browser(room):
         session=room, registration=alix, joined_at=timezone.now()
     )
     caller = await sync_to_async(phone_caller)(room, registration=alix)
-    layer, console = await listen(groups.room(room.pk))
+    layer, console = await listen(push.room_group(room.pk))
     who = {
         "registration_id": alix.pk,
         "name": "Alix",
@@ -330,7 +329,7 @@ def test_each_caller_without_a_pin_of_theirs_counts_as_one_hand(room):
     for _ in range(2):  # one person on two devices: one hand
         Presence.objects.create(session=room, registration=alix, joined_at=now, hand_raised_at=now)
     phone_caller(room, hand=True, left=True)  # hung up: not in the room
-    assert moderation.hands_count(room.pk) == 3
+    assert hands.hands_count(room.pk) == 3
 
 
 # -- the people list ------------------------------------------------------------------------------
@@ -347,7 +346,7 @@ def test_the_people_list_shows_callers_by_their_masked_number(
     phone_caller(room, left=True)  # hung up
 
     with django_assert_num_queries(1):
-        listed = moderation.connected_people(participant=staff_of(room, animator))
+        listed = people.connected_people(participant=staff_of(room, animator))
     by_id = {p["presence_id"]: p for p in listed["people"]}
     assert set(by_id) == {anonymous.pk, personal.pk, browser.pk}
     first = by_id[anonymous.pk]

@@ -11,10 +11,13 @@ Rules:
 - the broadcast starts from `scheduled` or `green_room` (`started_at` is set) and ends from
   `live` or `green_room` (`ended_at` is set; a session ended from the green room never went
   live and keeps `started_at` empty);
-- leaving `scheduled` withholds the reminders still pending, reason "started early";
+- going live or ending before that withholds the reminders still pending, reason "started
+  early" (the `mailing` handler);
 - each transition locks the session row, refuses a wrong state with a `Conflict`
   (`session.cancelled`, `session.ended`, `session.not_scheduled`, `session.already_live`,
-  `session.not_live`), is audited, and tells the room after commit (`rooms.broadcast`)."""
+  `session.not_live`), is audited, and fires its hook (`events.hooks`): the reminders
+  still pending are withheld, the stage's feeds closed at the end, the room told after
+  commit, the end-of-session export prepared, by the packages that subscribe."""
 
 from __future__ import annotations
 
@@ -25,15 +28,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from antenne.analytics.services import export_when_ended
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict
+from antenne.events import hooks
+from antenne.events.hooks import WAITING, SessionChange
 from antenne.events.models import Session
 from antenne.events.services import require_session_manager
-from antenne.mailing import reminders
-from antenne.rooms.broadcast import publish_state
-from antenne.rooms.stage_media import end_feeds
 
 GREEN_ROOM_EARLIEST = timedelta(hours=2)
 START_EARLIEST = timedelta(hours=1)
@@ -130,42 +131,33 @@ def _move(*, actor: Any, session: Session, transition: str) -> Session:
         if refused is not None:
             raise refused
         before = locked.state
-        data: dict[str, Any] = {"from": before}
+        change = SessionChange(session=locked, actor=actor, previous_state=before)
+        change.audit["from"] = before
         if transition == OPEN_GREEN_ROOM:
             locked.state = Session.State.GREEN_ROOM
             locked.save(update_fields=["state"])
-            action = actions.SESSION_GREEN_ROOM_OPENED
+            action, hook = actions.SESSION_GREEN_ROOM_OPENED, hooks.SESSION_GREEN_ROOM_OPENED
         elif transition == START:
             locked.state = Session.State.LIVE
             locked.started_at = now
             locked.save(update_fields=["state", "started_at"])
-            action = actions.SESSION_STARTED
-            data["started_at"] = now.isoformat()
+            action, hook = actions.SESSION_STARTED, hooks.SESSION_STARTED
+            change.audit["started_at"] = now.isoformat()
         else:
             locked.state = Session.State.ENDED
             locked.ended_at = now
             locked.save(update_fields=["state", "ended_at"])
-            action = actions.SESSION_ENDED
-            data["started_at"] = locked.started_at.isoformat() if locked.started_at else None
-            data["ended_at"] = now.isoformat()
-            # Every stream of the stage ends with it (the engines are told after commit,
-            # through the room: antenne.live.hub → media.signaling.session_over).
-            data["streams_ended"] = len(end_feeds(session_id=locked.pk, everything=True))
+            action, hook = actions.SESSION_ENDED, hooks.SESSION_ENDED
+            started = locked.started_at.isoformat() if locked.started_at else None
+            change.audit["started_at"] = started
+            change.audit["ended_at"] = now.isoformat()
         if transition != OPEN_GREEN_ROOM and before in WAITING:
-            # Attendees wait until the broadcast starts: reminders keep going while only the
-            # green room is open, and stop once it is live (or over).
-            data["minutes_before_start"] = _minutes(locked.starts_at - now)
-            data["reminders_withheld"] = reminders.withhold_pending_reminders(
-                locked, reminders.STARTED_EARLY
-            )
-        log_action(locked, action, actor=actor, data=data)
-        publish_state(locked.pk, locked.state)
-        if transition == END:
-            export_when_ended(locked)  # for its animators, after commit (if configured)
+            # Attendees wait until the broadcast starts (reminders keep going while only the
+            # green room is open).
+            change.audit["minutes_before_start"] = _minutes(locked.starts_at - now)
+        hook.fire(change)
+        log_action(locked, action, actor=actor, data=change.audit)
     return locked
-
-
-WAITING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
 
 
 def open_green_room(*, actor: Any, session: Session) -> Session:

@@ -1,4 +1,4 @@
-"""Telephone dial-in PINs (issue 9).
+"""Telephone dial-in PINs: the sessions' own, and what every PIN shares.
 
 Each session has a 9-digit PIN, unique among the sessions that are not over (the database
 refuses a second open session with the same PIN; an ended or cancelled session's PIN may be
@@ -7,7 +7,8 @@ made with it counts as that person's attendance. The lengths tell them apart: a 
 either one, followed by #.
 
 PINs are shown grouped by three digits ("123 456 789", "123 456 789 01") and accepted with
-or without the spaces (`normalize`)."""
+or without the spaces (`normalize`). Personal PINs and the look-up of a typed PIN are
+`registrations.pins`."""
 
 from __future__ import annotations
 
@@ -19,18 +20,11 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from antenne.events.models import SESSION_PIN_DIGITS, Session
-from antenne.registrations.models import PERSONAL_PIN_DIGITS, Registration
 
 OPEN_STATES = (Session.State.SCHEDULED, Session.State.GREEN_ROOM, Session.State.LIVE)
 # A random PIN collides with an open session's once in ~10⁶ draws at 1,000 open sessions:
 # this many draws in a row means something is wrong with the random source, not bad luck.
 MAX_DRAWS = 20
-
-
-@dataclass(frozen=True)
-class PinMatch:
-    session_id: int
-    registration_id: int | None
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ def _digits(count: int) -> str:
     return f"{secrets.randbelow(10**count):0{count}d}"
 
 
-def _draw(count: int, taken: QuerySet[Any]) -> str:
+def draw(count: int, taken: QuerySet[Any]) -> str:
     for _attempt in range(MAX_DRAWS):
         candidate = _digits(count)
         if not taken.filter(phone_pin=candidate).exists():
@@ -56,12 +50,7 @@ def _draw(count: int, taken: QuerySet[Any]) -> str:
 
 def new_session_pin() -> str:
     """Nine random digits no open session uses (the database constraint is the backstop)."""
-    return _draw(SESSION_PIN_DIGITS, Session.objects.filter(state__in=OPEN_STATES))
-
-
-def new_personal_pin() -> str:
-    """Eleven random digits no registration uses."""
-    return _draw(PERSONAL_PIN_DIGITS, Registration.objects.all())
+    return draw(SESSION_PIN_DIGITS, Session.objects.filter(state__in=OPEN_STATES))
 
 
 def normalize(typed: object) -> str | None:
@@ -75,48 +64,9 @@ def normalize(typed: object) -> str | None:
     return digits
 
 
-def find_by_pin(digits: str) -> PinMatch | None:
-    """The open session (9 digits) or confirmed registration of an open session (11 digits)
-    a PIN lets in; None for anything else, whatever the input."""
-    pin = normalize(digits)
-    if pin is None:
-        return None
-    if len(pin) == SESSION_PIN_DIGITS:
-        session_id = (
-            Session.objects.filter(phone_pin=pin, state__in=OPEN_STATES)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        return PinMatch(session_id=session_id, registration_id=None) if session_id else None
-    if len(pin) == PERSONAL_PIN_DIGITS:
-        row = (
-            Registration.objects.filter(
-                phone_pin=pin,
-                status=Registration.Status.CONFIRMED,
-                session__state__in=OPEN_STATES,
-            )
-            .values_list("session_id", "pk")
-            .first()
-        )
-        return PinMatch(session_id=row[0], registration_id=row[1]) if row else None
-    return None
-
-
 def grouped(pin: str) -> str:
     """A PIN grouped by three digits for reading: "123 456 789", "123 456 789 01"."""
     return " ".join(pin[i : i + 3] for i in range(0, len(pin), 3))
-
-
-def dial_in_for_registration(registration: Registration) -> DialIn | None:
-    """The number and personal PIN a registrant is shown: only when Antenne has a telephone
-    number and the person is confirmed (a waiting list PIN would let nobody in)."""
-    if (
-        not settings.PHONE_NUMBER
-        or not registration.phone_pin
-        or registration.status != Registration.Status.CONFIRMED
-    ):
-        return None
-    return DialIn(number=str(settings.PHONE_NUMBER), pin=grouped(registration.phone_pin))
 
 
 def dial_in_for_session(session: Session) -> DialIn | None:

@@ -21,7 +21,9 @@ from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
 from antenne.core.links import absolute_url
 from antenne.core.locks import serialize
 from antenne.core.permissions import Role, is_admin
+from antenne.events import hooks
 from antenne.events.conflicts import ConflictReport, find_conflicts
+from antenne.events.hooks import SessionChange
 from antenne.events.models import Event, Session, Speaker
 from antenne.events.pins import new_session_pin
 from antenne.events.timeutils import zone
@@ -267,8 +269,7 @@ def schedule_session(
             phone_pin=new_session_pin(),
         )
         session.animators.set(animators)
-        _reminders().create_default_reminders(session)
-        _mailing_setup(session)
+        hooks.SESSION_SCHEDULED.fire(SessionChange(session=session, actor=actor))
         log_action(
             session,
             actions.SESSION_SCHEDULED,
@@ -337,12 +338,11 @@ def reschedule_session(
             },
         )
         if moved:
-            # Reminders follow the start (their send time is derived); those now past are
-            # withheld rather than sent late.
-            _reminders().withhold_overtaken_reminders(session)
+            # Reminders follow the start (their send time is derived; `mailing` withholds
+            # those now past) and registrants are told (`registrations`).
+            hooks.SESSION_MOVED.fire(SessionChange(session=session, actor=actor))
             for speaker in session.speakers.filter(revoked_at__isnull=True):
                 _email_speaker(speaker, kind="session_moved", template="session_moved_speaker")
-            _notify_registrants(session, "moved")
     return session
 
 
@@ -375,40 +375,12 @@ def _cancel(*, actor: Any, session: Session, message: str) -> None:
     session.cancelled_at = timezone.now()
     session.save(update_fields=["state", "cancelled_at"])
     log_action(session, actions.SESSION_CANCELLED, actor=actor, data={"message": message})
-    reminders = _reminders()
-    reminders.withhold_pending_reminders(session, reminders.CANCELLED)
-    _notify_registrants(session, "cancelled", message)
-    from antenne.rooms.broadcast import publish_state
-
-    publish_state(session.pk, session.state)  # people waiting in the room learn it at once
+    # Reminders withheld, registrants told, people waiting in the room told at once.
+    hooks.SESSION_CANCELLED.fire(SessionChange(session=session, actor=actor, message=message))
     for speaker in session.speakers.filter(revoked_at__isnull=True):
         _email_speaker(
             speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message
         )
-
-
-def _mailing_setup(session: Session) -> None:
-    """The session's own copies of the email texts and its follow-up rules."""
-    from antenne.mailing import followups, texts
-
-    texts.copy_defaults_to_session(session)
-    followups.create_default_rules(session)
-
-
-def _reminders() -> Any:
-    """The reminders module, imported lazily (it builds on this one)."""
-    from antenne.mailing import reminders
-
-    return reminders
-
-
-def _notify_registrants(session: Session, change: str, message: str = "") -> None:
-    """Registrants hear of a move or a cancellation through a background task (one email
-    row each), queued once this transaction commits."""
-    from antenne.registrations.tasks import notify_registrants
-
-    session_id = session.pk
-    transaction.on_commit(lambda: notify_registrants.enqueue(session_id, change, message))
 
 
 def cancel_session(*, actor: Any, session: Session, message: str = "") -> Session:

@@ -8,11 +8,11 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from antenne.live.actions import Context, action, staff
-from antenne.live.hub import publish
 from antenne.live.protocol import ChatDeletePayload, ChatSendPayload
 from antenne.rooms import services
 from antenne.rooms.models import ChatMessage, Presence
 from antenne.rooms.moderation import room_settings
+from antenne.rooms.push import Audience, publish
 
 
 def chat_data(message: ChatMessage, *, named: bool) -> dict[str, Any]:
@@ -48,7 +48,10 @@ async def send(ctx: Context, data: ChatSendPayload) -> dict[str, Any]:
     )
     if message.backstage:
         await publish(
-            ctx.session_id, "chat.message", chat_data(message, named=True), backstage=True
+            ctx.session_id,
+            "chat.message",
+            chat_data(message, named=True),
+            audience=Audience.BACKSTAGE,
         )
     else:
         named = await sync_to_async(shows_names)(ctx.session_id)
@@ -56,7 +59,10 @@ async def send(ctx: Context, data: ChatSendPayload) -> dict[str, Any]:
         if message.role == Presence.Role.ATTENDEE and not named:
             # Staff moderate: they get the named copy (pages keep messages by id).
             await publish(
-                ctx.session_id, "chat.message", chat_data(message, named=True), staff_only=True
+                ctx.session_id,
+                "chat.message",
+                chat_data(message, named=True),
+                audience=Audience.STAFF,
             )
     return {"id": message.pk}
 
@@ -66,5 +72,10 @@ async def delete(ctx: Context, data: ChatDeletePayload) -> dict[str, Any]:
     message = await sync_to_async(services.delete_chat)(
         participant=ctx.participant, message_id=data.message_id
     )
-    await publish(ctx.session_id, "chat.deleted", {"id": message.pk}, backstage=message.backstage)
+    await publish(
+        ctx.session_id,
+        "chat.deleted",
+        {"id": message.pk},
+        audience=Audience.BACKSTAGE if message.backstage else Audience.PUBLIC,
+    )
     return {"id": message.pk}

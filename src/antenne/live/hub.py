@@ -23,14 +23,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from antenne.live import groups
+from antenne.media.signaling import session_over
+from antenne.rooms import push
+from antenne.rooms.attendance import HEARTBEAT, touch
+from antenne.rooms.push import Audience
 
 logger = logging.getLogger("antenne.live")
 
 # Who sees an event: everyone, speakers and staff ("backstage"), or staff only.
-PUBLIC, BACKSTAGE, STAFF = 0, 1, 2
+PUBLIC, BACKSTAGE, STAFF = Audience.PUBLIC, Audience.BACKSTAGE, Audience.STAFF
 TICK = 0.15
 HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
 OUTBOX_FRAMES = 256
@@ -102,7 +106,7 @@ class LocalRoom:
         layer = get_channel_layer()
         assert layer is not None  # noqa: S101 (configured in settings)
         self.channel = await layer.new_channel()
-        await layer.group_add(groups.room(self.session_id), self.channel)
+        await layer.group_add(push.room_group(self.session_id), self.channel)
         loop = asyncio.get_running_loop()
         self.tasks = [
             loop.create_task(self._receive()),
@@ -113,7 +117,7 @@ class LocalRoom:
     async def stop(self) -> None:
         layer = get_channel_layer()
         if layer is not None and self.channel:
-            await layer.group_discard(groups.room(self.session_id), self.channel)
+            await layer.group_discard(push.room_group(self.session_id), self.channel)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -143,17 +147,11 @@ class LocalRoom:
     def _media_over(self) -> None:
         """The session ended: this process's media engine stops its streams (an engine
         shared by every process, Janus, hears it once per process: harmless)."""
-        from antenne.media.signaling import session_over
-
         task = asyncio.get_running_loop().create_task(session_over(self.session_id))
         self.tasks.append(task)
 
     async def _heartbeat(self) -> None:
         """Tell the database this process still holds its connections (rooms.attendance)."""
-        from asgiref.sync import sync_to_async
-
-        from antenne.rooms.attendance import HEARTBEAT, touch
-
         while True:
             await asyncio.sleep(HEARTBEAT.total_seconds())
             ids = [pid for _level, pid in self.members.values() if pid is not None]
@@ -251,21 +249,3 @@ class Hub:
 
 
 HUB = Hub()
-
-
-async def publish(
-    session_id: int, event: str, data: Any, *, backstage: bool = False, staff_only: bool = False
-) -> None:
-    """One publish to the session's group; every process's room delivers it in its next
-    frame."""
-    layer = get_channel_layer()
-    assert layer is not None  # noqa: S101
-    await layer.group_send(
-        groups.room(session_id),
-        {
-            "type": "room.event",
-            "event": event,
-            "data": data,
-            "level": STAFF if staff_only else BACKSTAGE if backstage else PUBLIC,
-        },
-    )

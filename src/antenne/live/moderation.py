@@ -10,9 +10,9 @@ from asgiref.sync import sync_to_async
 from pydantic import ConfigDict, Field
 
 from antenne.live.actions import Context, action, staff
-from antenne.live.hub import publish
 from antenne.live.protocol import Payload
-from antenne.rooms import moderation
+from antenne.rooms import moderation, people
+from antenne.rooms.push import Audience, publish
 from antenne.rooms.services import Participant
 
 
@@ -36,7 +36,7 @@ class PersonPayload(StrictPayload):
 def join_state(participant: Participant) -> dict[str, Any]:
     """For the join reply (sync, call it inside the snapshot's `sync_to_async`): the room
     settings, and for an attendee their stage `target`, `muted` and open stage invitation."""
-    return moderation.participant_state(participant)
+    return people.participant_state(participant)
 
 
 @action("room.settings", RoomSettingsPayload, staff)
@@ -50,17 +50,6 @@ async def change_settings(ctx: Context, data: RoomSettingsPayload) -> dict[str, 
     return values
 
 
-async def tell_attendee(session_id: int, registration_id: int, key: str, value: Any) -> None:
-    """Tell one attendee what staff changed for them (`attendee.state` `{target, muted}` or
-    `{target, hand}`): public, named by the attendee's stage `target`, so exactly their
-    client recognises itself and nobody else learns who it is."""
-    from antenne.rooms.moderation import stage_target
-
-    await publish(
-        session_id, "attendee.state", {"target": stage_target(registration_id), key: value}
-    )
-
-
 @action("chat.mute", PersonPayload, staff)
 async def mute(ctx: Context, data: PersonPayload) -> dict[str, Any]:
     person, changed = await sync_to_async(moderation.mute)(
@@ -71,9 +60,9 @@ async def mute(ctx: Context, data: PersonPayload) -> dict[str, Any]:
             ctx.session_id,
             "person.muted",
             {"registration_id": person.registration_id, "name": person.name},
-            backstage=True,
+            audience=Audience.BACKSTAGE,
         )
-        await tell_attendee(ctx.session_id, person.registration_id, "muted", True)
+        await moderation.tell_attendee(ctx.session_id, person.registration_id, "muted", True)
     return {"registration_id": person.registration_id, "muted": True}
 
 
@@ -87,7 +76,7 @@ async def unmute(ctx: Context, data: PersonPayload) -> dict[str, Any]:
             ctx.session_id,
             "person.unmuted",
             {"registration_id": person.registration_id, "name": person.name},
-            backstage=True,
+            audience=Audience.BACKSTAGE,
         )
-        await tell_attendee(ctx.session_id, person.registration_id, "muted", False)
+        await moderation.tell_attendee(ctx.session_id, person.registration_id, "muted", False)
     return {"registration_id": person.registration_id, "muted": False}

@@ -9,9 +9,9 @@ from asgiref.sync import sync_to_async
 
 from antenne.live.actions import Context, action, backstage
 from antenne.live.protocol import EmptyPayload
-from antenne.rooms import moderation
+from antenne.rooms import people as room_people
 
 
 @action("people.list", EmptyPayload, backstage)
 async def people(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
-    return await sync_to_async(moderation.connected_people)(participant=ctx.participant)
+    return await sync_to_async(room_people.connected_people)(participant=ctx.participant)

@@ -1,7 +1,7 @@
-"""Telephone callers in the room (issue 9): `phone.floor` (staff) gives a caller the floor
+"""Telephone callers in the room : `phone.floor` (staff) gives a caller the floor
 (the gateway publishes their voice) or takes it back. The rules and what follows a change
 (the gateway told, `phone.floor` and `hand.lowered` backstage) are in
-`antenne.telephony.room`; callers raise their hand from the telephone (*1), through the
+`antenne.rooms.phone`; callers raise their hand from the telephone (*1), through the
 gateway."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import Field
 
 from antenne.live.actions import Context, action, staff
 from antenne.live.moderation import StrictPayload
-from antenne.telephony import room
+from antenne.rooms import phone as room
 
 
 class FloorPayload(StrictPayload):

@@ -17,10 +17,10 @@ from pydantic import ConfigDict, Field
 
 from antenne.live import hub
 from antenne.live.actions import Context, action, staff
-from antenne.live.hub import publish
 from antenne.live.protocol import Payload
 from antenne.rooms import polls
 from antenne.rooms.models import Poll
+from antenne.rooms.push import Audience, publish
 from antenne.rooms.services import Participant
 
 logger = logging.getLogger("antenne.live")
@@ -81,7 +81,9 @@ async def create(ctx: Context, data: PollCreatePayload) -> dict[str, Any]:
         results_live=data.results_live,
     )
     empty = polls.Results([0] * len(poll.options), 0)
-    await publish(ctx.session_id, "poll.created", poll_data(poll, empty), backstage=True)
+    await publish(
+        ctx.session_id, "poll.created", poll_data(poll, empty), audience=Audience.BACKSTAGE
+    )
     return {"id": poll.pk}
 
 
@@ -137,7 +139,12 @@ async def _publish_results(session_id: int, poll_id: int) -> None:
             return  # closed meanwhile: `poll.closed` carries the final results
         poll, results = found
         data = {"id": poll.pk, "results": results.as_dict()}
-        await publish(session_id, "poll.results", data, backstage=not poll.results_live)
+        await publish(
+            session_id,
+            "poll.results",
+            data,
+            audience=Audience.PUBLIC if poll.results_live else Audience.BACKSTAGE,
+        )
     except asyncio.CancelledError:
         raise
     except Exception:

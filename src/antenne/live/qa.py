@@ -15,11 +15,11 @@ from django.utils.translation import gettext
 from pydantic import ConfigDict, Field
 
 from antenne.live.actions import Context, action, staff
-from antenne.live.hub import publish
 from antenne.live.protocol import Payload
 from antenne.rooms import qa
 from antenne.rooms.models import Presence, Question
 from antenne.rooms.moderation import room_settings
+from antenne.rooms.push import Audience, publish
 from antenne.rooms.services import Participant
 
 NAMED_ROLES = {Presence.Role.SPEAKER, Presence.Role.STAFF}
@@ -68,7 +68,12 @@ async def _publish_question(
     # Public first, then backstage: a speaker's or staff's page ends with the named copy.
     for backstage in (False, True):
         data = question_data(question, role=role, backstage=backstage, show_names=show_names)
-        await publish(session_id, "qa.question", data, staff_only=backstage)
+        await publish(
+            session_id,
+            "qa.question",
+            data,
+            audience=Audience.STAFF if backstage else Audience.PUBLIC,
+        )
 
 
 @action("qa.ask", QaAskPayload)

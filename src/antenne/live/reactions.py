@@ -1,9 +1,9 @@
 """`react` (anyone joined): an emoji of a fixed set, at most one per second per connection
 (`reaction.too_fast`), published as `reactions` `{emoji: count}`.
 
-Each reaction is one publish, and the hub's frame of the tick carries one `reactions` event
-per reaction: clients add the counts up. The event already has the shape of an aggregate, so
-summing them per tick (in the hub, or per process here) will not change clients.
+Each reaction is one publish; the hub sums the reactions of a tick into one `reactions`
+event (`live.hub._coalesce`), so an applause of the whole audience is one small event per
+frame. The set of emoji is the room's (`rooms.reactions`).
 
 Reactions are not stored. The right to be in the room is re-checked at most every
 `RIGHTS_TTL` seconds per connection, not at each reaction, so that an applause of the whole
@@ -14,19 +14,18 @@ from __future__ import annotations
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
 from antenne.core.exceptions import RateLimited
 from antenne.live.actions import Context, action
-from antenne.live.hub import publish
 from antenne.live.moderation import StrictPayload
-from antenne.rooms import moderation
+from antenne.rooms import services
+from antenne.rooms.push import publish
+from antenne.rooms.reactions import Emoji
 
-EMOJIS = ("👏", "❤️", "😂", "😮", "👍", "🎉")
-Emoji = Literal["👏", "❤️", "😂", "😮", "👍", "🎉"]
 INTERVAL = 1.0  # seconds between two reactions of one connection
 RIGHTS_TTL = 10.0
 
@@ -52,7 +51,7 @@ async def react(ctx: Context, data: ReactPayload) -> dict[str, Any]:
     if now - pace.last_reaction < INTERVAL:
         raise RateLimited(_("One reaction per second at most."), code="reaction.too_fast")
     if now - pace.rights_checked >= RIGHTS_TTL:
-        await sync_to_async(moderation.require_in_room)(ctx.participant)
+        await sync_to_async(services.require_in_room)(ctx.participant)
         pace.rights_checked = now
     pace.last_reaction = now
     await publish(ctx.session_id, "reactions", {data.emoji: 1})

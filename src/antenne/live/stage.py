@@ -20,11 +20,12 @@ from asgiref.sync import sync_to_async
 from pydantic import Field
 
 from antenne.live.actions import Context, action, staff
-from antenne.live.hub import publish
-from antenne.live.moderation import PersonPayload, StrictPayload, tell_attendee
+from antenne.live.moderation import PersonPayload, StrictPayload
 from antenne.live.protocol import EmptyPayload
-from antenne.rooms import moderation
+from antenne.rooms import hands, moderation
+from antenne.rooms import stage as room_stage
 from antenne.rooms.models import Presence, StageInvitation
+from antenne.rooms.push import Audience, publish
 from antenne.rooms.services import Participant
 
 
@@ -52,13 +53,13 @@ async def _hand_changed(session_id: int, person: moderation.Person, *, raised: b
         session_id,
         "hand.raised" if raised else "hand.lowered",
         {"registration_id": person.registration_id, "name": person.name},
-        backstage=True,
+        audience=Audience.BACKSTAGE,
     )
 
     def count() -> int | None:
         if not moderation.room_settings(session_id).show_attendee_names:
             return None
-        return moderation.hands_count(session_id)
+        return hands.hands_count(session_id)
 
     hands = await sync_to_async(count)()
     if hands is not None:
@@ -72,7 +73,7 @@ def _me(ctx: Context) -> moderation.Person:
 
 @action("hand.raise", EmptyPayload, attendee)
 async def raise_hand(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
-    changed = await sync_to_async(moderation.raise_hand)(
+    changed = await sync_to_async(hands.raise_hand)(
         participant=ctx.participant, presence_id=ctx.presence_id
     )
     if changed:
@@ -82,7 +83,7 @@ async def raise_hand(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
 
 @action("hand.lower", EmptyPayload, attendee)
 async def lower_hand(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
-    changed = await sync_to_async(moderation.lower_hand)(participant=ctx.participant)
+    changed = await sync_to_async(hands.lower_hand)(participant=ctx.participant)
     if changed:
         await _hand_changed(ctx.session_id, _me(ctx), raised=False)
     return {"raised": False}
@@ -90,19 +91,19 @@ async def lower_hand(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
 
 @action("hand.lower_for", PersonPayload, staff)
 async def lower_hand_for(ctx: Context, data: PersonPayload) -> dict[str, Any]:
-    person, changed = await sync_to_async(moderation.lower_hand_for)(
+    person, changed = await sync_to_async(hands.lower_hand_for)(
         participant=ctx.participant, registration_id=data.registration_id
     )
     if changed:
         await _hand_changed(ctx.session_id, person, raised=False)
-        await tell_attendee(ctx.session_id, person.registration_id, "hand", False)
+        await moderation.tell_attendee(ctx.session_id, person.registration_id, "hand", False)
     return {"registration_id": person.registration_id, "raised": False}
 
 
 async def presence_closed(presence_id: int) -> None:
     """For the consumer's `disconnect`, after `record_leave`: a hand raised on the closed
     connection goes down, and staff see it leave the queue."""
-    closed = await sync_to_async(moderation.close_hand)(presence_id=presence_id)
+    closed = await sync_to_async(hands.close_hand)(presence_id=presence_id)
     if closed is not None:
         session_id, person = closed
         await _hand_changed(session_id, person, raised=False)
@@ -124,7 +125,7 @@ async def _stage_changed(invitation: StageInvitation, person: moderation.Person)
         invitation.session_id,
         STAGE_EVENTS[StageInvitation.State(invitation.state)],
         {**data, "registration_id": person.registration_id, "name": person.name},
-        backstage=True,
+        audience=Audience.BACKSTAGE,
     )
     target = moderation.stage_target(person.registration_id)
     await publish(invitation.session_id, "stage.invitation", {**data, "target": target})
@@ -140,7 +141,7 @@ def _reply(invitation: StageInvitation, person: moderation.Person) -> dict[str, 
 
 @action("stage.invite", PersonPayload, staff)
 async def invite(ctx: Context, data: PersonPayload) -> dict[str, Any]:
-    invitation, person, _created = await sync_to_async(moderation.invite_to_stage)(
+    invitation, person, _created = await sync_to_async(room_stage.invite_to_stage)(
         participant=ctx.participant, registration_id=data.registration_id
     )
     # Sent again when re-invited: the invitee may have reconnected since.
@@ -159,7 +160,7 @@ async def decline(ctx: Context, data: InvitationPayload) -> dict[str, Any]:
 
 
 async def _answer(ctx: Context, invitation_id: int, *, accept: bool) -> dict[str, Any]:
-    invitation, person, changed = await sync_to_async(moderation.answer_invitation)(
+    invitation, person, changed = await sync_to_async(room_stage.answer_invitation)(
         participant=ctx.participant, invitation_id=invitation_id, accept=accept
     )
     if changed:
@@ -172,7 +173,7 @@ async def leave(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
     """The attendee on stage steps down: their stream stops, staff see it."""
     from antenne.media.signaling import taken_off_stage
 
-    invitation, person = await sync_to_async(moderation.leave_stage)(participant=ctx.participant)
+    invitation, person = await sync_to_async(room_stage.leave_stage)(participant=ctx.participant)
     await taken_off_stage(ctx.session_id, person.registration_id)
     await _stage_changed(invitation, person)
     return _reply(invitation, person)
@@ -182,7 +183,7 @@ async def leave(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
 async def remove(ctx: Context, data: PersonPayload) -> dict[str, Any]:
     from antenne.media.signaling import taken_off_stage
 
-    invitation, person = await sync_to_async(moderation.remove_from_stage)(
+    invitation, person = await sync_to_async(room_stage.remove_from_stage)(
         participant=ctx.participant, registration_id=data.registration_id
     )
     await taken_off_stage(ctx.session_id, person.registration_id)

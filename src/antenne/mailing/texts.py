@@ -259,7 +259,7 @@ def session_values(session: Session, language: str) -> dict[str, str]:
 
 
 def person_values(registration: Any) -> dict[str, str]:
-    from antenne.events.pins import dial_in_for_registration
+    from antenne.registrations.pins import dial_in_for_registration
     from antenne.registrations.services import join_url
 
     dial_in = dial_in_for_registration(registration)

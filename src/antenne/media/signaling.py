@@ -23,9 +23,10 @@ from django.core import signing
 from django.utils import timezone
 
 from antenne.core.exceptions import NotFound, PermissionDenied
-from antenne.live.hub import publish as room_publish
 from antenne.media.engine import EngineEvent, MediaError, Subscription, TrackStats, get_engine
 from antenne.rooms import stage_media
+from antenne.rooms.push import Audience
+from antenne.rooms.push import publish as room_publish
 from antenne.rooms.services import Participant
 
 logger = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ async def push_stats(session_id: int) -> None:
     names = ROOMS.names.get(session_id, {})
     for person in people:
         person["name"] = names.get(person["presence_id"], ("", ""))[0]
-    await room_publish(session_id, "media.stats", {"people": people}, staff_only=True)
+    await room_publish(session_id, "media.stats", {"people": people}, audience=Audience.STAFF)
 
 
 async def _sample_forever() -> None:

@@ -17,9 +17,9 @@ from antenne.core import ratelimit
 from antenne.core.views import rate_limited
 from antenne.events import lifecycle
 from antenne.events.models import Session
-from antenne.events.pins import dial_in_for_registration
 from antenne.registrations import services
 from antenne.registrations.models import Registration
+from antenne.registrations.pins import dial_in_for_registration
 
 # The room lets attendees in from this long before the start
 # (`registrations.services.session_window_open`; tests/public/test_room_page.py checks both

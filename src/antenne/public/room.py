@@ -20,14 +20,14 @@ from django.views.decorators.http import require_safe
 from antenne.core import ratelimit
 from antenne.core.views import rate_limited
 from antenne.events import lifecycle
-from antenne.live.reactions import EMOJIS
 from antenne.public.join import ROOM_OPENS_BEFORE, registration_from_link, room_phase
 from antenne.registrations.models import Registration
+from antenne.rooms.reactions import EMOJIS
 
 
 def reaction_labels() -> dict[str, str]:
     """What each reaction button says to screen readers (and in its tooltip), in the order
-    of the server's set (`antenne.live.reactions.EMOJIS`)."""
+    of the server's set (`antenne.rooms.reactions.EMOJIS`)."""
     labels = {
         "👏": _("Applause"),
         "❤️": _("Love it"),

@@ -22,11 +22,13 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.links import absolute_url
 from antenne.events.models import Session
-from antenne.events.pins import dial_in_for_registration, new_personal_pin
 from antenne.events.selectors import session_revision, session_uid
 from antenne.events.services import require_event_manager, require_session_manager
 from antenne.outbox.services import forget_recipient, queue_email
+from antenne.registrations import hooks
+from antenne.registrations.hooks import RegistrationChange
 from antenne.registrations.models import Registration, RegistrationField
+from antenne.registrations.pins import dial_in_for_registration, new_personal_pin
 
 NAME_MAX = 100
 
@@ -206,7 +208,19 @@ def register(
         )
         registration.session = locked
         send_confirmation(registration)
+        if status == Registration.Status.CONFIRMED:
+            hooks.REGISTRATION_CONFIRMED.fire(_change(registration, actor))
     return registration, True
+
+
+def _change(registration: Registration, actor: Any) -> RegistrationChange:
+    return RegistrationChange(
+        registration_id=registration.pk,
+        session_id=registration.session_id,
+        email=registration.email.strip(),
+        status=registration.status,
+        actor=actor,
+    )
 
 
 def resend_link(*, email: str, session: Session) -> None:
@@ -242,6 +256,7 @@ def revoke_registration(*, actor: Any, registration: Registration) -> Registrati
         registration.revoked_at = timezone.now()
         registration.save(update_fields=["status", "revoked_at", "updated_at"])
         log_action(registration, actions.REGISTRATION_REVOKED, actor=actor)
+        hooks.REGISTRATION_REVOKED.fire(_change(registration, actor))
     return registration
 
 
@@ -264,6 +279,7 @@ def erase_registration(*, actor: Any, registration: Registration) -> None:
             .values_list("pk", flat=True)
         )
         forget_recipient(session=registration.session, address=registration.email)
+        hooks.REGISTRATION_ERASED.fire(_change(registration, actor))
         registration.delete()
 
 

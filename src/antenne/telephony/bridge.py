@@ -30,10 +30,11 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from channels.layers import get_channel_layer
 
-from antenne.live import groups
 from antenne.media.embedded import new_peer_connection
 from antenne.media.engine import MediaError, get_engine
-from antenne.rooms import stage_media
+from antenne.media.signaling import participant_key as presence_key
+from antenne.media.signaling import push_feeds
+from antenne.rooms import push, stage_media
 
 from . import services
 from .audio import FRAME_SAMPLES, RATE, SessionMix
@@ -102,9 +103,6 @@ class FloorFeed:
         self.bridge.mix.push(self.key, pcm)
 
     async def open(self) -> bool:
-        from antenne.media.signaling import participant_key as presence_key
-        from antenne.media.signaling import push_feeds
-
         session_id = self.bridge.session_id
         self.pc = new_peer_connection()
         self.pc.addTransceiver(self.track, direction="sendonly")
@@ -128,8 +126,6 @@ class FloorFeed:
         return True
 
     async def close(self) -> None:
-        from antenne.media.signaling import push_feeds
-
         self.bridge.mix.remove(self.key)
         self.track.stop()
         ended = await db(stage_media.end_feeds)(
@@ -248,7 +244,7 @@ class SessionBridge:
         layer = get_channel_layer()
         if layer is not None and self._channel:
             with contextlib.suppress(Exception):
-                await layer.group_discard(groups.telephony(self.session_id), self._channel)
+                await layer.group_discard(push.telephony_group(self.session_id), self._channel)
 
     def _notify(self, event: str, data: Any) -> None:
         for notify in list(self.members.values()):
@@ -313,7 +309,7 @@ class SessionBridge:
         if layer is None:
             return
         self._channel = await layer.new_channel()
-        await layer.group_add(groups.telephony(self.session_id), self._channel)
+        await layer.group_add(push.telephony_group(self.session_id), self._channel)
         while True:
             message = await layer.receive(self._channel)
             if message.get("type") != "phone.floor":

@@ -17,6 +17,7 @@ from typing import Any
 
 from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
 from antenne.rooms.models import PhoneCall
+from antenne.rooms.phone import floor_lost, phone_hand
 
 from . import prompts, services
 from .audio import AudioClock, Player
@@ -271,7 +272,6 @@ class _CallRun:
             self.player.loop(prompts.waiting_music())
 
     async def _toggle_hand(self) -> None:
-        from .room import phone_hand
 
         assert self.joined is not None  # noqa: S101
         try:
@@ -291,8 +291,6 @@ class _CallRun:
         if floor:
             feed = await bridge.give_floor(presence_id)
             if feed is None:
-                from .room import floor_lost
-
                 with contextlib.suppress(Exception):
                     await db(floor_lost)(presence_id=presence_id)
                 return
@@ -313,8 +311,6 @@ class _CallRun:
         call.on_audio = None
         self.ivr.clock.detach(call)
         if self.hand and self.joined is not None:  # the console sees the hand go down
-            from .room import phone_hand
-
             with contextlib.suppress(Exception):
                 await db(phone_hand)(presence_id=self.joined.presence_id, raised=False)
         if self.bridge is not None and self.joined is not None:

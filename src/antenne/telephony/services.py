@@ -18,8 +18,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.events.pins import PinMatch, find_by_pin
+from antenne.registrations.pins import PinMatch, find_by_pin
 from antenne.rooms import stage_media
+from antenne.rooms.attendance import touch as touch_presences
 from antenne.rooms.models import PhoneCall, Presence, StageFeed
 
 MAX_PIN_DIGITS = 12
@@ -204,6 +205,4 @@ def open_floor_feed(*, session_id: int, presence_id: int, engine_feed_id: str) -
 
 def touch(presence_ids: list[int]) -> int:
     """The heartbeat of this gateway's callers (their rows are not closed as stale)."""
-    from antenne.rooms.attendance import touch as touch_presences
-
     return touch_presences(presence_ids)

@@ -1,12 +1,12 @@
-"""The room side of telephone dial-in (issue 9): staff give a caller the floor or take it
+"""The room side of telephone dial-in: staff give a caller the floor or take it
 back (`set_floor`, the live action `phone.floor`), and the gateway raises or lowers a
 caller's hand when they press *1 (`phone_hand`).
 
 A caller in the room is a `rooms.Presence` (role attendee, device phone; `registration`
 set when they typed a personal PIN) held by a `PhoneCall`. Rules live here; what follows a
-change goes through the channel layer after commit:
+change goes to the room after commit (`rooms.push`):
 
-- the gateway's processes of the session (group `live.groups.telephony(session_id)`) get
+- the gateway's processes of the session (group `live.push.telephony_group(session_id)`) get
   `{"type": "phone.floor", "presence_id", "floor"}` and publish or stop the caller's voice;
 - the room's speakers and staff get the same events as for a browser: `hand.raised` /
   `hand.lowered` (with the caller's `presence_id` and masked number, since a caller without
@@ -16,12 +16,11 @@ change goes through the channel layer after commit:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from antenne.core import actions
 from antenne.core.exceptions import Conflict, NotFound
-from antenne.rooms import moderation
+from antenne.rooms import hands, moderation, push
 from antenne.rooms.models import PhoneCall, Presence
 from antenne.rooms.services import Participant, require_in_room, require_staff
 
@@ -149,21 +148,15 @@ def set_floor(*, participant: Participant, presence_id: int, floor: bool) -> dic
             )
         lowered = floor and _lower(caller)
         if changed:
-            _after_commit(_floor_changed, caller, floor=floor)
+            push.after_commit(_floor_changed, caller, floor=floor)
         if lowered:
-            _after_commit(_hand_changed, caller, raised=False)
+            push.after_commit(_hand_changed, caller, raised=False)
     return {"presence_id": presence_id, "floor": floor}
 
 
 async def _floor_changed(caller: Caller, *, floor: bool) -> None:
-    from channels.layers import get_channel_layer
-
-    from antenne.live import groups
-
-    layer = get_channel_layer()
-    assert layer is not None  # noqa: S101 (configured in settings)
-    await layer.group_send(
-        groups.telephony(caller.session_id),
+    await push.send_to_telephony(
+        caller.session_id,
         {"type": "phone.floor", "presence_id": caller.presence_id, "floor": floor},
     )
     await _floor_shown(caller, floor=floor)
@@ -177,15 +170,16 @@ def floor_lost(*, presence_id: int) -> bool:
         caller = _caller(presence_id)
         changed = bool(PhoneCall.objects.filter(pk=caller.call_id, floor=True).update(floor=False))
         if changed:
-            _after_commit(_floor_shown, caller, floor=False)
+            push.after_commit(_floor_shown, caller, floor=False)
     return changed
 
 
 async def _floor_shown(caller: Caller, *, floor: bool) -> None:
-    from antenne.live.hub import publish
-
-    await publish(
-        caller.session_id, "phone.floor", {**caller.event_data(), "floor": floor}, backstage=True
+    await push.publish(
+        caller.session_id,
+        "phone.floor",
+        {**caller.event_data(), "floor": floor},
+        audience=push.Audience.BACKSTAGE,
     )
 
 
@@ -195,7 +189,7 @@ async def _floor_shown(caller: Caller, *, floor: bool) -> None:
 
 def phone_hand(*, presence_id: int, raised: bool) -> bool:
     """The caller raises or lowers their hand from the telephone. Returns whether their hand
-    is raised now. Raising follows the browser's rules (`moderation.raise_hand`: one hand per
+    is raised now. Raising follows the browser's rules (`hands.raise_hand`: one hand per
     person, `room.muted` for a muted registrant, `room.closed` once the session is over) and
     needs the call still in the room (`phone.hung_up`); lowering always works. Staff see it
     in the console as any other hand (`hand.raised` / `hand.lowered`)."""
@@ -204,7 +198,7 @@ def phone_hand(*, presence_id: int, raised: bool) -> bool:
         changed = _raise(caller) if raised else _lower(caller)
         now_raised = _raised_hands(caller).exists()
         if changed:
-            _after_commit(_hand_changed, caller, raised=raised)
+            push.after_commit(_hand_changed, caller, raised=raised)
     return now_raised
 
 
@@ -218,7 +212,7 @@ def _raise(caller: Caller) -> bool:
         registration_id=caller.registration_id,
     )
     if caller.registration_id is not None:
-        return moderation.raise_hand(participant=participant, presence_id=caller.presence_id)
+        return hands.raise_hand(participant=participant, presence_id=caller.presence_id)
     require_in_room(participant)  # the session's state
     return bool(
         Presence.objects.filter(
@@ -230,35 +224,20 @@ def _raise(caller: Caller) -> bool:
 async def _hand_changed(caller: Caller, *, raised: bool) -> None:
     """As a browser's hand (`live.stage`): the queue backstage, the count for everyone when
     the room shows names, and a registrant's own pages told their hand went down."""
-    from asgiref.sync import sync_to_async
-
-    from antenne.live.hub import publish
-    from antenne.live.moderation import tell_attendee
-
-    await publish(
+    await push.publish(
         caller.session_id,
         "hand.raised" if raised else "hand.lowered",
         caller.event_data(),
-        backstage=True,
+        audience=push.Audience.BACKSTAGE,
     )
 
     def count() -> int | None:
         if not moderation.room_settings(caller.session_id).show_attendee_names:
             return None
-        return moderation.hands_count(caller.session_id)
+        return hands.hands_count(caller.session_id)
 
     hands = await sync_to_async(count)()
     if hands is not None:
-        await publish(caller.session_id, "hands", {"count": hands})
+        await push.publish(caller.session_id, "hands", {"count": hands})
     if not raised and caller.registration_id is not None:
-        await tell_attendee(caller.session_id, caller.registration_id, "hand", False)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def _after_commit(send: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
-    """Run `send(*args, **kwargs)` (through the channel layer) once the surrounding
-    transaction commits: never for a change that rolled back. A failure to send is logged;
-    the change itself is saved."""
-    transaction.on_commit(lambda: async_to_sync(send)(*args, **kwargs), robust=True)
+        await moderation.tell_attendee(caller.session_id, caller.registration_id, "hand", False)
