@@ -19,7 +19,7 @@ from antenne.live.actions import load
 from antenne.rooms import people
 from antenne.rooms.models import Mute, Presence, RoomSettings, StageInvitation
 from antenne.rooms.moderation import stage_target
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 from tests.live.helpers import call, connect, login_cookie
 

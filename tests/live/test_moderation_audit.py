@@ -11,7 +11,7 @@ from antenne.core.models import AuditEntry
 from antenne.rooms import moderation, services
 from antenne.rooms import stage as room_stage
 from antenne.rooms.models import ChatMessage, Presence
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 from tests.factories import RegistrationFactory
 
 pytestmark = pytest.mark.django_db

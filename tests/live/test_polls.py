@@ -18,7 +18,7 @@ from antenne.live.polls import poll_snapshot
 from antenne.registrations.models import Registration
 from antenne.rooms import polls
 from antenne.rooms.models import Poll, PollVote
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.live.test_qa import attendee, leave, speaker, staff
 

@@ -19,7 +19,7 @@ from antenne.live import hub
 from antenne.live.actions import load
 from antenne.live.qa import qa_snapshot
 from antenne.rooms.models import Mute, Presence, Question, QuestionVote, RoomSettings
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.live.helpers import connect, login_cookie
 

@@ -13,7 +13,7 @@ from antenne.live.stage import participant_target, presence_closed
 from antenne.rooms import hands
 from antenne.rooms.models import Presence, StageInvitation
 from antenne.rooms.moderation import stage_target
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 from tests.factories import RegistrationFactory
 from tests.live.helpers import call
 from tests.live.test_moderation import (

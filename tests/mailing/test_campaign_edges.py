@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from antenne.core.exceptions import Conflict
 from antenne.events.models import Session
-from antenne.mailing import campaign_sending, campaigns, reminders, services
+from antenne.mailing import campaign_sending, campaigns, reminders
+from antenne.outbox import services
 from antenne.mailing.models import Campaign
 from antenne.outbox.models import OutgoingEmail
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory

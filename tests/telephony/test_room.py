@@ -20,7 +20,7 @@ from antenne.rooms import hands, people, push
 from antenne.rooms import phone as phone_room
 from antenne.rooms.models import Mute, PhoneCall, Presence, RoomSettings
 from antenne.rooms.moderation import stage_target
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 from tests.factories import RegistrationFactory, SessionFactory, UserFactory
 
 NUMBER = "+33 6 •• •• •• 42"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from antenne.live.protocol import Payload
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 
 
 class Context(Protocol):

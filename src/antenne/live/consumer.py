@@ -27,7 +27,7 @@ from antenne.live.stage import presence_closed
 from antenne.media.signaling import media_token
 from antenne.media.signaling import presence_closed as media_presence_closed
 from antenne.media.views import client_config
-from antenne.rooms import services
+from antenne.rooms import participants, services
 from antenne.rooms.stage_media import live_feeds
 
 logger = logging.getLogger("antenne.live")
@@ -41,7 +41,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # fan-out goes through one subscription per room per process (`live.hub`).
     channel_layer_alias = "antenne.none"
     session_id: int
-    participant: services.Participant | None = None
+    participant: participants.Participant | None = None
     presence_id: int | None = None
     outbox: Outbox | None = None
     room: LocalRoom | None = None
@@ -120,7 +120,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise protocol.ProtocolError("room.already_joined", "Already joined.", request_id)
         data = protocol.validate(protocol.JoinPayload, payload, request_id)
         user = self.scope.get("user")
-        participant = await sync_to_async(services.identify)(
+        participant = await sync_to_async(participants.identify)(
             session_id=self.session_id,
             join_key=data.join_key,
             speaker_token=data.speaker_token,
@@ -144,7 +144,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self,
         request_id: Any,
         data: protocol.JoinPayload,
-        participant: services.Participant,
+        participant: participants.Participant,
         presence_id: int,
     ) -> None:
         assert self.outbox is not None  # noqa: S101

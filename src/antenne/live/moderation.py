@@ -12,8 +12,8 @@ from pydantic import ConfigDict, Field
 from antenne.live.actions import Context, action, staff
 from antenne.live.protocol import Payload
 from antenne.rooms import moderation, people
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience, publish
-from antenne.rooms.services import Participant
 
 
 class StrictPayload(Payload):

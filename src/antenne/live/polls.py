@@ -20,8 +20,8 @@ from antenne.live.actions import Context, action, staff
 from antenne.live.protocol import Payload
 from antenne.rooms import polls
 from antenne.rooms.models import Poll
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience, publish
-from antenne.rooms.services import Participant
 
 logger = logging.getLogger("antenne.live")
 

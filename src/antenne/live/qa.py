@@ -19,8 +19,8 @@ from antenne.live.protocol import Payload
 from antenne.rooms import qa
 from antenne.rooms.models import Presence, Question
 from antenne.rooms.moderation import room_settings
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience, publish
-from antenne.rooms.services import Participant
 
 NAMED_ROLES = {Presence.Role.SPEAKER, Presence.Role.STAFF}
 

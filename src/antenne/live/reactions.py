@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from antenne.core.exceptions import RateLimited
 from antenne.live.actions import Context, action
 from antenne.live.moderation import StrictPayload
-from antenne.rooms import services
+from antenne.rooms import participants
 from antenne.rooms.push import publish
 from antenne.rooms.reactions import Emoji
 
@@ -51,7 +51,7 @@ async def react(ctx: Context, data: ReactPayload) -> dict[str, Any]:
     if now - pace.last_reaction < INTERVAL:
         raise RateLimited(_("One reaction per second at most."), code="reaction.too_fast")
     if now - pace.rights_checked >= RIGHTS_TTL:
-        await sync_to_async(services.require_in_room)(ctx.participant)
+        await sync_to_async(participants.require_in_room)(ctx.participant)
         pace.rights_checked = now
     pace.last_reaction = now
     await publish(ctx.session_id, "reactions", {data.emoji: 1})

@@ -25,8 +25,8 @@ from antenne.live.protocol import EmptyPayload
 from antenne.rooms import hands, moderation
 from antenne.rooms import stage as room_stage
 from antenne.rooms.models import Presence, StageInvitation
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience, publish
-from antenne.rooms.services import Participant
 
 
 class InvitationPayload(StrictPayload):

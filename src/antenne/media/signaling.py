@@ -25,9 +25,9 @@ from django.utils import timezone
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.media.engine import EngineEvent, MediaError, Subscription, TrackStats, get_engine
 from antenne.rooms import stage_media
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience
 from antenne.rooms.push import publish as room_publish
-from antenne.rooms.services import Participant
 
 logger = logging.getLogger(__name__)
 

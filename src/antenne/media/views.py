@@ -31,7 +31,7 @@ from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.media import signaling
 from antenne.media.engine import MediaError
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 
 logger = logging.getLogger(__name__)
 

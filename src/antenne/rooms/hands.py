@@ -16,7 +16,7 @@ from antenne.core.exceptions import PermissionDenied
 from antenne.registrations.models import Registration
 from antenne.rooms.models import Presence
 from antenne.rooms.moderation import Person, is_muted, muted_error, person_of
-from antenne.rooms.services import Participant, require_in_room, require_staff
+from antenne.rooms.participants import Participant, require_in_room, require_staff
 
 
 def open_presences(session_id: int, registration_id: int) -> QuerySet[Presence]:

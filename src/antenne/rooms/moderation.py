@@ -33,7 +33,7 @@ from antenne.events.models import Session
 from antenne.registrations.models import Registration
 from antenne.rooms import push
 from antenne.rooms.models import ChatMessage, Mute, RoomSettings, StageInvitation
-from antenne.rooms.services import Participant, require_staff
+from antenne.rooms.participants import Participant, require_staff
 
 SETTINGS_FIELDS = ("chat_enabled", "slow_mode_seconds", "show_attendee_names", "questions_enabled")
 MAX_SLOW_MODE_SECONDS = 600

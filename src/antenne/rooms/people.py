@@ -28,7 +28,7 @@ from antenne.rooms.moderation import (
     settings_data,
     stage_target,
 )
-from antenne.rooms.services import Participant
+from antenne.rooms.participants import Participant
 
 
 def connected_people(*, participant: Participant, limit: int = PEOPLE_LIMIT) -> dict[str, Any]:

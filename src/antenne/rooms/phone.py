@@ -30,7 +30,7 @@ from antenne.core import actions
 from antenne.core.exceptions import Conflict, NotFound
 from antenne.rooms import hands, moderation, push
 from antenne.rooms.models import PhoneCall, Presence
-from antenne.rooms.services import Participant, require_in_room, require_staff
+from antenne.rooms.participants import Participant, require_in_room, require_staff
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from antenne.core.exceptions import Conflict, Invalid, NotFound
 from antenne.rooms.models import Poll, PollVote
+from antenne.rooms.participants import Participant, require_in_room, require_staff
 from antenne.rooms.qa import voter_key
-from antenne.rooms.services import Participant, require_in_room, require_staff
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION = 300, 200

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from antenne.core.exceptions import Conflict, Invalid, NotFound, PermissionDenied
 from antenne.rooms.models import Presence, Question, QuestionVote
 from antenne.rooms.moderation import is_muted, muted_error, room_settings
-from antenne.rooms.services import Participant, require_in_room, require_staff
+from antenne.rooms.participants import Participant, require_in_room, require_staff
 
 MAX_TEXT = 1000
 SNAPSHOT_LIMIT = 100

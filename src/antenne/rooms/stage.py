@@ -11,7 +11,7 @@ from antenne.core.exceptions import Conflict, NotFound
 from antenne.rooms.hands import open_presences
 from antenne.rooms.models import StageInvitation
 from antenne.rooms.moderation import OPEN_STAGE, Person, audit_moderation, person_of
-from antenne.rooms.services import Participant, require_in_room, require_staff
+from antenne.rooms.participants import Participant, require_in_room, require_staff
 
 
 def invite_to_stage(

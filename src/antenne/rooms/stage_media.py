@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
 from antenne.events.models import Session
 from antenne.rooms.models import MediaSample, Presence, StageFeed, StageInvitation
-from antenne.rooms.services import Participant, require_in_room, require_staff
+from antenne.rooms.participants import Participant, require_in_room, require_staff
 
 BACKSTAGE_STATES = {Session.State.GREEN_ROOM, Session.State.LIVE}
 
