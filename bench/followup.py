@@ -147,8 +147,8 @@ def build(args: argparse.Namespace, results: dict[str, float], watch: Stopwatch)
     from antenne.core.permissions import Role
     from antenne.events.models import Event, Session
     from antenne.mailing import campaign_sending, campaigns
-    from antenne.outbox import services
     from antenne.mailing.models import Campaign, CampaignRecipient
+    from antenne.outbox import services
     from antenne.outbox.models import OutgoingEmail
     from antenne.registrations.models import Registration
     from antenne.rooms.models import Presence

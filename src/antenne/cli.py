@@ -86,11 +86,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from antenne.runner import MailSweeper
+    from antenne.runner import Sweeper
 
     _keep_worker_connection()
     _migrate()
-    sweeper = MailSweeper()
+    sweeper = Sweeper()
     sweeper.start()  # one sweep now, then every minute beside the worker loop
     try:
         call_command("db_worker", interval=settings.WORKER_INTERVAL, verbosity=1)

@@ -12,6 +12,8 @@ import uvicorn
 from django.conf import settings
 from django.db import close_old_connections
 
+from antenne.core import periodic
+
 logger = logging.getLogger("antenne.runner")
 
 
@@ -35,6 +37,44 @@ class InProcessWorker:
         )
         self.thread = threading.Thread(target=self._loop, name="antenne-worker", daemon=True)
         self.stopped = threading.Event()
+
+    def _loop(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.worker.run()
+            except Exception:
+                logger.exception("background worker loop failed; restarting")
+                self.stopped.wait(self.worker.interval or 1)
+            finally:
+                close_old_connections()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        self.stopped.set()
+        self.worker.running = False
+        self.thread.join(timeout)
+
+
+class Sweeper:
+    """The housekeeping of every worker process, once at start and then every `interval`
+    seconds on a daemon thread beside the worker loop: the periodic jobs the apps register
+    (`core.periodic`, listed in docs/architecture.md). A thread rather than a
+    self-re-enqueuing task: it cannot multiply or die out with the queue, and every job is
+    idempotent, so several processes sweeping at once is harmless."""
+
+    def __init__(self, interval: float = 60) -> None:
+        self.interval = interval
+        self.last_runs: dict[str, float] = {}
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="antenne-sweeper", daemon=True)
+
+    def sweep(self) -> None:
+        try:
+            periodic.run_due(self.last_runs, time.monotonic())
+        finally:
+            close_old_connections()
 
     def _loop(self) -> None:
         while not self.stopped.is_set():
@@ -191,7 +231,7 @@ def serve(*, host: str, port: int) -> int:
 
     setup_url = issue_setup_url()
     worker = InProcessWorker(settings.WORKER_INTERVAL) if settings.RUN_WORKER else None
-    sweeper = MailSweeper() if settings.RUN_WORKER else None
+    sweeper = Sweeper() if settings.RUN_WORKER else None
     config = uvicorn.Config(
         "antenne.asgi:application",
         host=host,

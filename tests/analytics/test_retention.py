@@ -19,7 +19,7 @@ from antenne.core.models import AuditEntry
 from antenne.outbox.models import OutgoingEmail
 from antenne.registrations.models import Registration
 from antenne.rooms.models import ChatMessage, PollVote, Presence, Question
-from antenne.runner import MailSweeper
+from antenne.runner import Sweeper
 from tests.conftest import client_for
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.helpers import drain_tasks
@@ -121,7 +121,7 @@ def test_the_command_and_the_sweeper_apply_it(webinar, animator, settings):
     assert f"would purge session {webinar.session.pk}" in out.getvalue()
     assert Registration.objects.filter(session=webinar.session).count() == 5
 
-    sweeper = MailSweeper()
+    sweeper = Sweeper()
     sweeper.sweep()
     assert not Registration.objects.filter(session=webinar.session).exists()
     out = io.StringIO()

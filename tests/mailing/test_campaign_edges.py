@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from antenne.core.exceptions import Conflict
 from antenne.events.models import Session
-from antenne.mailing import campaign_sending, campaigns, reminders
-from antenne.outbox import services
+from antenne.mailing import campaign_sending, campaigns, unsubscribe
 from antenne.mailing.models import Campaign
+from antenne.outbox import services
 from antenne.outbox.models import OutgoingEmail
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory
 
@@ -64,7 +64,7 @@ def test_unsubscribing_withholds_what_is_written_but_not_gone(animator, session,
     person = RegistrationFactory(session=session)
     campaign = approved_message(animator, session, 1)
     campaign_sending.run_campaign(campaign_id=campaign.pk)
-    reminders.unsubscribe(registration=person)
+    unsubscribe.unsubscribe(registration=person)
     email = OutgoingEmail.objects.get(campaign=campaign)
     assert (email.state, email.last_error) == ("withheld", "unsubscribed")
 

@@ -15,7 +15,7 @@ from antenne.core.exceptions import Conflict, Invalid, PermissionDenied, RateLim
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
 from antenne.events.models import Session
-from antenne.mailing import campaign_sending, campaigns, followups, reminders, texts
+from antenne.mailing import campaign_sending, campaigns, followups, texts, unsubscribe
 from antenne.mailing.content_check import DATE, OTHER_EVENT
 from antenne.mailing.models import Campaign, CampaignRecipient
 from antenne.outbox.kinds import FOLLOWUP_ATTENDEES
@@ -157,7 +157,7 @@ def test_a_followup_to_attendees_reaches_exactly_them_each_with_their_own_link(
                 assert other.email not in content
                 assert other.join_key not in content
         token = received["List-Unsubscribe"].strip("<>").split("/u/")[1].strip("/")
-        assert reminders.registration_for_unsubscribe(token=token) == person
+        assert unsubscribe.registration_for_unsubscribe(token=token) == person
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.SENT
     assert set(campaign.recipients.values_list("state", flat=True)) == {"queued"}
@@ -200,7 +200,7 @@ def test_a_followup_to_noshows_reaches_the_others_with_the_noshow_text(
 def test_people_who_unsubscribed_before_the_approval_are_not_counted(
     smtp_server, animator, session, people
 ):
-    reminders.unsubscribe(registration=people[3])
+    unsubscribe.unsubscribe(registration=people[3])
 
     campaign = campaigns.approve(
         actor=animator, campaign=message(animator, session), expected_count=4
@@ -220,7 +220,7 @@ def test_the_list_is_frozen_at_approval_and_checked_again_before_each_person(
     )
     # After the approval, before the worker runs: Béa unsubscribes, Chloé is erased, and a
     # late attendee shows up (not in the approved list).
-    reminders.unsubscribe(registration=bea)
+    unsubscribe.unsubscribe(registration=bea)
     registrations.erase_registration(actor=animator, registration=chloe)
     late = RegistrationFactory(session=session, email="late@public.example")
     Presence.objects.create(session=session, registration=late, joined_at=timezone.now())

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from antenne.core.models import AuditEntry
 from antenne.events import services as events
-from antenne.mailing import reminders
+from antenne.mailing import reminders, unsubscribe
 from antenne.mailing.models import Reminder
 from antenne.outbox.models import OutgoingEmail
 from antenne.registrations import services as registrations
@@ -83,7 +83,7 @@ def test_dispatch_sends_one_reminder_per_confirmed_registrant_once(smtp_server, 
             assert other.join_key not in message.as_string()
             assert other.email not in message.as_string()
             url = message["List-Unsubscribe"].strip("<>")
-            assert reminders.registration_for_unsubscribe(token=url.split("/u/")[1].strip("/"))
+            assert unsubscribe.registration_for_unsubscribe(token=url.split("/u/")[1].strip("/"))
             assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # Registrants registered in French: the subjects are French (non-breaking spaces aside).
     subjects = sorted(
@@ -147,7 +147,7 @@ def test_a_session_started_early_withholds_pending_reminders(session):
 
 def test_unsubscribed_registrants_get_no_reminder_but_their_confirmation(smtp_server, session):
     alix = register(session, "alix@public.example")
-    reminders.unsubscribe(registration=alix)
+    unsubscribe.unsubscribe(registration=alix)
     register(session, "bea@public.example")
     drain_tasks()
     assert len(smtp_server.to("alix@public.example")) == 1  # the confirmation
@@ -160,7 +160,7 @@ def test_unsubscribed_registrants_get_no_reminder_but_their_confirmation(smtp_se
 
 def test_one_click_post_unsubscribes_and_a_get_does_not(session):
     alix = register(session, "alix@public.example")
-    url = reminders.unsubscribe_url(alix).split("antenne.test", 1)[1]
+    url = unsubscribe.unsubscribe_url(alix).split("antenne.test", 1)[1]
     client = Client(enforce_csrf_checks=True)
     page = client.get(url)
     assert page.status_code == 200
@@ -177,7 +177,7 @@ def test_one_click_post_unsubscribes_and_a_get_does_not(session):
 
 def test_a_person_who_unsubscribed_can_resubscribe_from_the_same_page(smtp_server, session):
     alix = register(session, "alix@public.example")
-    url = reminders.unsubscribe_url(alix).split("antenne.test", 1)[1]
+    url = unsubscribe.unsubscribe_url(alix).split("antenne.test", 1)[1]
     client = Client(enforce_csrf_checks=True)
     client.cookies["django_language"] = "en"
     page = client.post(url).content.decode()
@@ -197,7 +197,7 @@ def test_a_person_who_unsubscribed_can_resubscribe_from_the_same_page(smtp_serve
 
 def test_bad_unsubscribe_tokens_are_404_and_rate_limited(settings, session):
     alix = register(session, "alix@public.example")
-    token = reminders.unsubscribe_token(alix)
+    token = unsubscribe.unsubscribe_token(alix)
     client = Client()
     assert client.post(f"/u/{token[:-2]}xx/").status_code == 404
     assert client.get("/u/nothing/").status_code == 404

@@ -13,7 +13,7 @@ from antenne.core import actions
 from antenne.core.exceptions import Invalid, PermissionDenied
 from antenne.core.models import AuditEntry
 from antenne.events import services as events
-from antenne.mailing import campaigns, reminders, texts
+from antenne.mailing import campaigns, reminders, texts, unsubscribe
 from antenne.mailing.models import MessageTemplate
 from antenne.outbox.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER
 from antenne.registrations.services import join_url
@@ -51,7 +51,7 @@ def rendered_for(session, registration, kind=FOLLOWUP_ATTENDEES, *, subject=None
             **texts.person_values(registration),
         },
         language=registration.language,
-        unsubscribe_url=reminders.unsubscribe_url(registration),
+        unsubscribe_url=unsubscribe.unsubscribe_url(registration),
     )
 
 
@@ -215,7 +215,7 @@ def test_an_unsubscribe_footer_is_added_that_the_organiser_cannot_remove(session
 
     mail = rendered_for(session, alix, body="Bonjour {first_name}")
 
-    link = reminders.unsubscribe_url(alix)
+    link = unsubscribe.unsubscribe_url(alix)
     assert mail["text"].rstrip().endswith(link)
     assert f'href="{link}"' in mail["html"]
 

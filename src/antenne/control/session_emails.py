@@ -19,7 +19,7 @@ from antenne.control.views import admin_required, member_required
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.events import selectors
-from antenne.mailing import campaigns, followups, placeholders, texts
+from antenne.mailing import campaign_sending, campaigns, followups, placeholders, texts
 from antenne.mailing.models import Campaign, FollowUpRule
 from antenne.outbox.models import OutgoingEmail
 
@@ -168,7 +168,8 @@ def campaign_new(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
             session=session,
             audience=audience,
-            is_followup=audience in campaigns.FOLLOWUP_KIND and request.POST.get("followup") == "1",
+            is_followup=audience in campaign_sending.FOLLOWUP_KIND
+            and request.POST.get("followup") == "1",
         )
     except AntenneError as error:
         messages.error(request, error.message)

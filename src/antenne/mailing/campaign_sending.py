@@ -15,14 +15,18 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict
 from antenne.events.services import require_session_manager
-from antenne.mailing import campaigns, texts
+from antenne.mailing import texts
 from antenne.mailing.models import Campaign, CampaignRecipient
+from antenne.mailing.unsubscribe import unsubscribe_url
+from antenne.outbox.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, MESSAGE
 from antenne.outbox.models import OutgoingEmail
+from antenne.outbox.services import email_row, write_emails
 from antenne.registrations.models import Registration
 
 logger = logging.getLogger("antenne.mailing")
@@ -33,6 +37,38 @@ UNSUBSCRIBED = "unsubscribed"
 CANCELLED = "registration cancelled"
 STOPPED = "stopped"
 LEFT_WAITLIST = "left the waiting list"
+
+
+FOLLOWUP_KIND: dict[str, str] = {
+    Campaign.Audience.ATTENDEES: FOLLOWUP_ATTENDEES,
+    Campaign.Audience.NOSHOWS: FOLLOWUP_NOSHOWS,
+}
+
+
+def email_kind(campaign: Campaign) -> str:
+    return FOLLOWUP_KIND.get(campaign.audience, MESSAGE) if campaign.is_followup else MESSAGE
+
+
+def render_for(
+    campaign: Campaign,
+    registration: Registration,
+    session_values: dict[str, dict[str, str]] | None = None,
+) -> dict[str, str]:
+    """What `registration` receives (or would receive) from this campaign. `session_values`
+    keeps the session's placeholders per language across the people of one batch."""
+
+    language = texts.language_of(registration.language)
+    cache = {} if session_values is None else session_values
+    if language not in cache:
+        cache[language] = texts.session_values(campaign.session, language)
+    part = campaign.content[language]
+    return texts.render(
+        subject=part["subject"],
+        body=part["body"],
+        values={**cache[language], **texts.person_values(registration)},
+        language=language,
+        unsubscribe_url=unsubscribe_url(registration),
+    )
 
 
 def _still_wanted(campaign: Campaign, registration: Registration | None) -> str:
@@ -54,15 +90,12 @@ def _still_wanted(campaign: Campaign, registration: Registration | None) -> str:
 def _write_batch(campaign: Campaign, limit: int) -> int:
     """Write the outbox rows of the next `limit` waiting recipients (inside the caller's
     transaction, campaign row locked). Returns how many recipients were handled."""
-    from antenne.mailing.reminders import unsubscribe_url
-    from antenne.outbox.services import email_row, write_emails
-
     batch = list(
         campaign.recipients.filter(state=CampaignRecipient.State.WAITING)
         .select_related("registration__session__event")
         .order_by("pk")[:limit]
     )
-    kind = campaigns.email_kind(campaign)
+    kind = email_kind(campaign)
     emails: list[OutgoingEmail] = []
     sending: list[CampaignRecipient] = []
     session_values: dict[str, dict[str, str]] = {}  # computed once per language
@@ -74,7 +107,7 @@ def _write_batch(campaign: Campaign, limit: int) -> int:
         registration = recipient.registration
         assert registration is not None  # noqa: S101 (checked by _still_wanted)
         registration.session = campaign.session
-        rendered = campaigns.render_for(campaign, registration, session_values)
+        rendered = render_for(campaign, registration, session_values)
         emails.append(
             email_row(
                 to=registration.email,
@@ -149,7 +182,7 @@ def run_campaign(*, campaign_id: int, now: datetime | None = None) -> str:
         elif state != Campaign.State.SENDING:
             return str(state)
     if next_run is not None:
-        _enqueue(campaign_id, next_run)
+        schedule(campaign_id, next_run)
         return str(Campaign.State.CANARY)
     return _send_rest(campaign_id, now)
 
@@ -171,10 +204,15 @@ def _send_rest(campaign_id: int, now: datetime) -> str:
                 return str(campaign.state)
 
 
-def _enqueue(campaign_id: int, when: datetime) -> None:
-    from antenne.mailing.tasks import run_campaign as task
+@task()
+def run_campaign_task(campaign_id: int) -> str:
+    """The workers' task: the next step of a campaign (queued by `schedule`)."""
+    return run_campaign(campaign_id=campaign_id)
 
-    transaction.on_commit(lambda: task.using(run_after=when).enqueue(campaign_id))
+
+def schedule(campaign_id: int, when: datetime) -> None:
+    """Run the campaign's next step at `when`, once the surrounding transaction commits."""
+    transaction.on_commit(lambda: run_campaign_task.using(run_after=when).enqueue(campaign_id))
 
 
 def resume_due_campaigns(now: datetime | None = None) -> int:

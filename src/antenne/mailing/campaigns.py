@@ -29,27 +29,20 @@ from antenne.core.links import absolute_url
 from antenne.events.models import Session
 from antenne.events.selectors import access_managed_session
 from antenne.events.services import require_session_manager
-from antenne.mailing import texts
+from antenne.mailing import campaign_sending, texts
 from antenne.mailing.content_check import Flag, check_content
-from antenne.mailing.models import Campaign, CampaignApproval, CampaignRecipient
-from antenne.outbox.kinds import CAMPAIGN_TEST, FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, MESSAGE
+from antenne.mailing.models import Campaign, CampaignApproval, CampaignRecipient, FollowUpRule
+from antenne.outbox.kinds import CAMPAIGN_TEST
 from antenne.outbox.models import OutgoingEmail
+from antenne.outbox.services import write_email
 from antenne.registrations.models import Registration
 from antenne.rooms.selectors import attended_registration_ids
 
-FOLLOWUP_KIND: dict[str, str] = {
-    Campaign.Audience.ATTENDEES: FOLLOWUP_ATTENDEES,
-    Campaign.Audience.NOSHOWS: FOLLOWUP_NOSHOWS,
-}
 MESSAGE_DEFAULT = {
     "fr": ("{event_title} : ", "Bonjour {first_name},\n\n\n\n{workspace_name}"),
     "en": ("{event_title}: ", "Hello {first_name},\n\n\n\n{workspace_name}"),
 }
 TEST_SEND_RATE = (10, 3600)
-
-
-def email_kind(campaign: Campaign) -> str:
-    return FOLLOWUP_KIND.get(campaign.audience, MESSAGE) if campaign.is_followup else MESSAGE
 
 
 def access_campaign(*, actor: Any, pk: int) -> Campaign:
@@ -124,12 +117,14 @@ def create_campaign(
     """A draft message to `audience`; a follow-up starts from the session's follow-up text."""
     if actor is not None:
         require_session_manager(actor, session)
-    if audience not in Campaign.Audience.values or (is_followup and audience not in FOLLOWUP_KIND):
+    if audience not in Campaign.Audience.values or (
+        is_followup and audience not in campaign_sending.FOLLOWUP_KIND
+    ):
         raise Invalid(_("Choose who receives the message."), code="campaign.audience_invalid")
     content = {}
     for language in texts.LANGUAGES:
         if is_followup:
-            text = texts.session_text(session, FOLLOWUP_KIND[audience], language)
+            text = texts.session_text(session, campaign_sending.FOLLOWUP_KIND[audience], language)
             content[language] = {"subject": text.subject, "body": text.body}
         else:
             subject, body = MESSAGE_DEFAULT[language]
@@ -226,29 +221,6 @@ def delete_campaign(*, actor: Any, campaign: Campaign) -> None:
 # --- Preview and test send ----------------------------------------------------------------
 
 
-def render_for(
-    campaign: Campaign,
-    registration: Registration,
-    session_values: dict[str, dict[str, str]] | None = None,
-) -> dict[str, str]:
-    """What `registration` receives (or would receive) from this campaign. `session_values`
-    keeps the session's placeholders per language across the people of one batch."""
-    from antenne.mailing.reminders import unsubscribe_url
-
-    language = texts.language_of(registration.language)
-    cache = {} if session_values is None else session_values
-    if language not in cache:
-        cache[language] = texts.session_values(campaign.session, language)
-    part = campaign.content[language]
-    return texts.render(
-        subject=part["subject"],
-        body=part["body"],
-        values={**cache[language], **texts.person_values(registration)},
-        language=language,
-        unsubscribe_url=unsubscribe_url(registration),
-    )
-
-
 def preview(campaign: Campaign, language: str) -> tuple[Registration | None, dict[str, str]]:
     """The message as the first recipient of the segment in `language` gets it (None and
     an empty dict when nobody in the segment reads that language)."""
@@ -263,14 +235,12 @@ def preview(campaign: Campaign, language: str) -> tuple[Registration | None, dic
     registration = people.select_related("session__event").order_by("pk").first()
     if registration is None:
         return None, {}
-    return registration, render_for(campaign, registration)
+    return registration, campaign_sending.render_for(campaign, registration)
 
 
 def send_test(*, actor: Any, campaign: Campaign) -> list[OutgoingEmail]:
     """Send the message in each language to the actor's own address, with the actor's name
     and a sample join link (no registrant's data)."""
-    from antenne.outbox.services import write_email
-
     require_session_manager(actor, campaign.session)
     if not ratelimit.hit("campaign-test", str(actor.pk), TEST_SEND_RATE):
         raise RateLimited(
@@ -435,18 +405,13 @@ def _second_approval(actor: Any, campaign: Campaign, expected_count: int) -> Non
 def _followup_delay(campaign: Campaign) -> Any:
     from datetime import timedelta
 
-    from antenne.mailing.models import FollowUpRule
-
     rule = FollowUpRule.objects.filter(session=campaign.session, audience=campaign.audience).first()
     minutes = rule.delay_minutes if rule else settings.FOLLOWUP_DELAY_MINUTES
     return timedelta(minutes=minutes)
 
 
 def _schedule(campaign: Campaign) -> None:
-    from antenne.mailing.tasks import run_campaign
-
-    campaign_id, when = campaign.pk, campaign.send_after
-    transaction.on_commit(lambda: run_campaign.using(run_after=when).enqueue(campaign_id))
+    campaign_sending.schedule(campaign.pk, campaign.send_after)
 
 
 def withdraw_approval(*, actor: Any, campaign: Campaign) -> Campaign:

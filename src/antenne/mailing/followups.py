@@ -22,6 +22,7 @@ from antenne.events.models import Session
 from antenne.events.services import require_session_manager
 from antenne.mailing import campaigns
 from antenne.mailing.models import Campaign, FollowUpRule
+from antenne.outbox.services import queue_email
 
 logger = logging.getLogger("antenne.mailing")
 
@@ -119,8 +120,6 @@ def _finished(now: datetime) -> Any:
 def prepare_due_followups(now: datetime | None = None) -> int:
     """Create the draft follow-ups of the sessions that are over (one per enabled rule,
     once) and tell their animators. Run by the sweeper; returns how many drafts."""
-    from antenne.outbox.services import queue_email
-
     now = now or timezone.now()
     prepared = 0
     for session in _finished(now):

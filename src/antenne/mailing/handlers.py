@@ -5,9 +5,10 @@ leaves the campaigns' recipient lists."""
 
 from __future__ import annotations
 
+from antenne.core import periodic
 from antenne.events import hooks as events
 from antenne.events.hooks import WAITING, SessionChange
-from antenne.mailing import followups, reminders, texts
+from antenne.mailing import campaign_sending, followups, reminders, texts
 from antenne.mailing.models import CampaignRecipient
 from antenne.registrations import hooks as registrations
 from antenne.registrations.hooks import RegistrationChange
@@ -46,6 +47,9 @@ def registration_erased(change: RegistrationChange) -> None:
 
 
 def connect() -> None:
+    periodic.register("mailing.dispatch_due_reminders", reminders.dispatch_due_reminders)
+    periodic.register("mailing.prepare_due_followups", followups.prepare_due_followups)
+    periodic.register("mailing.resume_due_campaigns", campaign_sending.resume_due_campaigns)
     events.SESSION_SCHEDULED.in_transaction(set_up_session)
     events.SESSION_MOVED.in_transaction(session_moved)
     events.SESSION_CANCELLED.in_transaction(session_cancelled)

@@ -17,9 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core import signing
 from django.db import connection, transaction
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -28,8 +26,12 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
 from antenne.events.services import require_session_manager
+from antenne.mailing import texts
 from antenne.mailing.models import Reminder
+from antenne.mailing.unsubscribe import unsubscribe_url
 from antenne.outbox.kinds import REMINDER
+from antenne.outbox.services import email_row, write_emails
+from antenne.registrations.models import Registration
 
 logger = logging.getLogger("antenne.mailing")
 
@@ -43,9 +45,6 @@ MISSED = "missed"  # due while the session was no longer ahead (e.g. no worker r
 
 # Attendees still wait for the start in these states: reminders go out.
 WAITING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
-
-UNSUBSCRIBE_SALT = "antenne.mailing.unsubscribe"
-UNSUBSCRIBE_MAX_AGE = timedelta(days=400)
 
 
 # --- Rules per session ---------------------------------------------------------------------
@@ -171,16 +170,6 @@ def withhold_overtaken_reminders(session: Session, now: datetime | None = None) 
 # --- Dispatch ------------------------------------------------------------------------------
 
 
-def unsubscribe_token(registration: Any, kind: str = REMINDER) -> str:
-    return signing.dumps({"r": registration.pk, "k": kind}, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_url(registration: Any, kind: str = REMINDER) -> str:
-    from antenne.accounts.services import absolute_url
-
-    return absolute_url(reverse("public:unsubscribe", args=[unsubscribe_token(registration, kind)]))
-
-
 def _claim(reminder_id: int, session_id: int, now: datetime) -> Reminder | None:
     """Inside the caller's transaction: mark the reminder sent if it is still pending and
     due, its session scheduled and ahead; None when another worker has it or it is no longer
@@ -210,10 +199,6 @@ def _claim(reminder_id: int, session_id: int, now: datetime) -> Reminder | None:
 def _send(reminder: Reminder) -> int:
     """One outbox row per confirmed, subscribed registrant, from the session's own reminder
     text in each person's language."""
-    from antenne.mailing import texts
-    from antenne.outbox.services import email_row, write_emails
-    from antenne.registrations.models import Registration
-
     session = reminder.session
     recipients = session.registrations.filter(
         status=Registration.Status.CONFIRMED, reminders_unsubscribed_at__isnull=True
@@ -295,70 +280,3 @@ def dispatch_due_reminders(now: datetime | None = None) -> int:
         sent += 1
         logger.info("reminder %s of session %s: %d email(s)", claimed.pk, session.pk, count)
     return sent
-
-
-# --- Unsubscribe ---------------------------------------------------------------------------
-
-
-def registration_for_unsubscribe(*, token: str) -> Any:
-    """The registration an unsubscribe token names, or None (bad, expired, or erased)."""
-    from antenne.registrations.models import Registration
-
-    if not token or len(token) > 200:
-        return None
-    try:
-        value = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    if not isinstance(value, dict) or value.get("k") != REMINDER:
-        return None
-    registration_id = value.get("r")
-    if not isinstance(registration_id, int):
-        return None
-    return Registration.objects.select_related("session__event").filter(pk=registration_id).first()
-
-
-def unsubscribe(*, registration: Any) -> Any:
-    """Stop the reminders, follow-ups and messages of this registration, at once
-    (idempotent)."""
-    from antenne.outbox.kinds import LIST_UNSUBSCRIBE_KINDS
-    from antenne.outbox.models import OutgoingEmail
-    from antenne.registrations.models import Registration
-
-    with transaction.atomic():
-        updated = Registration.objects.filter(
-            pk=registration.pk, reminders_unsubscribed_at__isnull=True
-        ).update(reminders_unsubscribed_at=timezone.now())
-        # Honoured at once: what is written but not gone (a retry waiting, say) stays here.
-        OutgoingEmail.objects.filter(
-            session_id=registration.session_id,
-            to__iexact=registration.email,
-            kind__in=LIST_UNSUBSCRIBE_KINDS,
-            state=OutgoingEmail.State.PENDING,
-        ).update(state=OutgoingEmail.State.WITHHELD, last_error="unsubscribed")
-        if updated:
-            log_action(
-                registration.session,
-                actions.REGISTRATION_UNSUBSCRIBED,
-                data={"registration": registration.pk, "kind": REMINDER},
-            )
-    registration.refresh_from_db(fields=["reminders_unsubscribed_at"])
-    return registration
-
-
-def resubscribe(*, registration: Any) -> Any:
-    """Undo `unsubscribe`: the emails of this webinar come again (idempotent)."""
-    from antenne.registrations.models import Registration
-
-    with transaction.atomic():
-        updated = Registration.objects.filter(
-            pk=registration.pk, reminders_unsubscribed_at__isnull=False
-        ).update(reminders_unsubscribed_at=None)
-        if updated:
-            log_action(
-                registration.session,
-                actions.REGISTRATION_RESUBSCRIBED,
-                data={"registration": registration.pk},
-            )
-    registration.refresh_from_db(fields=["reminders_unsubscribed_at"])
-    return registration

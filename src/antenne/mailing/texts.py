@@ -22,13 +22,19 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from antenne.accounts.selectors import is_admin
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Invalid, PermissionDenied
+from antenne.core.links import absolute_url
 from antenne.events.models import Session
+from antenne.events.services import require_session_manager
 from antenne.mailing import placeholders
 from antenne.mailing.models import MessageTemplate
 from antenne.outbox.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER
+from antenne.registrations.models import Registration
+from antenne.registrations.pins import dial_in_for_registration
+from antenne.registrations.services import join_url
 
 LANGUAGES = ("fr", "en")
 
@@ -184,9 +190,6 @@ def save_text(
     session: Session | None = None,
 ) -> MessageTemplate:
     """Save a session's text (its animators, admins) or a workspace default (admins)."""
-    from antenne.accounts.selectors import is_admin
-    from antenne.events.services import require_session_manager
-
     _require_kind(kind, language)
     if session is None and not is_admin(actor):
         raise PermissionDenied(
@@ -240,8 +243,6 @@ def starts_in(offset_minutes: int) -> str:
 
 def session_values(session: Session, language: str) -> dict[str, str]:
     """The placeholders that depend on the session only, in `language`."""
-    from antenne.accounts.services import absolute_url
-
     local: datetime = timezone.localtime(session.starts_at, session.local_start.tzinfo)
     with translation.override(language):
         return {
@@ -258,10 +259,7 @@ def session_values(session: Session, language: str) -> dict[str, str]:
         }
 
 
-def person_values(registration: Any) -> dict[str, str]:
-    from antenne.registrations.pins import dial_in_for_registration
-    from antenne.registrations.services import join_url
-
+def person_values(registration: Registration) -> dict[str, str]:
     dial_in = dial_in_for_registration(registration)
     return {
         "first_name": registration.first_name,

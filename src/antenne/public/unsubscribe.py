@@ -16,14 +16,14 @@ from django.views.decorators.http import require_http_methods
 
 from antenne.core import ratelimit
 from antenne.core.views import rate_limited
-from antenne.mailing import reminders
+from antenne.mailing import unsubscribe as unsubscribing
 
 
 def _registration(request: HttpRequest, token: str) -> Any:
     client = ratelimit.client_ip(request)
     if ratelimit.exceeded("unsubscribe-guess", client, settings.RATE_LIMIT_SECRET):
         raise ratelimit.Limited
-    registration = reminders.registration_for_unsubscribe(token=token)
+    registration = unsubscribing.registration_for_unsubscribe(token=token)
     if registration is None:
         ratelimit.hit("unsubscribe-guess", client, settings.RATE_LIMIT_SECRET)
         raise Http404
@@ -39,9 +39,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return rate_limited(request)
     if request.method == "POST":
         if request.POST.get("resubscribe") == "1":
-            reminders.resubscribe(registration=registration)
+            unsubscribing.resubscribe(registration=registration)
         else:  # "List-Unsubscribe=One-Click" from a mail client, or the page's button
-            reminders.unsubscribe(registration=registration)
+            unsubscribing.unsubscribe(registration=registration)
     response = render(
         request,
         "public/unsubscribe.html",

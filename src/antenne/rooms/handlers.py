@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 
+from antenne.core import periodic
 from antenne.events import hooks as events
 from antenne.events.hooks import SessionChange
 from antenne.rooms import push
+from antenne.rooms.attendance import close_stale
 from antenne.rooms.stage_media import end_feeds
 
 
@@ -22,6 +24,7 @@ def end_the_stage(change: SessionChange) -> None:
 
 
 def connect() -> None:
+    periodic.register("rooms.close_stale_attendance", close_stale)
     events.SESSION_ENDED.in_transaction(end_the_stage)
     for hook in (
         events.SESSION_GREEN_ROOM_OPENED,
