@@ -171,6 +171,6 @@ def _demo_webinars(admin: User) -> None:
             confirm_conflicts=True,
         )
         for email, name, role in speakers:
-            events.add_speaker(actor=owner, session=session, email=email, name=name, title=role)
+            speakers.add_speaker(actor=owner, session=session, email=email, name=name, title=role)
         if days > 3:
             events.update_event(actor=owner, event=event, published=True)

@@ -12,7 +12,9 @@ import uvicorn
 from django.conf import settings
 from django.db import close_old_connections
 
+from antenne.accounts.services import issue_setup_url
 from antenne.core import periodic
+from antenne.telephony import service
 
 logger = logging.getLogger("antenne.runner")
 
@@ -77,89 +79,6 @@ class Sweeper:
             close_old_connections()
 
     def _loop(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.worker.run()
-            except Exception:
-                logger.exception("background worker loop failed; restarting")
-                self.stopped.wait(self.worker.interval or 1)
-            finally:
-                close_old_connections()
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        self.stopped.set()
-        self.worker.running = False
-        self.thread.join(timeout)
-
-
-class MailSweeper:
-    """The mail housekeeping of every worker process, once at start and then every
-    `interval` seconds on a daemon thread beside the worker loop: re-queue the emails a
-    crashed worker left behind (`outbox.services.requeue_stuck`), send the reminders
-    that are due (`mailing.reminders.dispatch_due_reminders`, which claims each one once),
-    prepare the follow-up drafts of sessions that are over and resume approved messages
-    whose task was lost (`mailing.followups`, `mailing.campaign_sending`), and close the
-    attendance rows of connections whose process died (`rooms.attendance.close_stale`),
-    fail the exports a dead worker left running and apply the retention period hourly
-    (`analytics`).
-    A thread rather than a self-re-enqueuing task: it cannot multiply or die out with the
-    queue, and both jobs are idempotent, so several processes sweeping at once is harmless."""
-
-    PURGE_EVERY = 3600.0
-
-    def __init__(self, interval: float = 60) -> None:
-        self.interval = interval
-        self.purged_at: float | None = None
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="antenne-sweeper", daemon=True)
-
-    def sweep(self) -> None:
-        from antenne.mailing.campaign_sending import resume_due_campaigns
-        from antenne.mailing.followups import prepare_due_followups
-        from antenne.mailing.reminders import dispatch_due_reminders
-        from antenne.outbox.services import requeue_stuck
-        from antenne.rooms.attendance import close_stale
-
-        try:
-            requeue_stuck()
-        except Exception:
-            logger.exception("re-queuing stuck emails failed; trying again later")
-        try:
-            dispatch_due_reminders()
-        except Exception:
-            logger.exception("sending due reminders failed; trying again later")
-        try:
-            close_stale()
-        except Exception:
-            logger.exception("closing stale attendance rows failed; trying again later")
-        try:
-            prepare_due_followups()
-            resume_due_campaigns()
-        except Exception:
-            logger.exception("preparing follow-ups or resuming messages failed; trying again later")
-        try:
-            self.analytics_housekeeping()
-        except Exception:
-            logger.exception("export or retention housekeeping failed; trying again later")
-        finally:
-            close_old_connections()
-
-    def analytics_housekeeping(self) -> None:
-        """Fail the exports a dead worker left running (every sweep); apply the retention
-        period (`analytics.retention`) at start and then every `PURGE_EVERY` seconds."""
-        from antenne.analytics.retention import purge_personal_data
-        from antenne.analytics.services import fail_stuck_exports
-
-        fail_stuck_exports()
-        now = time.monotonic()
-        if self.purged_at is None or now - self.purged_at >= self.PURGE_EVERY:
-            self.purged_at = now
-            purge_personal_data()
-
-    def _loop(self) -> None:
         while not self.stopped.wait(self.interval):
             self.sweep()
 
@@ -209,8 +128,6 @@ class _Server(uvicorn.Server):
     async def _start_telephony(self) -> str:
         """The SIP gateway in this event loop (the embedded media engine lives here too).
         Its failure to start is reported, not fatal: the webinars still run."""
-        from antenne.telephony import service
-
         if not service.enabled():
             return "  Telephone dial-in: off (ANTENNE_SIP_BIND)\n"
         try:
@@ -227,8 +144,6 @@ class _Server(uvicorn.Server):
 
 
 def serve(*, host: str, port: int) -> int:
-    from antenne.accounts.services import issue_setup_url
-
     setup_url = issue_setup_url()
     worker = InProcessWorker(settings.WORKER_INTERVAL) if settings.RUN_WORKER else None
     sweeper = Sweeper() if settings.RUN_WORKER else None

@@ -99,7 +99,7 @@ def test_an_admin_starts_straight_from_scheduled(admin):
 
 
 def test_the_webinar_owner_manages_its_sessions_even_unassigned():
-    """The existing rule (`services.can_manage_session`): the owner counts as an animator."""
+    """The existing rule (`permissions.can_manage_session`): the owner counts as an animator."""
     other = UserFactory(role=Role.ANIMATOR)
     session = _soon(animators=[other])
     lifecycle.start_session(actor=session.event.owner, session=session)

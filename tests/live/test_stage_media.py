@@ -18,7 +18,7 @@ from antenne.accounts.models import hash_secret
 from antenne.events import lifecycle
 from antenne.events.models import Session, Speaker
 from antenne.media import signaling
-from antenne.media.engine import get_engine, set_engine
+from antenne.media.signaling import get_engine, set_engine
 from antenne.rooms.models import Presence, StageFeed, StageInvitation
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.live.helpers import call, connect, next_frame

@@ -23,12 +23,13 @@ import httpx
 import pytest
 from django.test import AsyncClient
 
-from antenne.media.engine import EngineEvent, MediaError, TrackStats, set_engine
+from antenne.media.engine import EngineEvent, MediaError, TrackStats
 from antenne.media.janus import client, render_config
 from antenne.media.janus.client import JanusError, JanusServer
 from antenne.media.janus.engine import JanusEngine
 from antenne.media.janus.events import FeedNames, parse
 from antenne.media.janus.naming import parse_display
+from antenne.media.signaling import set_engine
 from tests.helpers import free_port, require_binary
 from tests.media.conftest import Publisher, eventually
 from tests.media.janus_fixture import (

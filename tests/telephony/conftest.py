@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from antenne.media import engine as media_engine
+from antenne.media import signaling as media_engine
 from antenne.telephony.gateway import SipGateway
 from antenne.telephony.ivr import Ivr
 from tests.telephony.softphone import Phone

@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from antenne.events.models import Session
-from antenne.media.engine import set_engine
+from antenne.media.signaling import set_engine
 from antenne.rooms.models import PhoneCall, Presence
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.media.conftest import TONE_HZ, Publisher, loopback_ice  # noqa: F401 (fixture)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 
 from antenne.accounts.models import (
     ApiToken,
@@ -79,10 +80,8 @@ def request_login_link(*, email: str) -> None:
     """Answer a login form. The work (lookup, token, email) happens in a background task
     queued identically for every address, so neither the response nor its timing tells
     whether the address has an account."""
-    from antenne.accounts.tasks import send_login_link
-
     address = normalize_email(email)
-    transaction.on_commit(lambda: send_login_link.enqueue(address))
+    transaction.on_commit(lambda: send_login_link_task.enqueue(address))
 
 
 def send_login_link(*, email: str) -> bool:
@@ -101,6 +100,12 @@ def send_login_link(*, email: str) -> bool:
         )
         log_action(user, actions.LOGIN_LINK_SENT, actor=None)
     return True
+
+
+@task()
+def send_login_link_task(email: str) -> bool:
+    """The workers' task for `request_login_link`, beside the service that queues it."""
+    return send_login_link(email=email)
 
 
 def redeem_login_token(*, raw: str) -> User:

@@ -42,6 +42,7 @@ from antenne.rooms.models import (
     Question,
     QuestionVote,
 )
+from antenne.rooms.polls import results_of
 
 CHUNK = 1000
 Cell = str | int
@@ -305,8 +306,6 @@ def question_rows(session: Session) -> Iterator[Row]:
 
 
 def poll_rows(polls: list[Poll]) -> Iterator[Row]:
-    from antenne.rooms.polls import results_of
-
     results = results_of(polls)
     for poll in polls:
         for option, votes in zip(poll.options, results[poll.pk].counts, strict=False):

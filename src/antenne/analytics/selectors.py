@@ -4,7 +4,7 @@ dashboards' listings.
 Who sees what (every interface asks here):
 - a session's report and exports: its animators, the webinar's owner, the speakers of the
   session who are workspace members (link not revoked), and admins;
-- a webinar's dashboard: whoever manages the webinar (`events.services.can_manage_event`);
+- a webinar's dashboard: whoever manages the webinar (`events.permissions.can_manage_event`);
 - the workspace's dashboard: admins."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from antenne.analytics.models import Export
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events.models import Event, Session
+from antenne.events.permissions import can_manage_event, can_manage_session
 from antenne.events.selectors import access_event, access_session
-from antenne.events.services import can_manage_event, can_manage_session
 from antenne.rooms.models import PhoneCall
 
 EXPORTS_SHOWN = 10

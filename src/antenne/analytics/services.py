@@ -29,6 +29,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 
 from antenne.accounts.models import User
 from antenne.analytics import exports, rows
@@ -53,9 +54,7 @@ def exports_dir() -> Path:
 
 
 def _enqueue(export_id: int) -> None:
-    from antenne.analytics.tasks import run_export as task
-
-    transaction.on_commit(lambda: task.enqueue(export_id))
+    transaction.on_commit(lambda: run_export_task.enqueue(export_id))
 
 
 def _retention_end(now: Any) -> Any:
@@ -232,6 +231,13 @@ def run_export(*, export_id: int) -> str:
             data={"rows": total, "size": export.size, "sent_to": [u.pk for u in sent_to]},
         )
     return str(export.state)
+
+
+@task()
+def run_export_task(export_id: int) -> str:
+    """The workers' task: write an export's file and email its links (queued by
+    `_enqueue`, beside it)."""
+    return run_export(export_id=export_id)
 
 
 def _send_link(export: Export, user: User) -> None:

@@ -13,7 +13,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from antenne.api import schemas
-from antenne.events import lifecycle, selectors, services
+from antenne.events import lifecycle, selectors, services, speakers
+from antenne.events import permissions as event_permissions
 from antenne.events.models import Event, Session
 from antenne.events.timeutils import aware_to_utc
 
@@ -148,7 +149,7 @@ def update_session(request: HttpRequest, session_id: int, body: schemas.SessionP
     moves = given.keys() & {"starts_at", "time_zone", "duration_minutes"}
     staffs = given.keys() & {"capacity", "animator_ids"}
     if not moves and not staffs:  # nothing to change: still, only its managers may ask
-        services.require_session_manager(request.user, session)
+        event_permissions.require_session_manager(request.user, session)
     animators = _animators(request, given["animator_ids"]) if "animator_ids" in given else None
     with transaction.atomic():
         if moves:
@@ -227,7 +228,7 @@ def add_speaker(request: HttpRequest, session_id: int, body: schemas.SpeakerIn) 
     """Invite a speaker (a member or a guest) before the start: they are emailed a personal
     green-room link."""
     session = _session(request, session_id)
-    speaker = services.add_speaker(
+    speaker = speakers.add_speaker(
         actor=request.user, session=session, email=body.email, name=body.name, title=body.title
     )
     return Status(201, speaker)
@@ -238,7 +239,7 @@ def remove_speaker(request: HttpRequest, session_id: int, speaker_id: int) -> An
     """Remove a speaker; their link stops working."""
     session = _session(request, session_id)
     speaker = selectors.access_speaker(actor=request.user, session=session, pk=speaker_id)
-    services.remove_speaker(actor=request.user, speaker=speaker)
+    speakers.remove_speaker(actor=request.user, speaker=speaker)
     return Status(204, None)
 
 
@@ -250,7 +251,7 @@ def resend_speaker_invitation(request: HttpRequest, session_id: int, speaker_id:
     """Email a fresh link; the previous one stops working."""
     session = _session(request, session_id)
     speaker = selectors.access_speaker(actor=request.user, session=session, pk=speaker_id)
-    return services.resend_speaker_invitation(actor=request.user, speaker=speaker)
+    return speakers.resend_speaker_invitation(actor=request.user, speaker=speaker)
 
 
 @router.post(
@@ -261,7 +262,7 @@ def revoke_speaker_link(request: HttpRequest, session_id: int, speaker_id: int) 
     """Make the speaker's link stop working (resend to issue a new one)."""
     session = _session(request, session_id)
     speaker = selectors.access_speaker(actor=request.user, session=session, pk=speaker_id)
-    return services.revoke_speaker_link(actor=request.user, speaker=speaker)
+    return speakers.revoke_speaker_link(actor=request.user, speaker=speaker)
 
 
 # --- Conflicts ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from antenne.control.broadcast import STEPS
 from antenne.control.views import member_required
 from antenne.events import lifecycle, selectors
 from antenne.events.models import Session
+from antenne.media.views import media_strings
 from antenne.rooms.models import Poll, Presence, Question, StageInvitation
 from antenne.rooms.moderation import MAX_SLOW_MODE_SECONDS
 from antenne.rooms.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS
@@ -38,8 +39,6 @@ def _labels(choices: Any) -> dict[str, str]:
 def console_strings() -> dict[str, Any]:
     """What console.js says, in the page's language (a json_script element: data, not code,
     so the CSP allows it). `%(name)s` placeholders are filled in by console.js."""
-    from antenne.media.views import media_strings
-
     return {
         "media": media_strings(),
         "connecting": _("Connecting…"),

@@ -20,7 +20,8 @@ from antenne.control.questions import QuestionForm
 from antenne.control.reminders import ReminderForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
-from antenne.events import pins, selectors, services
+from antenne.events import permissions as event_permissions
+from antenne.events import pins, selectors, services, speakers
 from antenne.events.models import Session
 
 
@@ -38,7 +39,7 @@ def events(request: HttpRequest) -> HttpResponse:
         {
             "events": selectors.list_events(actor=request.user, search=search),
             "q": search,
-            "can_create": services.can_create_events(request.user),
+            "can_create": event_permissions.can_create_events(request.user),
         },
     )
 
@@ -46,7 +47,7 @@ def events(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @member_required
 def event_new(request: HttpRequest) -> HttpResponse:
-    if not services.can_create_events(request.user):
+    if not event_permissions.can_create_events(request.user):
         raise DjangoPermissionDenied
     initial = {"team": getattr(request.user, "team", None), "language": request.LANGUAGE_CODE}  # type: ignore[attr-defined]
     form = forms.EventForm(request.POST or None, request.FILES or None, initial=initial)
@@ -73,7 +74,7 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
             "sessions": found.sessions.prefetch_related("animators", "speakers").order_by(
                 "starts_at"
             ),
-            "can_manage": services.can_manage_event(request.user, found),
+            "can_manage": event_permissions.can_manage_event(request.user, found),
             "cancel_form": forms.CancelForm(),
             "questions": found.registration_fields.all(),
             "question_form": QuestionForm(prefix="question"),
@@ -201,7 +202,7 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _session_page(request: HttpRequest, session: Session, **forms_: Any) -> HttpResponse:
-    can_manage = services.can_manage_session(request.user, session)
+    can_manage = event_permissions.can_manage_session(request.user, session)
     context = {
         "session": session,
         "event": session.event,
@@ -339,7 +340,7 @@ def speaker_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.SpeakerForm(request.POST, prefix="speaker")
     if form.is_valid():
         try:
-            speaker = services.add_speaker(actor=request.user, session=found, **form.cleaned_data)
+            speaker = speakers.add_speaker(actor=request.user, session=found, **form.cleaned_data)
         except AntenneError as error:
             form.add_error(
                 "email" if error.code in ("speaker.exists", "email.invalid") else None,
@@ -355,11 +356,11 @@ def speaker_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 SPEAKER_ACTIONS = {
     "resend": (
-        services.resend_speaker_invitation,
+        speakers.resend_speaker_invitation,
         gettext_lazy("A new link was sent; the previous one no longer works."),
     ),
-    "revoke": (services.revoke_speaker_link, gettext_lazy("The speaker's link no longer works.")),
-    "remove": (services.remove_speaker, gettext_lazy("The speaker was removed.")),
+    "revoke": (speakers.revoke_speaker_link, gettext_lazy("The speaker's link no longer works.")),
+    "remove": (speakers.remove_speaker, gettext_lazy("The speaker was removed.")),
 }
 
 

@@ -14,7 +14,7 @@ from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.events import selectors
-from antenne.events.services import require_event_manager
+from antenne.events.permissions import require_event_manager
 from antenne.registrations import services
 from antenne.registrations.models import RegistrationField
 

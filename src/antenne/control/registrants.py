@@ -17,7 +17,7 @@ from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.events import selectors as event_selectors
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.registrations import csv_io, selectors, services
 from antenne.registrations.models import Registration
 

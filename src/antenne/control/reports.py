@@ -25,7 +25,7 @@ from antenne.analytics.models import Export
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.events.models import Event, Session
-from antenne.events.services import can_manage_session
+from antenne.events.permissions import can_manage_session
 from antenne.registrations.models import RegistrationField
 
 PREVIEW_ROWS = 20

@@ -2,7 +2,7 @@
 room"). Cancelling is `services.cancel_session`; this module moves a session that goes ahead.
 
 Rules:
-- only the session's managers (`services.require_session_manager`: its animators, the
+- only the session's managers (`permissions.require_session_manager`: its animators, the
   webinar's owner, admins) open the green room, start and end; speakers do not;
 - the green room opens at most `GREEN_ROOM_EARLIEST` (2 hours) before the scheduled start,
   the broadcast starts at most `START_EARLIEST` (1 hour) before it; neither once the planned
@@ -34,7 +34,7 @@ from antenne.core.exceptions import Conflict
 from antenne.events import hooks
 from antenne.events.hooks import WAITING, SessionChange
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 
 GREEN_ROOM_EARLIEST = timedelta(hours=2)
 START_EARLIEST = timedelta(hours=1)

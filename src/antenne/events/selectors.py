@@ -22,7 +22,7 @@ from antenne.core.models import AuditEntry
 from antenne.core.permissions import is_member
 from antenne.events.conflicts import MAX_SESSION_MINUTES, ConflictReport, find_conflicts
 from antenne.events.models import Event, Session, Speaker
-from antenne.events.services import require_event_manager, require_session_manager
+from antenne.events.permissions import require_event_manager, require_session_manager
 
 
 def _members_only(actor: Any) -> None:

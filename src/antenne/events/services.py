@@ -2,74 +2,36 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from antenne.accounts.models import Team, User, hash_secret
-from antenne.accounts.services import checked_email
+from antenne.accounts.models import Team, User
 from antenne.core import actions
 from antenne.core.audit import log_action
-from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
-from antenne.core.links import absolute_url
+from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.locks import serialize
-from antenne.core.permissions import Role, is_admin
+from antenne.core.permissions import is_admin
 from antenne.events import hooks
 from antenne.events.conflicts import ConflictReport, find_conflicts
 from antenne.events.hooks import SessionChange
-from antenne.events.models import Event, Session, Speaker
+from antenne.events.models import Event, Session
+from antenne.events.permissions import (
+    can_create_events,
+    require_event_creator,
+    require_event_manager,
+    require_session_manager,
+)
 from antenne.events.pins import new_session_pin
+from antenne.events.speakers import email_speaker
 from antenne.events.timeutils import zone
-from antenne.outbox.services import queue_email
 
 EVENT_FIELDS = ("title", "description", "language", "team", "show_speakers", "published")
-
-
-def can_create_events(user: Any) -> bool:
-    return bool(
-        user.is_authenticated and user.is_active and user.role in (Role.ADMIN, Role.ANIMATOR)
-    )
-
-
-def can_manage_event(user: Any, event: Event) -> bool:
-    if is_admin(user):
-        return True
-    if not can_create_events(user):
-        return False
-    return event.owner_id == user.pk or event.sessions.filter(animators=user).exists()
-
-
-def can_manage_session(user: Any, session: Session) -> bool:
-    if is_admin(user):
-        return True
-    if not can_create_events(user):
-        return False
-    return session.event.owner_id == user.pk or session.animators.filter(pk=user.pk).exists()
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(
-            _("Only the webinar's animators or an admin can do this."),
-            code="permission.not_animator",
-        )
-
-
-def require_event_manager(actor: Any, event: Event) -> None:
-    """Raise `permission.not_animator` unless `actor` manages `event` (every domain uses it)."""
-    _require(can_manage_event(actor, event))
-
-
-def require_session_manager(actor: Any, session: Session) -> None:
-    """Raise `permission.not_animator` unless `actor` manages `session`."""
-    _require(can_manage_session(actor, session))
 
 
 def describe_conflicts(report: ConflictReport) -> list[dict[str, Any]]:
@@ -153,7 +115,7 @@ def create_event(
     owner: User | None = None,
     cover_image: UploadedFile | None = None,
 ) -> Event:
-    _require(can_create_events(actor))
+    require_event_creator(actor)
     owner = owner or actor
     if owner is None or not can_create_events(owner):
         raise Invalid(_("The owner must be an animator."), code="event.owner_invalid")
@@ -342,7 +304,7 @@ def reschedule_session(
             # those now past) and registrants are told (`registrations`).
             hooks.SESSION_MOVED.fire(SessionChange(session=session, actor=actor))
             for speaker in session.speakers.filter(revoked_at__isnull=True):
-                _email_speaker(speaker, kind="session_moved", template="session_moved_speaker")
+                email_speaker(speaker, kind="session_moved", template="session_moved_speaker")
     return session
 
 
@@ -378,7 +340,7 @@ def _cancel(*, actor: Any, session: Session, message: str) -> None:
     # Reminders withheld, registrants told, people waiting in the room told at once.
     hooks.SESSION_CANCELLED.fire(SessionChange(session=session, actor=actor, message=message))
     for speaker in session.speakers.filter(revoked_at__isnull=True):
-        _email_speaker(
+        email_speaker(
             speaker, kind="session_cancelled", template="session_cancelled_speaker", message=message
         )
 
@@ -405,120 +367,3 @@ def mark_test_run(*, actor: Any, session: Session, done: bool = True) -> Session
     session.save(update_fields=["test_run_done_at"])
     log_action(session, actions.SESSION_TEST_RUN, actor=actor, data={"done": done})
     return session
-
-
-# --- Speakers ----------------------------------------------------------------------------
-
-
-def speaker_url(raw: str) -> str:
-    return absolute_url(reverse("public:speaker", args=[raw]))
-
-
-def _email_speaker(speaker: Speaker, *, kind: str, template: str, **context: Any) -> None:
-    session = speaker.session
-    queue_email(
-        to=speaker.email,
-        kind=kind,
-        template=template,
-        context={
-            "speaker": speaker,
-            "session": session,
-            "event": session.event,
-            **context,
-        },
-        language=speaker.user.language if speaker.user else session.event.language,
-    )
-
-
-def _issue_speaker_link(speaker: Speaker) -> str:
-    raw = secrets.token_urlsafe(32)
-    speaker.token_hash = hash_secret(raw)
-    speaker.invited_at = timezone.now()
-    speaker.revoked_at = None
-    speaker.save(update_fields=["token_hash", "invited_at", "revoked_at"])
-    _email_speaker(
-        speaker, kind="speaker_invitation", template="speaker_invitation", link=speaker_url(raw)
-    )
-    return raw
-
-
-def add_speaker(
-    *, actor: Any, session: Session, email: str, name: str = "", title: str = ""
-) -> Speaker:
-    """Invite a speaker (workspace member or guest) any time before the start; they get a
-    personal green-room link by email."""
-    require_session_manager(actor, session)
-    if (
-        session.is_over
-        or session.state == Session.State.LIVE
-        or session.starts_at <= timezone.now()
-    ):
-        raise Conflict(_("Speakers are added before the session starts."), code="speaker.too_late")
-    address = checked_email(email)
-    member = User.objects.filter(email=address, is_active=True).first()
-    name = " ".join(name.split()) or (member.full_name if member else "") or address
-    with transaction.atomic():
-        if session.speakers.filter(email=address).exists():
-            raise Conflict(
-                _("This person is already a speaker of this session."), code="speaker.exists"
-            )
-        speaker = Speaker.objects.create(
-            session=session, user=member, email=address, name=name[:150], title=title.strip()[:200]
-        )
-        _issue_speaker_link(speaker)
-        log_action(
-            speaker,
-            actions.SPEAKER_INVITED,
-            actor=actor,
-            data={"session": session.pk, "email": address},
-        )
-    return speaker
-
-
-def resend_speaker_invitation(*, actor: Any, speaker: Speaker) -> Speaker:
-    """A fresh link (the previous one stops working) sent again."""
-    require_session_manager(actor, speaker.session)
-    if speaker.session.is_over:
-        raise Conflict(_("This session is already over or cancelled."), code="session.over")
-    with transaction.atomic():
-        _issue_speaker_link(speaker)
-        log_action(speaker, actions.SPEAKER_REINVITED, actor=actor)
-    return speaker
-
-
-def revoke_speaker_link(*, actor: Any, speaker: Speaker) -> Speaker:
-    require_session_manager(actor, speaker.session)
-    if speaker.revoked_at is None:
-        speaker.revoked_at = timezone.now()
-        speaker.save(update_fields=["revoked_at"])
-        log_action(speaker, actions.SPEAKER_REVOKED, actor=actor)
-    return speaker
-
-
-def remove_speaker(*, actor: Any, speaker: Speaker) -> None:
-    require_session_manager(actor, speaker.session)
-    with transaction.atomic():
-        log_action(speaker, actions.SPEAKER_REMOVED, actor=actor, data={"email": speaker.email})
-        speaker.delete()
-
-
-def speaker_for_link(*, raw: str) -> Speaker:
-    speaker = (
-        Speaker.objects.select_related("session__event", "user")
-        .filter(token_hash=hash_secret(raw))
-        .first()
-    )
-    if speaker is None or speaker.revoked_at is not None:
-        raise PermissionDenied(
-            _("This speaker link is not valid any more."), code="speaker.link_invalid"
-        )
-    return speaker
-
-
-def accept_speaker_invitation(*, raw: str) -> Speaker:
-    speaker = speaker_for_link(raw=raw)
-    if speaker.accepted_at is None:
-        speaker.accepted_at = timezone.now()
-        speaker.save(update_fields=["accepted_at"])
-        log_action(speaker, actions.SPEAKER_ACCEPTED, actor=speaker.user)
-    return speaker

@@ -63,20 +63,3 @@ def action(
         return handler
 
     return register
-
-
-def load() -> dict[str, Action]:
-    """Import every feature module (each registers its actions) and return the registry."""
-    from antenne.live import (  # noqa: F401
-        chat,
-        moderation,
-        people,
-        phone,
-        ping,
-        polls,
-        qa,
-        reactions,
-        stage,
-    )
-
-    return ACTIONS

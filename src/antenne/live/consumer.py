@@ -16,8 +16,20 @@ from django.conf import settings as django_settings
 from django.utils import translation
 
 from antenne.core.exceptions import AntenneError
-from antenne.live import protocol
-from antenne.live.actions import load
+from antenne.events.models import Session
+from antenne.live import (
+    chat,
+    moderation,
+    people,
+    phone,
+    ping,
+    polls,
+    protocol,
+    qa,
+    reactions,
+    stage,
+)
+from antenne.live.actions import ACTIONS
 from antenne.live.chat import chat_data, shows_names
 from antenne.live.hub import BACKSTAGE, HUB, PUBLIC, STAFF, LocalRoom, Outbox
 from antenne.live.moderation import join_state
@@ -33,7 +45,8 @@ from antenne.rooms.stage_media import live_feeds
 logger = logging.getLogger("antenne.live")
 
 CLOSE_TOO_SLOW = 4008
-ACTIONS = load()
+# The room's features: each module registers its actions (`live.actions.action`) on import.
+FEATURES = (chat, moderation, people, phone, ping, polls, qa, reactions, stage)
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -189,8 +202,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.outbox.release(without_frames=missed is not None)
 
     async def _snapshot(self) -> dict[str, Any]:
-        from antenne.events.models import Session
-
         participant = self.participant
         assert participant is not None  # noqa: S101
 

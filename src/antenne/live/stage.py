@@ -22,6 +22,7 @@ from pydantic import Field
 from antenne.live.actions import Context, action, staff
 from antenne.live.moderation import PersonPayload, StrictPayload
 from antenne.live.protocol import EmptyPayload
+from antenne.media.signaling import taken_off_stage
 from antenne.rooms import hands, moderation
 from antenne.rooms import stage as room_stage
 from antenne.rooms.models import Presence, StageInvitation
@@ -171,8 +172,6 @@ async def _answer(ctx: Context, invitation_id: int, *, accept: bool) -> dict[str
 @action("stage.leave", EmptyPayload, attendee)
 async def leave(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
     """The attendee on stage steps down: their stream stops, staff see it."""
-    from antenne.media.signaling import taken_off_stage
-
     invitation, person = await sync_to_async(room_stage.leave_stage)(participant=ctx.participant)
     await taken_off_stage(ctx.session_id, person.registration_id)
     await _stage_changed(invitation, person)
@@ -181,8 +180,6 @@ async def leave(ctx: Context, data: EmptyPayload) -> dict[str, Any]:
 
 @action("stage.remove", PersonPayload, staff)
 async def remove(ctx: Context, data: PersonPayload) -> dict[str, Any]:
-    from antenne.media.signaling import taken_off_stage
-
     invitation, person = await sync_to_async(room_stage.remove_from_stage)(
         participant=ctx.participant, registration_id=data.registration_id
     )

@@ -20,7 +20,7 @@ from django_tasks import task
 from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.mailing import texts
 from antenne.mailing.models import Campaign, CampaignRecipient
 from antenne.mailing.unsubscribe import unsubscribe_url

@@ -27,8 +27,8 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, NotFound, RateLimited
 from antenne.core.links import absolute_url
 from antenne.events.models import Session
+from antenne.events.permissions import require_session_manager
 from antenne.events.selectors import access_managed_session
-from antenne.events.services import require_session_manager
 from antenne.mailing import campaign_sending, texts
 from antenne.mailing.content_check import Flag, check_content
 from antenne.mailing.models import Campaign, CampaignApproval, CampaignRecipient, FollowUpRule

@@ -19,7 +19,7 @@ from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Invalid
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.mailing import campaigns
 from antenne.mailing.models import Campaign, FollowUpRule
 from antenne.outbox.services import queue_email

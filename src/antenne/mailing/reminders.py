@@ -25,7 +25,7 @@ from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.mailing import texts
 from antenne.mailing.models import Reminder
 from antenne.mailing.unsubscribe import unsubscribe_url

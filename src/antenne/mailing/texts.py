@@ -28,7 +28,7 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Invalid, PermissionDenied
 from antenne.core.links import absolute_url
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.mailing import placeholders
 from antenne.mailing.models import MessageTemplate
 from antenne.outbox.kinds import FOLLOWUP_ATTENDEES, FOLLOWUP_NOSHOWS, REMINDER

@@ -2,14 +2,14 @@
 
 Two engines implement it: `antenne.media.embedded` (aiortc in-process, forwarding media
 without re-encoding; the default of `antenne run`) and `antenne.media.janus` (one or more
-Janus servers, production). `get_engine()` returns the configured one
+Janus servers, production). `media.signaling.get_engine()` returns the configured one
 (`ANTENNE_MEDIA_ENGINE=embedded|janus`).
 
 Vocabulary:
 - a *room* is the engine's side of one session (`room_id` = the session's primary key);
 - a *participant* is one browser (or the telephone gateway) in that room, named by a string
   key Antenne chooses (`"p<presence id>"`); the engine never authorises anything: Antenne's
-  control plane (`antenne.media.services`) decides who may publish and subscribe, then
+  control plane (`antenne.media.signaling`) decides who may publish and subscribe, then
   calls the engine;
 - a *feed* is what one participant publishes from one source (camera+microphone, or
   screen), identified by the engine's `feed_id` (a string);
@@ -29,9 +29,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
-
-from django.conf import settings
-from django.utils.module_loading import import_string
 
 Source = Literal["camera", "screen"]
 EventKind = Literal["joined", "left", "publishing", "unpublished", "media_stats"]
@@ -137,30 +134,3 @@ class MediaEngine(Protocol):
 
     async def close(self) -> None:
         """Release everything (server shutdown)."""
-
-
-_engine: MediaEngine | None = None
-
-ENGINES = {
-    "embedded": "antenne.media.embedded.EmbeddedEngine",
-    "janus": "antenne.media.janus.engine.JanusEngine",
-}
-
-
-def get_engine() -> MediaEngine:
-    """The process's engine, created on first use from `ANTENNE_MEDIA_ENGINE`, its events
-    going to the control plane (`antenne.media.signaling.handle_event`) in whatever process
-    it is created: one serving browsers, or one that only receives Janus's event posts."""
-    global _engine
-    if _engine is None:
-        from antenne.media.signaling import handle_event
-
-        _engine = import_string(ENGINES[settings.MEDIA_ENGINE])()
-        _engine.set_listener(handle_event)
-    return _engine
-
-
-def set_engine(engine: MediaEngine | None) -> None:
-    """For tests and shutdown: replace (or forget) the process's engine."""
-    global _engine
-    _engine = engine

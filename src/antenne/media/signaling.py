@@ -19,11 +19,19 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core import signing
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from antenne.core.exceptions import NotFound, PermissionDenied
-from antenne.media.engine import EngineEvent, MediaError, Subscription, TrackStats, get_engine
+from antenne.media.engine import (
+    EngineEvent,
+    MediaEngine,
+    MediaError,
+    Subscription,
+    TrackStats,
+)
 from antenne.rooms import stage_media
 from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience
@@ -111,6 +119,31 @@ ROOMS = _Rooms()
 def engine() -> Any:
     """The process's engine (wired to `handle_event` by `get_engine`)."""
     return get_engine()
+
+
+_engine: MediaEngine | None = None
+
+ENGINES = {
+    "embedded": "antenne.media.embedded.EmbeddedEngine",
+    "janus": "antenne.media.janus.engine.JanusEngine",
+}
+
+
+def get_engine() -> MediaEngine:
+    """The process's engine, created on first use from `ANTENNE_MEDIA_ENGINE`, its events
+    going to the control plane (`antenne.media.signaling.handle_event`) in whatever process
+    it is created: one serving browsers, or one that only receives Janus's event posts."""
+    global _engine
+    if _engine is None:
+        _engine = import_string(ENGINES[settings.MEDIA_ENGINE])()
+        _engine.set_listener(handle_event)
+    return _engine
+
+
+def set_engine(engine: MediaEngine | None) -> None:
+    """For tests and shutdown: replace (or forget) the process's engine."""
+    global _engine
+    _engine = engine
 
 
 def reset() -> None:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 from antenne.core import ratelimit
 from antenne.core.views import rate_limited
 from antenne.events import lifecycle
+from antenne.media.views import media_strings
 from antenne.public.join import ROOM_OPENS_BEFORE, registration_from_link, room_phase
 from antenne.registrations.models import Registration
 from antenne.rooms.reactions import EMOJIS
@@ -42,8 +43,6 @@ def reaction_labels() -> dict[str, str]:
 def room_strings() -> dict[str, Any]:
     """What room.js says, in the page's language (passed as a json_script element: data, not
     code, so the CSP allows it). `%(name)s` placeholders are filled in by room.js."""
-    from antenne.media.views import media_strings
-
     return {
         "media": media_strings(),
         "connecting": _("Connecting…"),

@@ -13,7 +13,7 @@ from antenne.control.console import SPEAKER, private, render_console
 from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.core.views import rate_limited
-from antenne.events.services import speaker_for_link
+from antenne.events.speakers import speaker_for_link
 
 
 @require_safe

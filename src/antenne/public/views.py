@@ -16,7 +16,7 @@ from antenne.accounts import access_requests, selectors, services
 from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.core.views import rate_limited
-from antenne.events import services as event_services
+from antenne.events import speakers
 from antenne.public.forms import AccessRequestForm, LoginForm, SetupForm
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -152,10 +152,10 @@ def speaker(request: HttpRequest, token: str) -> HttpResponse:
         return rate_limited(request)
     try:
         if request.method == "POST":
-            found = event_services.accept_speaker_invitation(raw=token)
+            found = speakers.accept_speaker_invitation(raw=token)
             messages.success(request, _("Thank you: the animators know you will speak."))
             return redirect("public:speaker", token=token)
-        found = event_services.speaker_for_link(raw=token)
+        found = speakers.speaker_for_link(raw=token)
     except AntenneError:
         return render(request, "public/speaker_invalid.html", status=403)
     session = found.session

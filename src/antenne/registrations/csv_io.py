@@ -30,7 +30,7 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.spreadsheet import formula_safe
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.registrations import services
 from antenne.registrations.models import Registration, RegistrationField
 from antenne.registrations.selectors import answer_text

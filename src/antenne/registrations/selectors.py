@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from antenne.core.exceptions import NotFound, PermissionDenied
 from antenne.core.permissions import is_member
 from antenne.events.models import Session
-from antenne.events.services import require_session_manager
+from antenne.events.permissions import require_session_manager
 from antenne.registrations.models import Registration, RegistrationField
 
 

@@ -22,8 +22,8 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.links import absolute_url
 from antenne.events.models import Session
+from antenne.events.permissions import require_event_manager, require_session_manager
 from antenne.events.selectors import session_revision, session_uid
-from antenne.events.services import require_event_manager, require_session_manager
 from antenne.outbox.services import forget_recipient, queue_email
 from antenne.registrations import hooks
 from antenne.registrations.hooks import RegistrationChange

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from antenne.accounts.models import User
 from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
 from antenne.events.models import Session, Speaker
-from antenne.events.services import can_manage_session, speaker_for_link
+from antenne.events.permissions import can_manage_session
+from antenne.events.speakers import speaker_for_link
 from antenne.registrations.models import Registration
 from antenne.registrations.services import registration_for_key, session_window_open
 from antenne.rooms.models import Presence

@@ -31,9 +31,9 @@ from aiortc.mediastreams import MediaStreamError
 from channels.layers import get_channel_layer
 
 from antenne.media.embedded import new_peer_connection
-from antenne.media.engine import MediaError, get_engine
+from antenne.media.engine import MediaError
+from antenne.media.signaling import get_engine, push_feeds
 from antenne.media.signaling import participant_key as presence_key
-from antenne.media.signaling import push_feeds
 from antenne.rooms import push, stage_media
 
 from . import services

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from .gateway import SipGateway
 from .ivr import Ivr
+from .register import Registrar
 from .sip import SipError, parse_bind
 
 logger = logging.getLogger("antenne.telephony")
@@ -66,8 +67,6 @@ async def start(bind: str | None = None) -> Telephony:
         ) from None
     service = Telephony(gateway, ivr)
     if settings.SIP_REGISTRAR:
-        from .register import Registrar
-
         registrar = Registrar(
             gateway,
             registrar=settings.SIP_REGISTRAR,

@@ -18,8 +18,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from antenne.media.engine import get_engine
 from antenne.media.janus.events import parse
+from antenne.media.signaling import get_engine
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ async def janus_events(request: HttpRequest) -> HttpResponse:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "bad_json", "The body is not JSON.")
-    engine = get_engine()  # wired to the control plane when created (engine.get_engine)
+    engine = get_engine()  # wired to the control plane when created (signaling.get_engine)
     emit = getattr(engine, "emit", None)
     if emit is None:  # pragma: no cover - MEDIA_ENGINE is janus, so is the engine
         return _error(404, "not_found", "The Janus engine is not in use.")
