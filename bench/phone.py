@@ -1,5 +1,5 @@
 """Telephone dial-in: how many listening callers one core sustains with less than 1 % packet
-loss, and the CPU per caller (issue 9: the target is 200 callers in one session).
+loss, and the CPU per caller (the target: 200 callers in one session).
 
 One command, as root: `.venv/bin/python bench/phone.py [--levels 50,100,200,400,600,800,1000,1200]
 [--seconds 20] [--settle 8] [--rate 30] [--client-procs 2] [--baseline 10] [--wait-idle 60]

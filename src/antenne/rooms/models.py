@@ -228,7 +228,7 @@ class PollVote(models.Model):
 
 class StageInvitation(models.Model):
     """Staff invite an attendee (who raised their hand, say) on stage; they accept or decline.
-    The media issue gives the accepted ones camera and microphone."""
+    One who accepts publishes their camera and microphone (`rooms.stage_media`)."""
 
     class State(models.TextChoices):
         INVITED = "invited", _("Invited")
