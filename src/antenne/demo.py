@@ -12,6 +12,7 @@ from antenne.accounts import access_requests, services
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.permissions import Role
 from antenne.events import services as events
+from antenne.events import speakers
 from antenne.events.timeutils import local_to_utc
 
 DEMO_DOMAIN = "demo.antenne.example"
@@ -153,7 +154,7 @@ WEBINARS = [
 def _demo_webinars(admin: User) -> None:
     teams = list(Team.objects.order_by("pk"))
     today = timezone.localdate()
-    for title, team_index, animator, days, hour, minutes, speakers in WEBINARS:
+    for title, team_index, animator, days, hour, minutes, guests in WEBINARS:
         owner = User.objects.get(email=_email(animator))
         event = events.create_event(
             actor=owner,
@@ -170,7 +171,7 @@ def _demo_webinars(admin: User) -> None:
             capacity=500,
             confirm_conflicts=True,
         )
-        for email, name, role in speakers:
+        for email, name, role in guests:
             speakers.add_speaker(actor=owner, session=session, email=email, name=name, title=role)
         if days > 3:
             events.update_event(actor=owner, event=event, published=True)

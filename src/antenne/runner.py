@@ -116,7 +116,7 @@ class _Server(uvicorn.Server):
     banner = ""
     telephony: Any = None
 
-    async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+    async def startup(self, sockets: list[Any] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:  # printed once the port is really ours
             telephony = await self._start_telephony()
@@ -136,7 +136,7 @@ class _Server(uvicorn.Server):
             return f"  Telephone dial-in NOT started: {exc}\n"
         return f"  Telephone dial-in (SIP, UDP and TCP): {self.telephony.address}\n"
 
-    async def shutdown(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
         if self.telephony is not None:
             await self.telephony.close()
             self.telephony = None

@@ -5,6 +5,7 @@ data as a table."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ def _ticks(top: float) -> list[int]:
 
 
 def line_chart(
-    points: list[tuple[str, float]], *, chart_id: str, title: str, description: str
+    points: Sequence[tuple[str, float]], *, chart_id: str, title: str, description: str
 ) -> Chart:
     """A line over equally spaced points (x label, value), the first, middle and last
     x labels under the axis."""
@@ -107,7 +108,7 @@ def line_chart(
     return Chart(svg, _thin(points), False)
 
 
-def _thin(points: list[tuple[str, float]]) -> list[tuple[str, Any]]:
+def _thin(points: Sequence[tuple[str, float]]) -> list[tuple[str, Any]]:
     """The table's rows: every point, or an evenly spaced selection of TABLE_ROWS."""
     if len(points) <= TABLE_ROWS:
         return list(points)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from antenne.control.session_emails import TextForm
-from antenne.control.views import member_required
+from antenne.control.views import member_required, signed_in
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.mailing import campaign_sending, campaigns, placeholders, texts
@@ -36,7 +36,7 @@ def _content_forms(campaign: Campaign, data: object = None) -> list[tuple[str, T
         (
             language,
             TextForm(
-                data,  # type: ignore[arg-type]
+                data,
                 prefix=language,
                 initial=campaign.content.get(language, {}),
             ),
@@ -92,7 +92,7 @@ def campaign(request: HttpRequest, pk: int) -> HttpResponse:
             "approve_form": ApproveForm(initial={"expected_count": count}),
             "second_needed": campaigns.needs_second_approval(count),
             "approvals": item.approvals.select_related("user"),
-            "already_approved": item.approvals.filter(user=request.user).exists(),
+            "already_approved": item.approvals.filter(user=signed_in(request)).exists(),
             "previews": previews,
             "placeholders": placeholders.REGISTRY.values(),
             "recipient_states": recipient_states,

@@ -49,7 +49,7 @@ def events(request: HttpRequest) -> HttpResponse:
 def event_new(request: HttpRequest) -> HttpResponse:
     if not event_permissions.can_create_events(request.user):
         raise DjangoPermissionDenied
-    initial = {"team": getattr(request.user, "team", None), "language": request.LANGUAGE_CODE}  # type: ignore[attr-defined]
+    initial = {"team": getattr(request.user, "team", None), "language": request.LANGUAGE_CODE}
     form = forms.EventForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -148,7 +148,7 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @member_required
-def event_cover(request: HttpRequest, pk: int) -> HttpResponse:
+def event_cover(request: HttpRequest, pk: int) -> FileResponse:
     found = selectors.access_event(actor=request.user, pk=pk)
     if not found.cover_image:
         raise Http404

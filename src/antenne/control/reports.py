@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -183,7 +184,7 @@ def export_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_GET
 @member_required
-def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The file: from the report page (any authorised person) or from an emailed link (its
     recipient only, logged in, before it expires)."""
     export = selectors.access_export(actor=request.user, pk=pk)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,19 +22,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from antenne.accounts import access_requests as request_services
 from antenne.accounts import selectors, services
-from antenne.accounts.models import AccessRequest, ApiToken
+from antenne.accounts.models import AccessRequest, ApiToken, User
 from antenne.control import forms
 from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events import selectors as event_selectors
 from antenne.outbox.models import MailboxMessage
 
-View = Callable[..., HttpResponse]
+# A view, whatever response it returns: the decorators keep its signature.
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def member_required(view: View) -> View:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_member(request.user):
@@ -45,18 +47,25 @@ def member_required(view: View) -> View:
         except PermissionDenied as error:
             raise DjangoPermissionDenied(error.message) from error
 
-    return wrapped
+    return cast(View, wrapped)
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The member a `member_required` view serves."""
+    if not isinstance(request.user, User):
+        raise DjangoPermissionDenied
+    return request.user
 
 
 def admin_required(view: View) -> View:
     @member_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not is_admin(request.user):
             raise DjangoPermissionDenied
         return view(request, *args, **kwargs)
 
-    return wrapped
+    return cast(View, wrapped)
 
 
 def _page(request: HttpRequest, items: Any, per_page: int = 50) -> Any:
@@ -316,11 +325,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         _token, new_token = services.create_api_token(
             actor=request.user,
-            user=request.user,
-            name=form.cleaned_data["name"],  # type: ignore[arg-type]
+            user=signed_in(request),
+            name=form.cleaned_data["name"],
         )
         form = forms.TokenForm()
-    own = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    own = ApiToken.objects.filter(user=signed_in(request)).order_by("-created_at")
     return render(
         request,
         "control/tokens.html",

@@ -62,9 +62,9 @@ async def _hand_changed(session_id: int, person: moderation.Person, *, raised: b
             return None
         return hands.hands_count(session_id)
 
-    hands = await sync_to_async(count)()
-    if hands is not None:
-        await publish(session_id, "hands", {"count": hands})
+    count_shown = await sync_to_async(count)()
+    if count_shown is not None:
+        await publish(session_id, "hands", {"count": count_shown})
 
 
 def _me(ctx: Context) -> moderation.Person:

@@ -210,7 +210,7 @@ def run_campaign_task(campaign_id: int) -> str:
     return run_campaign(campaign_id=campaign_id)
 
 
-def schedule(campaign_id: int, when: datetime) -> None:
+def schedule(campaign_id: int, when: datetime | None) -> None:
     """Run the campaign's next step at `when`, once the surrounding transaction commits."""
     transaction.on_commit(lambda: run_campaign_task.using(run_after=when).enqueue(campaign_id))
 

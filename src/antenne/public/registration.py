@@ -60,9 +60,10 @@ def _open_sessions(event: Event) -> tuple[list[SessionChoice], list[Session]]:
         )
         .order_by("starts_at", "pk")
     )
-    choices, full_sessions = [], []
+    choices: list[SessionChoice] = []
+    full_sessions: list[Session] = []
     for session in sessions:
-        taken: int = session.confirmed  # type: ignore[attr-defined]
+        taken: int = session.confirmed
         full = session.capacity is not None and taken >= session.capacity
         if full and not session.waitlist_enabled:
             full_sessions.append(session)
@@ -112,7 +113,7 @@ def _remember(request: HttpRequest, event: Event, email: str, created: int | Non
 def register(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _published_event(event_id)
     choices, full_sessions = _open_sessions(event)
-    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    language = request.LANGUAGE_CODE
     context: dict[str, Any] = {
         "event": event,
         "speakers": _speakers(event),
@@ -259,7 +260,7 @@ def lost_link_sent(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 @require_safe
-def cover(request: HttpRequest, event_id: int) -> HttpResponse:
+def cover(request: HttpRequest, event_id: int) -> FileResponse:
     event = _published_event(event_id)
     if not event.cover_image:
         raise Http404

@@ -121,7 +121,8 @@ class RegistrationForm(Form):
             initial["session"] = str(choices[0].session.pk)
         super().__init__(without_nul(data), initial=initial)
         self.choices = {str(c.session.pk): c for c in choices}
-        session_field: SessionField = self.fields["session"]  # type: ignore[assignment]
+        session_field = self.fields["session"]
+        assert isinstance(session_field, SessionField)  # noqa: S101 (declared above)
         session_field.choices = [(key, c.label) for key, c in self.choices.items()]
         self.full = {str(s.pk): s for s in full}
         session_field.full = frozenset(self.full)

@@ -70,7 +70,7 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.record_logout(user=request.user)  # type: ignore[arg-type]
+        services.record_logout(user=request.user)
     logout(request)
     messages.success(request, _("You are logged out."))
     return redirect("public:home")
@@ -91,7 +91,7 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
                 raw=token,
                 email=form.cleaned_data["email"],
                 full_name=form.cleaned_data["full_name"],
-                language=request.LANGUAGE_CODE,  # type: ignore[attr-defined]
+                language=request.LANGUAGE_CODE,
             )
         except AntenneError as error:
             form.add_error(None, error.message)
@@ -113,7 +113,7 @@ def access_request(request: HttpRequest) -> HttpResponse:
         try:
             access_requests.submit_access_request(
                 **form.cleaned_data,
-                language=request.LANGUAGE_CODE,  # type: ignore[attr-defined]
+                language=request.LANGUAGE_CODE,
             )
         except AntenneError as error:
             field = "email" if error.code in ("access_request.domain", "email.invalid") else None

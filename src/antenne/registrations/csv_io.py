@@ -165,7 +165,7 @@ def read_csv(data: bytes) -> list[ImportRow]:
                 % {"missing": ", ".join(missing)},
                 code="registration.import_header",
             )
-        rows = []
+        rows: list[ImportRow] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue

@@ -236,8 +236,8 @@ async def _hand_changed(caller: Caller, *, raised: bool) -> None:
             return None
         return hands.hands_count(caller.session_id)
 
-    hands = await sync_to_async(count)()
-    if hands is not None:
-        await push.publish(caller.session_id, "hands", {"count": hands})
+    count_shown = await sync_to_async(count)()
+    if count_shown is not None:
+        await push.publish(caller.session_id, "hands", {"count": count_shown})
     if not raised and caller.registration_id is not None:
         await moderation.tell_attendee(caller.session_id, caller.registration_id, "hand", False)
