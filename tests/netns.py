@@ -32,7 +32,7 @@ PEER_ADDRESS = "10.77.0.2"
 @dataclass
 class Netns:
     name: str
-    ip: str = "ip"  # its absolute path, from peers.network_namespaces()
+    ip: str  # its absolute path, from peers.network_namespaces()
     address: str = ADDRESS
     peer_address: str = PEER_ADDRESS
 
