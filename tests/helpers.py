@@ -1,10 +1,10 @@
-"""Shared test helpers: running queued background tasks, SMTP capture, system binaries."""
+"""Shared test helpers: running queued background tasks, SMTP capture, Antenne as processes.
+System binaries and capabilities (Chromium, Janus, sipp, root...): tests/peers.py."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-import pytest
 from django_tasks_db.management.commands.db_worker import Worker
 
 
@@ -36,18 +35,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def require_binary(name: str) -> str:
-    """The path of a system binary, or skip — except under ANTENNE_REQUIRE_ALL=1 (CI),
-    where a missing binary fails the test instead of hiding it."""
-    path = shutil.which(name) or (name if os.path.isfile(name) else None)
-    if path:
-        return path
-    reason = f"{name} is not installed (apt-get install it; .ci/run does)"
-    if os.environ.get("ANTENNE_REQUIRE_ALL") == "1":
-        pytest.fail(f"ANTENNE_REQUIRE_ALL=1 but {reason}")
-    pytest.skip(reason)
 
 
 URL_RE = re.compile(r"https?://[^\s<>\"]+")

@@ -5,13 +5,15 @@ run on 127.0.0.1. The `netns` fixture creates a namespace of its own with a veth
 (10.77.0.1 and 10.77.0.2, existing only inside it; nothing is reachable from or to the
 machine's network) and runs the servers and browsers of a test inside it through
 `ip netns exec`. Needs root and iproute2: skipped with the reason otherwise (a failure
-under ANTENNE_REQUIRE_ALL=1, as in CI)."""
+under ANTENNE_REQUIRE_ALL=1, as in CI), as decided by tests/peers.py. A bare command name run
+inside the namespace is resolved there too (`Netns.command`), so a missing binary skips the
+test instead of failing in `ip netns exec`."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,24 +23,26 @@ from typing import Any
 
 import pytest
 
+from tests import peers
+
 ADDRESS = "10.77.0.1"
 PEER_ADDRESS = "10.77.0.2"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("ANTENNE_REQUIRE_ALL") == "1":
-        pytest.fail(f"ANTENNE_REQUIRE_ALL=1 but {reason}")
-    pytest.skip(reason)
 
 
 @dataclass
 class Netns:
     name: str
+    ip: str  # its absolute path, from peers.network_namespaces()
     address: str = ADDRESS
     peer_address: str = PEER_ADDRESS
 
     def command(self, args: list[str]) -> list[str]:
-        return ["ip", "netns", "exec", self.name, *args]
+        """`args` run inside the namespace; a bare program name is resolved through
+        tests/peers.py first (skipping the test if it is not installed)."""
+        program, *rest = args
+        if os.sep not in program:
+            program = peers.binary(program)
+        return [self.ip, "netns", "exec", self.name, program, *rest]
 
     def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
         """Start `args` inside the namespace. `ip netns exec` execs the command, so the
@@ -52,7 +56,8 @@ class Netns:
         """An executable that runs `binary` inside the namespace with the same arguments
         and file descriptors: give it to Playwright as `executable_path`."""
         path = directory / f"{Path(binary).name}-in-{self.name}"
-        path.write_text(f'#!/bin/sh\nexec ip netns exec {self.name} {binary} "$@"\n')
+        command = shlex.join(self.command([binary]))
+        path.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
         path.chmod(0o755)
         return path
 
@@ -61,21 +66,18 @@ class Netns:
         return self.popen([sys.executable, script, *args], **kwargs)
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def netns() -> Iterator[Netns]:
-    if shutil.which("ip") is None:
-        _unavailable("iproute2 (`ip`) is not installed")
-    if os.geteuid() != 0:
-        _unavailable("creating a network namespace needs root")
+    ip = peers.network_namespaces()
+
+    def _ip(*args: str) -> None:
+        subprocess.run([ip, *args], check=True, capture_output=True)
+
     name = f"antenne-{os.getpid()}-{secrets.token_hex(3)}"
     try:
         _ip("netns", "add", name)
     except subprocess.CalledProcessError as exc:
-        _unavailable(f"`ip netns add` failed: {exc.stderr.decode().strip()}")
+        peers.missing(f"`ip netns add` failed: {exc.stderr.decode().strip()}")
     try:
         ns = ["netns", "exec", name, "ip"]
         _ip(*ns, "link", "set", "lo", "up")
@@ -84,6 +86,6 @@ def netns() -> Iterator[Netns]:
         _ip(*ns, "addr", "add", f"{PEER_ADDRESS}/24", "dev", "ant1")
         _ip(*ns, "link", "set", "ant0", "up")
         _ip(*ns, "link", "set", "ant1", "up")
-        yield Netns(name)
+        yield Netns(name, ip)
     finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
+        subprocess.run([ip, "netns", "delete", name], check=False)

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from antenne import config
-from tests.helpers import require_binary
+from tests import peers
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "antenne"
@@ -41,10 +41,10 @@ def test_models_and_migrations_agree():
 
 
 def test_french_catalogue_is_complete_and_compiled(tmp_path):
-    msgfmt = require_binary("msgfmt")
+    msgfmt = peers.gettext("msgfmt")
     po = SRC / "locale" / "fr" / "LC_MESSAGES" / "django.po"
     untranslated = subprocess.run(
-        [require_binary("msgattrib"), "--untranslated", "--no-obsolete", str(po)],
+        [peers.gettext("msgattrib"), "--untranslated", "--no-obsolete", str(po)],
         capture_output=True,
         text=True,
         check=True,
@@ -85,8 +85,8 @@ def test_mypy_passes():
 def test_every_user_facing_string_is_in_the_french_catalogue(tmp_path):
     """makemessages run on a copy of the sources finds no msgid the committed catalogue
     lacks: a new string cannot ship untranslated."""
-    msgfmt = require_binary("msgfmt")
-    require_binary("xgettext")
+    msgfmt = peers.gettext("msgfmt")
+    peers.gettext("xgettext")
     copy = tmp_path / "antenne"
     shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 
-import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 from antenne.core import ratelimit
+from tests import peers
 
 REDIS = "redis://127.0.0.1:6379/15"
-
-
-def _redis_or_skip() -> None:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        if os.environ.get("ANTENNE_REQUIRE_ALL") == "1":
-            pytest.fail("ANTENNE_REQUIRE_ALL=1 but no Redis server on 127.0.0.1:6379")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
 
 
 def test_window_counts_then_refuses():
@@ -31,7 +21,7 @@ def test_window_counts_then_refuses():
 
 
 def test_counters_are_shared_through_redis(settings):
-    _redis_or_skip()
+    peers.redis()
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.helpers import antenne_run, links_in, require_binary
+from tests import peers
+from tests.helpers import antenne_run, links_in
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,7 @@ def antenne(tmp_path):
 
 @pytest.fixture
 def browser():
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -10,14 +10,15 @@ from contextlib import closing
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.helpers import ANTENNE, antenne_env, antenne_run, require_binary, wait_for_mailbox
+from tests.helpers import ANTENNE, antenne_env, antenne_run, wait_for_mailbox
 
 pytestmark = pytest.mark.e2e
 
 
 def test_visitor_registers_and_reaches_the_waiting_page(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):

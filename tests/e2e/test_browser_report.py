@@ -12,8 +12,9 @@ import textwrap
 import pytest
 from openpyxl import load_workbook
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in, require_binary
+from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +59,7 @@ DATA = textwrap.dedent(
 
 
 def test_report_charts_and_an_export_downloaded(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, banner):

@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in, require_binary
+from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in
 
 pytestmark = pytest.mark.e2e
 
 
 def test_animator_schedules_a_webinar_and_a_guest_speaker_confirms(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):

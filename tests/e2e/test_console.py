@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_room import api, demo_animator
-from tests.helpers import antenne_run, links_in, require_binary, wait_for_mailbox
+from tests.helpers import antenne_run, links_in, wait_for_mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +104,7 @@ def card(page, list_id: str, text: str):
 
 
 def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_console import CSP_PROBE, SCREENSHOTS, card, connected
 from tests.e2e.test_room import api, demo_animator
-from tests.helpers import antenne_run, require_binary
+from tests.helpers import antenne_run
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,7 @@ def floor_of(data_dir: Path, presence_id: int) -> tuple[int, str | None]:
 
 
 def test_the_animator_gives_a_telephone_caller_the_floor(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_console import CSP_PROBE, SPEAKER, speaker_link
 from tests.e2e.test_room import demo_animator
-from tests.helpers import antenne_env, require_binary
+from tests.helpers import antenne_env
 from tests.netns import Netns
 
 pytestmark = pytest.mark.e2e
@@ -184,9 +185,17 @@ def shot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"media-{name}.png"), full_page=True)
 
 
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path (tests/peers.py). Asked for before `engine`, so a missing Chromium
+    skips the test before a Janus starts."""
+    return peers.chromium()
+
+
 @pytest.fixture(params=["embedded", "janus"])
 def engine(request, netns, tmp_path) -> Iterator[dict[str, str]]:
-    """The settings of Antenne for one engine (and, for Janus, a Janus in the namespace)."""
+    """The settings of Antenne for one engine (and, for Janus, a Janus in the namespace:
+    skipped with the reason without the `janus` binary, see tests/peers.py)."""
     if request.param == "embedded":
         yield {"ANTENNE_MEDIA_ENGINE": "embedded"}
         return
@@ -196,8 +205,7 @@ def engine(request, netns, tmp_path) -> Iterator[dict[str, str]]:
         yield settings
 
 
-def test_the_stage_from_green_room_to_the_end(tmp_path, netns, engine):
-    chromium = require_binary("/usr/bin/chromium")
+def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine):
     from playwright.sync_api import expect, sync_playwright
 
     data = tmp_path / "data"

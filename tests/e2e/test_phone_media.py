@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import watch
 from tests.e2e.test_console import CSP_PROBE, speaker_link
 from tests.e2e.test_media import (
@@ -28,11 +29,11 @@ from tests.e2e.test_media import (
     PC_PROBE,
     antenne_in,
     api,
+    chromium,  # noqa: F401 (a fixture)
     engine,  # noqa: F401 (the fixture: both engines)
     stats,
     webinar_with_speaker,
 )
-from tests.helpers import require_binary
 from tests.telephony.softphone import dominant_frequency
 
 pytestmark = pytest.mark.e2e
@@ -93,13 +94,19 @@ def _db(data: Path, query: str, *args) -> list[tuple]:
         return db.execute(query, args).fetchall()
 
 
+@pytest.fixture
+def baresip() -> str:
+    """baresip's path (tests/peers.py), asked for before `engine` (which may start Janus)."""
+    return peers.baresip()
+
+
 def test_a_caller_hears_the_speaker_and_is_heard_with_the_floor(
     tmp_path,
+    chromium,  # noqa: F811
+    baresip,
     netns,
     engine,  # noqa: F811
 ):
-    chromium = require_binary("/usr/bin/chromium")
-    baresip = require_binary("baresip")
     from playwright.sync_api import expect, sync_playwright
 
     data = tmp_path / "data"

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in, require_binary
+from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +90,7 @@ def connected(page) -> None:
 
 
 def test_attendees_wait_switch_to_the_room_chat_safely_and_are_thanked(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):

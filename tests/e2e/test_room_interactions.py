@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_room import api, demo_animator, room_strings
-from tests.helpers import antenne_run, require_binary
+from tests.helpers import antenne_run
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +87,7 @@ def shot(page, name: str) -> None:
 
 
 def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_path):
-    chromium = require_binary("/usr/bin/chromium")
+    chromium = peers.chromium()
     from playwright.sync_api import expect, sync_playwright
 
     with antenne_run(tmp_path) as (_process, base, _banner):

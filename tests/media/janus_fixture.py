@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from antenne.media.janus import render_config
+from tests import peers
 from tests.netns import Netns
 
 API_SECRET = "test-api-secret"
@@ -105,7 +106,7 @@ class Janus:
     bind: str
     http_port: int
     admin_port: int
-    binary: str = "janus"
+    binary: str  # its absolute path, from peers.janus()
     process: subprocess.Popen | None = None
     log: Path = field(init=False)
 
@@ -174,10 +175,11 @@ def make_janus(
     bind: str = "127.0.0.1",
     http_port: int,
     admin_port: int,
-    binary: str = "janus",
     **config: Any,
 ) -> Janus:
-    """Render Antenne's configuration into `directory` and return the (stopped) Janus."""
+    """Render Antenne's configuration into `directory` and return the (stopped) Janus: the
+    system's `janus` (tests/peers.py: the test skips without it)."""
+    binary = peers.janus()
     render_config(
         directory,
         api_secret=API_SECRET,

@@ -30,7 +30,8 @@ from antenne.media.janus.engine import JanusEngine
 from antenne.media.janus.events import FeedNames, parse
 from antenne.media.janus.naming import parse_display
 from antenne.media.signaling import set_engine
-from tests.helpers import free_port, require_binary
+from tests import peers
+from tests.helpers import free_port
 from tests.media.conftest import Publisher, eventually
 from tests.media.janus_fixture import (
     ADMIN_SECRET,
@@ -51,14 +52,12 @@ rooms = itertools.count(1000)  # the module's Janus keeps rooms: each test uses 
 def janus(tmp_path_factory) -> Janus:
     """One Janus for the module, with Antenne's hardened configuration, posting its events
     to a receiver on loopback (`janus.sink`)."""
-    binary = require_binary("janus")
     sink = EventSink()
     server = make_janus(
         tmp_path_factory.mktemp("janus"),
         events_url=sink.url,
         http_port=free_port(),
         admin_port=free_port(),
-        binary=binary,
     )
     server.start()
     server.sink = sink  # type: ignore[attr-defined]
@@ -238,7 +237,6 @@ async def test_rooms_are_spread_over_the_janus_servers(janus, tmp_path, offers):
         events_url=janus.sink.url,
         http_port=free_port(),
         admin_port=free_port(),
-        binary=require_binary("janus"),
     )
     second.start()
     engine = engine_for(janus, urls=[janus.url, second.url], admin_urls=[])
@@ -351,7 +349,6 @@ async def test_publishing_works_again_after_janus_restarts(tmp_path, offers):
         events_url=sink.url,
         http_port=free_port(),
         admin_port=free_port(),
-        binary=require_binary("janus"),
     )
     janus.start()
     engine = engine_for(janus, timeout=3)
@@ -388,7 +385,6 @@ async def test_keepalives_keep_the_session_of_an_idle_process(tmp_path, monkeypa
         events_url="http://127.0.0.1:9/events",
         http_port=free_port(),
         admin_port=free_port(),
-        binary=require_binary("janus"),
     )
     core = tmp_path / "janus.jcfg"
     core.write_text(core.read_text().replace("session_timeout = 60", "session_timeout = 2"))
@@ -588,7 +584,7 @@ def test_media_flows_through_janus_in_a_network_namespace(netns, tmp_path):
     janus_fixture._media_run): the subscriber decodes audio and video, muting the video
     (from another Antenne process) stops it, stats and events come through Janus's event
     handler."""
-    require_binary("janus")
+    peers.janus()  # here, where a missing Janus skips; the run in the namespace uses it too
     process = netns.popen(
         [sys.executable, "-m", "tests.media.janus_fixture", "media", str(tmp_path), netns.address],
         cwd=ROOT,

@@ -11,7 +11,8 @@ import socket
 from pathlib import Path
 
 from antenne.telephony.gateway import SipGateway
-from tests.helpers import free_port, require_binary
+from tests import peers
+from tests.helpers import free_port
 
 
 def free_media_ports() -> int:
@@ -48,7 +49,7 @@ async def run_sipp(
 ) -> tuple[int, str]:
     """Run sipp against the gateway; (exit status, output + error log). sipp exits 0 only
     when every call followed the scenario."""
-    sipp = require_binary("sipp")
+    sipp = peers.sipp()
     path = tmp_path / "scenario.xml"
     path.write_text(scenario)
     errors = tmp_path / "errors.log"

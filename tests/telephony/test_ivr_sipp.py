@@ -6,8 +6,6 @@ the gateway's SDP answer."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from django.utils import timezone
 from antenne.events.models import Session
 from antenne.rooms.models import PhoneCall, Presence
 from antenne.telephony.gateway import SipGateway
+from tests import peers
 from tests.factories import SessionFactory
 from tests.telephony.pcap import dtmf_pcap
 from tests.telephony.sipp import run_sipp
@@ -32,13 +31,8 @@ Outcome = PhoneCall.Outcome
 def _raw_sockets():
     """sipp plays pcap files from a raw socket: without CAP_NET_RAW it exits at the first
     key press ("Can't create raw socket")."""
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP).close()
-    except PermissionError:
-        reason = "sipp's play_pcap_audio needs CAP_NET_RAW (run as root or setcap sipp)"
-        if os.environ.get("ANTENNE_REQUIRE_ALL") == "1":
-            pytest.fail(f"ANTENNE_REQUIRE_ALL=1 but {reason}")
-        pytest.skip(reason)
+    peers.sipp()
+    peers.raw_sockets()
 
 
 # --- Scenarios --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from antenne.telephony import prompts
-from tests.helpers import require_binary
+from tests import peers
 
 REBUILD = "run `python -m antenne.telephony.prompts build` and commit the WAV files"
 
@@ -89,8 +89,8 @@ def test_changing_a_text_makes_its_prompt_stale(monkeypatch):
 
 
 def test_build_produces_the_committed_set_of_prompts(tmp_path):
-    espeak = require_binary("espeak-ng")
-    sox = require_binary("sox")
+    espeak = peers.espeak_ng()
+    sox = peers.sox()
     (tmp_path / "fr").mkdir()
     (tmp_path / "fr" / "removed_prompt.wav").write_bytes(b"")
 

@@ -16,7 +16,8 @@ from antenne.telephony import register
 from antenne.telephony.gateway import SipGateway
 from antenne.telephony.register import Registrar, digest_response, parse_challenge
 from antenne.telephony.sip import parse_message
-from tests.helpers import free_port, require_binary
+from tests import peers
+from tests.helpers import free_port
 
 USER, PASSWORD = "trunk-user", "s3cret pass"
 
@@ -157,7 +158,7 @@ async def gateway():
 async def sipp_registrar(tmp_path: Path, scenario: str, *, timeout: int = 30):
     """sipp listening as a registrar on a free port: yields (port, result) where result()
     waits for sipp's end and returns (exit status, log)."""
-    sipp = require_binary("sipp")
+    sipp = peers.sipp()
     path = tmp_path / "registrar.xml"
     path.write_text(scenario)
     errors = tmp_path / "errors.log"
