@@ -14,7 +14,7 @@ import { createPeople } from "./console-people.js";
 import { createPolls } from "./console-polls.js";
 import { createQa } from "./console-qa.js";
 import { createMedia } from "./console-media.js";
-import { fill, showMessage } from "./console-util.js";
+import { errorText, fill, showMessage } from "./ui.js";
 
 const NEWS_EVERY_MS = 3000; // at most one announcement of backstage news per 3 s
 const STATE_BADGE = { scheduled: "info", green_room: "success", live: "error", ended: "", cancelled: "warning" };
@@ -130,7 +130,7 @@ function startConsole(root, strings) {
           applySettings(values);
           showMessage(messages, strings.done.settings, "valid");
         },
-        (error) => showMessage(messages, error.message || strings.errors.generic),
+        (error) => showMessage(messages, errorText(strings, error)),
       );
     });
   }
@@ -229,7 +229,7 @@ function startConsole(root, strings) {
       error(code, message) {
         // Refusals that knocking again cannot change: say why, and stop (the default).
         if (code === "room.closed" || /^(join|speaker|permission)\./.test(code)) {
-          closeWith(message || strings.errors.generic);
+          closeWith(errorText(strings, { code, message }));
         }
       },
     },
