@@ -5,7 +5,7 @@
 // id) backstage; the named copy replaces the public one in place, and a public copy never
 // replaces a named one. Staff may delete any message (`chat.delete`).
 
-import { badge, button, el, errorText, fill, showMessage, timeOf } from "./console-util.js";
+import { chatMessage, errorText, fieldMessage, fill, showMessage } from "./ui.js";
 
 const MAX_MESSAGES = 500;
 
@@ -29,34 +29,9 @@ export function createChat(ctx) {
     return String(data.author ?? strings.someone);
   }
 
+  // Staff see who an attendee is and may delete any message.
   function itemFor(data) {
-    const item = el("li", "antenne-chat__message");
-    item.dataset.id = String(data.id);
-    const meta = el("p", "antenne-chat__meta");
-    meta.append(el("span", "antenne-chat__author", authorOf(data)));
-    const role = data.role === "attendee" ? "" : strings.roles[data.role];
-    if (role) meta.append(" ", badge(role, "blue-ecume"));
-    if (staff && data.registration_id != null) {
-      meta.append(" ", el("span", "antenne-console__muted", fill(strings.registration, { id: data.registration_id })));
-    }
-    const time = timeOf(clock, data.at);
-    if (time) {
-      const node = el("time", "", time);
-      node.dateTime = new Date(data.at).toISOString();
-      meta.append(" · ", node);
-    }
-    if (staff) {
-      // An icon button (DSFR hides its text); its name says whose message it deletes.
-      const label = fill(strings.actions.delete_label, { name: authorOf(data) });
-      const remove = button(strings.actions.delete, {
-        label, action: "delete", kind: "tertiary-no-outline", onClick: () => remove_(data),
-      });
-      remove.classList.add("fr-icon-delete-line", "antenne-console__delete");
-      remove.title = label;
-      meta.append(remove);
-    }
-    item.append(meta, el("p", "antenne-chat__text", data.text ?? ""));
-    return item;
+    return chatMessage(data, { strings, clock, registration: staff, onDelete: staff ? deleteMessage : null });
   }
 
   function atBottom(list) {
@@ -118,7 +93,7 @@ export function createChat(ctx) {
     }
   }
 
-  function remove_(data) {
+  function deleteMessage(data) {
     const group = $(data.backstage ? "console-backstage-messages" : "console-chat-messages");
     ctx.client.call("chat.delete", { message_id: data.id }).then(
       () => removed(data.id), // the event follows; the page need not wait for it
@@ -129,14 +104,9 @@ export function createChat(ctx) {
   function wire(formId, backstage) {
     const form = $(formId);
     const input = form.querySelector("input[name=text]");
-    const group = input.closest(".fr-input-group");
-    const messagesGroup = form.querySelector(".fr-messages-group");
+    const field = { group: input.closest(".fr-input-group"), input, messages: form.querySelector(".fr-messages-group") };
+    const setError = (text) => fieldMessage(field, text);
     let sending = false;
-    const setError = (text) => {
-      group.classList.toggle("fr-input-group--error", Boolean(text));
-      input.setAttribute("aria-invalid", text ? "true" : "false");
-      showMessage(messagesGroup, text);
-    };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       input.focus();
@@ -162,7 +132,7 @@ export function createChat(ctx) {
       );
     });
     input.addEventListener("input", () => {
-      if (group.classList.contains("fr-input-group--error")) setError("");
+      if (field.group.classList.contains("fr-input-group--error")) setError("");
     });
   }
 

@@ -4,7 +4,7 @@
 // staff, the media quality of each person (`media.stats`).
 
 import { MediaSession, StageView, StageWatcher, qualityLoop } from "./media.js";
-import { el, errorText, fill, showMessage } from "./console-util.js";
+import { el, errorText, fill, showMessage } from "./ui.js";
 
 const WATCHING_STATES = new Set(["green_room", "live"]);
 
@@ -62,7 +62,7 @@ export function createMedia(ctx) {
       const chosen = select.value;
       for (const option of [...select.options].slice(1)) option.remove();
       for (const device of devices.filter((d) => d.kind === kind && d.deviceId)) {
-        const option = el("option", "", device.label || device.deviceId.slice(0, 8));
+        const option = el("option", { text: device.label || device.deviceId.slice(0, 8) });
         option.value = device.deviceId;
         select.append(option);
       }
@@ -240,7 +240,7 @@ export function createMedia(ctx) {
           track.fraction_lost == null ? "—" : `${(track.fraction_lost * 100).toFixed(1)} %`,
           track.rtt_ms == null ? "—" : `${Math.round(track.rtt_ms)} ms`,
         ];
-        for (const text of cells) row.append(el("td", "", text));
+        for (const text of cells) row.append(el("td", { text }));
         rows.push(row);
       }
     }

@@ -7,7 +7,7 @@
 // The list is refreshed by its button, every `data-people-refresh` seconds while the page is
 // visible, and shortly after a backstage event says someone's state changed.
 
-import { badge, button, el, errorText, fill, keepingFocus, plural, showMessage, timeOf } from "./console-util.js";
+import { badge, button, el, errorText, fill, keepingFocus, plural, showMessage, timeOf } from "./ui.js";
 
 const SOON_MS = 600; // several events in a row: one refresh
 
@@ -94,22 +94,22 @@ export function createPeople(ctx) {
   // --- The people list -------------------------------------------------------------------------
 
   function personItem(person) {
-    const item = el("li", "antenne-console__card");
+    const item = el("li", { className: "antenne-console__card" });
     item.dataset.id = String(person.presence_id);
-    const head = el("p", "antenne-console__card-head");
-    head.append(el("span", "antenne-chat__author", nameOf(person)), " ", badge(strings.roles[person.role] || person.role, person.role === "attendee" ? "" : "blue-ecume"));
+    const head = el("p", { className: "antenne-console__card-head" });
+    head.append(el("span", { className: "antenne-chat__author", text: nameOf(person) }), " ", badge(strings.roles[person.role] || person.role, person.role === "attendee" ? "" : "blue-ecume"));
     if (person.phone) {
-      const by = el("span", "antenne-console__muted antenne-console__phone");
-      const icon = el("span", "fr-icon-phone-line fr-icon--sm");
+      const by = el("span", { className: "antenne-console__muted antenne-console__phone" });
+      const icon = el("span", { className: "fr-icon-phone-line fr-icon--sm" });
       icon.setAttribute("aria-hidden", "true");
       by.append(icon, " ", phoneText.phoneBy);
       head.append(" ", by);
       // The masked number, when the name is shown instead of it.
-      if (person.name != null) head.append(" ", el("span", "antenne-console__muted", person.phone.number));
+      if (person.name != null) head.append(" ", el("span", { className: "antenne-console__muted", text: person.phone.number }));
     } else {
-      head.append(" ", el("span", "antenne-console__muted", strings.devices[person.device] || person.device));
+      head.append(" ", el("span", { className: "antenne-console__muted", text: strings.devices[person.device] || person.device }));
     }
-    const status = el("p", "antenne-console__badges");
+    const status = el("p", { className: "antenne-console__badges" });
     if (person.phone?.floor) status.append(badge(phoneText.phoneFloor, "success"));
     if (person.hand_raised_at) status.append(badge(fill(strings.hand_since, { time: timeOf(clock, person.hand_raised_at) }), "new"));
     if (person.muted) status.append(badge(strings.muted, "warning"));
@@ -117,7 +117,7 @@ export function createPeople(ctx) {
     item.append(head);
     if (status.children.length) item.append(status);
     if (staff && person.role === "attendee" && (person.registration_id != null || person.phone)) {
-      const actions = el("div", "antenne-console__actions");
+      const actions = el("div", { className: "antenne-console__actions" });
       actions.append(...actionsFor(person));
       item.append(actions);
     }
@@ -190,16 +190,16 @@ export function createPeople(ctx) {
   function renderHands() {
     const queue = [...hands.entries()].sort((a, b) => a[1].at - b[1].at);
     keepingFocus(handsList, () => handsList.replaceChildren(...queue.map(([key, hand]) => {
-      const item = el("li", "antenne-console__card");
+      const item = el("li", { className: "antenne-console__card" });
       item.dataset.id = key;
       const person = personOf(key, hand.event);
-      const head = el("p", "antenne-console__card-head");
-      head.append(el("span", "antenne-chat__author", String(hand.name ?? strings.someone)));
-      if (person.phone) head.append(" ", el("span", "antenne-console__muted", phoneText.phoneBy));
-      head.append(" ", el("span", "antenne-console__muted", clock.format(new Date(hand.at))));
+      const head = el("p", { className: "antenne-console__card-head" });
+      head.append(el("span", { className: "antenne-chat__author", text: String(hand.name ?? strings.someone) }));
+      if (person.phone) head.append(" ", el("span", { className: "antenne-console__muted", text: phoneText.phoneBy }));
+      head.append(" ", el("span", { className: "antenne-console__muted", text: clock.format(new Date(hand.at)) }));
       item.append(head);
       if (staff) {
-        const actions = el("div", "antenne-console__actions");
+        const actions = el("div", { className: "antenne-console__actions" });
         actions.append(...actionsFor(person, { inQueue: true }));
         item.append(actions);
       }

@@ -3,7 +3,7 @@
 // `poll.created` (backstage), `poll.opened`, `poll.results` and `poll.closed` keep each poll
 // by id; staff always get the running results (backstage when attendees may not see them).
 
-import { badge, button, el, errorText, fill, keepingFocus, plural, showMessage } from "./console-util.js";
+import { badge, button, el, errorText, fill, keepingFocus, plural, showMessage } from "./ui.js";
 
 const STATE_BADGE = { draft: "", open: "success", closed: "info" };
 
@@ -41,15 +41,15 @@ export function createPolls(ctx) {
 
   function resultsOf(poll) {
     const results = poll.results;
-    const box = el("ul", "antenne-console__results");
+    const box = el("ul", { className: "antenne-console__results" });
     poll.options.forEach((option, index) => {
-      const row = el("li", "antenne-console__result");
+      const row = el("li", { className: "antenne-console__result" });
       const count = results ? results.counts[index] || 0 : 0;
       const voters = results ? results.voters || 0 : 0;
       const share = voters ? Math.round((100 * count) / voters) : 0;
-      const label = el("span", "antenne-console__result-label", option);
-      const figure = el("span", "antenne-console__muted", results ? `${count} (${share} %)` : "");
-      const meter = el("progress", "antenne-console__meter");
+      const label = el("span", { className: "antenne-console__result-label", text: option });
+      const figure = el("span", { className: "antenne-console__muted", text: results ? `${count} (${share} %)` : "" });
+      const meter = el("progress", { className: "antenne-console__meter" });
       meter.max = Math.max(voters, 1);
       meter.value = count;
       meter.setAttribute("aria-label", option);
@@ -60,16 +60,16 @@ export function createPolls(ctx) {
   }
 
   function itemFor(poll) {
-    const item = el("li", "antenne-console__card");
+    const item = el("li", { className: "antenne-console__card" });
     item.dataset.id = String(poll.id);
-    item.append(el("p", "antenne-console__question", poll.question));
-    const meta = el("p", "antenne-console__badges");
+    item.append(el("p", { className: "antenne-console__question", text: poll.question }));
+    const meta = el("p", { className: "antenne-console__badges" });
     meta.append(badge(strings.poll_states[poll.state] || poll.state, STATE_BADGE[poll.state]));
     meta.append(badge(poll.multiple ? strings.poll_multiple : strings.poll_single));
     meta.append(badge(poll.results_live ? strings.poll_results_live : strings.poll_results_at_close));
     if (poll.results) meta.append(badge(plural(strings.voters, poll.results.voters || 0, plurals)));
     item.append(meta, resultsOf(poll));
-    const actions = el("div", "antenne-console__actions");
+    const actions = el("div", { className: "antenne-console__actions" });
     if (poll.state === "draft") actions.append(button(strings.actions.open_poll, { action: "poll.open", kind: "primary", onClick: () => act("poll.open", poll) }));
     if (poll.state === "open") actions.append(button(strings.actions.close_poll, { action: "poll.close", kind: "secondary", onClick: () => act("poll.close", poll) }));
     if (actions.children.length) item.append(actions);
@@ -121,9 +121,9 @@ export function createPolls(ctx) {
   }
 
   function addOption(focus = false) {
-    const row = el("li", "antenne-console__option fr-input-group");
-    const label = el("label", "fr-label");
-    const input = el("input", "fr-input");
+    const row = el("li", { className: "antenne-console__option fr-input-group" });
+    const label = el("label", { className: "fr-label" });
+    const input = el("input", { className: "fr-input" });
     input.type = "text";
     input.maxLength = 200;
     input.autocomplete = "off";
@@ -133,7 +133,7 @@ export function createPolls(ctx) {
       renumber();
       if (next) next.querySelector("input").focus();
     } });
-    const field = el("div", "antenne-console__option-field");
+    const field = el("div", { className: "antenne-console__option-field" });
     field.append(label, input);
     row.append(field, remove);
     optionList.append(row);

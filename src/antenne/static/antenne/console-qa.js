@@ -5,7 +5,7 @@
 // only: an anonymous asker stays anonymous to them. Staff mark questions answered, dismiss
 // or reopen them; speakers read.
 
-import { badge, button, el, errorText, keepingFocus, plural, showMessage } from "./console-util.js";
+import { badge, button, el, errorText, keepingFocus, plural, showMessage } from "./ui.js";
 
 const RANK = { open: 0, answered: 1, dismissed: 2 };
 const STATE_BADGE = { open: "info", answered: "success", dismissed: "" };
@@ -29,11 +29,11 @@ export function createQa(ctx) {
   }
 
   function itemFor({ data }) {
-    const item = el("li", `antenne-console__card antenne-console__card--${data.state}`);
+    const item = el("li", { className: `antenne-console__card antenne-console__card--${data.state}` });
     item.dataset.id = String(data.id);
-    item.append(el("p", "antenne-console__question", data.text ?? ""));
-    const meta = el("p", "antenne-console__badges");
-    meta.append(el("span", "antenne-chat__author", String(data.author ?? strings.someone)));
+    item.append(el("p", { className: "antenne-console__question", text: data.text ?? "" }));
+    const meta = el("p", { className: "antenne-console__badges" });
+    meta.append(el("span", { className: "antenne-chat__author", text: String(data.author ?? strings.someone) }));
     const role = data.role && data.role !== "attendee" ? strings.roles[data.role] : "";
     if (role) meta.append(badge(role, "blue-ecume"));
     if (staff && data.anonymous) meta.append(badge(strings.asked_anonymously, "purple-glycine"));
@@ -42,7 +42,7 @@ export function createQa(ctx) {
     item.append(meta);
     if (staff) {
       const a = strings.actions;
-      const actions = el("div", "antenne-console__actions");
+      const actions = el("div", { className: "antenne-console__actions" });
       if (data.state === "open") actions.append(button(a.answer, { action: "qa.answer", kind: "secondary", onClick: () => setState(data.id, "qa.answer") }));
       if (data.state !== "open") actions.append(button(a.reopen, { action: "qa.reopen", onClick: () => setState(data.id, "qa.reopen") }));
       if (data.state !== "dismissed") actions.append(button(a.dismiss, { action: "qa.dismiss", onClick: () => setState(data.id, "qa.dismiss") }));

@@ -14,7 +14,7 @@ import { createPeople } from "./console-people.js";
 import { createPolls } from "./console-polls.js";
 import { createQa } from "./console-qa.js";
 import { createMedia } from "./console-media.js";
-import { fill, showMessage } from "./console-util.js";
+import { announcer, errorText, fill, showMessage } from "./ui.js";
 
 const NEWS_EVERY_MS = 3000; // at most one announcement of backstage news per 3 s
 const STATE_BADGE = { scheduled: "info", green_room: "success", live: "error", ended: "", cancelled: "warning" };
@@ -38,14 +38,7 @@ function startConsole(root, strings) {
 
   // --- Announcements (screen readers) ----------------------------------------------------
 
-  const saying = new Map(); // live region -> timer of its next text
-
-  function say(region, text) {
-    // Emptied first, filled a moment later: the same text twice is heard twice.
-    window.clearTimeout(saying.get(region));
-    region.textContent = "";
-    saying.set(region, window.setTimeout(() => { region.textContent = text; }, 100));
-  }
+  const say = announcer();
 
   let news = [];
   let newsTimer = 0;
@@ -130,7 +123,7 @@ function startConsole(root, strings) {
           applySettings(values);
           showMessage(messages, strings.done.settings, "valid");
         },
-        (error) => showMessage(messages, error.message || strings.errors.generic),
+        (error) => showMessage(messages, errorText(strings, error)),
       );
     });
   }
@@ -229,7 +222,7 @@ function startConsole(root, strings) {
       error(code, message) {
         // Refusals that knocking again cannot change: say why, and stop (the default).
         if (code === "room.closed" || /^(join|speaker|permission)\./.test(code)) {
-          closeWith(message || strings.errors.generic);
+          closeWith(errorText(strings, { code, message }));
         }
       },
     },

@@ -1,8 +1,9 @@
-// The room's chat (templates/public/room/_chat.html): messages as text, new ones announced
-// (at most one announcement per 5 s, a burst summed up), the send form and its refusals,
-// and the room settings that concern it (closed chat, slow mode).
+// The room's chat (templates/public/room/_chat.html): messages (drawn by ui.js's chatMessage,
+// as in the console), new ones announced (at most one announcement per 5 s, a burst summed
+// up), the send form and its refusals, and the room settings that concern it (closed chat,
+// slow mode).
 
-import { el, errorText, fieldMessage, fill } from "./room-ui.js";
+import { chatMessage, errorText, fieldMessage, fill } from "./ui.js";
 
 const ANNOUNCE_EVERY_MS = 5000;
 const MAX_MESSAGES = 500;
@@ -50,23 +51,10 @@ export function setupChat(ctx) {
     return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   }
 
-  function messageItem(data) {
-    const meta = el("p", { className: "antenne-chat__meta" },
-      el("span", { className: "antenne-chat__author", text: data.author ?? strings.someone }));
-    const role = strings.roles[data.role];
-    if (role) meta.append(" ", el("span", { className: "fr-badge fr-badge--sm fr-badge--blue-ecume", text: role }));
-    const at = new Date(data.at);
-    if (!Number.isNaN(at.getTime())) {
-      meta.append(" · ", el("time", { text: clock.format(at), attrs: { datetime: at.toISOString() } }));
-    }
-    return el("li", { className: "antenne-chat__message", attrs: { "data-id": data.id } },
-      meta, el("p", { className: "antenne-chat__text", text: data.text ?? "" }));
-  }
-
   function add(data, announce) {
     if (data.id == null || messages.has(data.id)) return;
     const stick = atBottom();
-    const item = messageItem(data);
+    const item = chatMessage(data, { strings, clock });
     list.append(item);
     messages.set(data.id, item);
     while (messages.size > MAX_MESSAGES) {

@@ -5,7 +5,7 @@
 // stream stops.
 
 import { MediaSession, StageView, StageWatcher, qualityLoop } from "./media.js";
-import { errorText } from "./room-ui.js";
+import { errorText } from "./ui.js";
 
 export function setupMedia(ctx, sessionId) {
   const { $, strings } = ctx;

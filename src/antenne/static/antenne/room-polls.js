@@ -4,7 +4,7 @@
 // (`poll.closed`). A newly opened poll is announced. Newest first. Events: `poll.opened`,
 // `poll.results`, `poll.closed`; the join snapshot's `polls`.
 
-import { el, errorText, fill } from "./room-ui.js";
+import { el, errorText, fill } from "./ui.js";
 
 const MAX_POLLS = 20;
 

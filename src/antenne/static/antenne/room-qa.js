@@ -3,7 +3,7 @@
 // for one's own question. Events: `qa.question`, `qa.votes`, `qa.state`; the join snapshot's
 // `qa`. Questions are text: only ever put in the page with textContent.
 
-import { el, errorText, fieldMessage, fill } from "./room-ui.js";
+import { el, errorText, fieldMessage, fill } from "./ui.js";
 
 const MAX_QUESTIONS = 300;
 

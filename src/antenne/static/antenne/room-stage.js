@@ -7,7 +7,7 @@
 // Staff muting or unmuting the attendee, or lowering their hand, reaches them as a public
 // `attendee.state` event naming their own `target` (docs/live-protocol.md).
 
-import { el, errorText } from "./room-ui.js";
+import { el, errorText } from "./ui.js";
 
 const REACTION_PACE_MS = 1000; // the server takes one reaction per second per connection
 const BURST_MS = 2600;

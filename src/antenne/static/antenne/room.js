@@ -9,7 +9,7 @@
 // page with `textContent`, never parsed as HTML.
 
 import { LiveClient, backoffDelay } from "./live-client.js";
-import { announcer, fill } from "./room-ui.js";
+import { announcer, errorText, fill } from "./ui.js";
 import { setupChat } from "./room-chat.js";
 import { setupPolls } from "./room-polls.js";
 import { setupQa } from "./room-qa.js";
@@ -236,7 +236,7 @@ function startRoom(root, strings) {
       return false;
     }
     if (code.startsWith("join.")) {
-      closeWith(strings.errors[code] || message || strings.errors.generic);
+      closeWith(errorText(strings, { code, message }, strings.errors.generic));
       return false;
     }
     return undefined; // knock again after the backoff
