@@ -1,17 +1,13 @@
-"""Antenne's settings registry: every environment variable Antenne reads, with its default.
+"""Every environment variable Antenne reads: its name, default, meaning and group.
 
-`settings.py` reads values only through `get()`, and `docs/settings.md` is generated from
-`SETTINGS` by `antenne settings --markdown` (a test checks that the file is current), so a
-setting cannot exist without being documented.
+`settings.py` reads values only through `antenne.config`'s readers, and `docs/settings.md` is
+generated from `SETTINGS` by `antenne settings --markdown` (a test checks that the file is
+current), so a setting cannot exist without being documented.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -20,11 +16,6 @@ class Setting:
     default: str
     help: str
     group: str
-
-
-def _default_data_dir() -> str:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return str(Path(base) / "antenne")
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -488,124 +479,4 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
-
-TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"0", "false", "no", "off", ""}
-
-
-class ConfigError(ValueError):
-    """A setting has a value Antenne cannot use; the message says which and why."""
-
-
-def get(name: str, fallback: str = "") -> str:
-    """The raw value of a registered setting, or `fallback` when it is unset."""
-    if name not in _BY_NAME:
-        raise KeyError(f"{name} is not a registered Antenne setting (add it to config.SETTINGS)")
-    return os.environ.get(name, fallback).strip()
-
-
-def get_bool(name: str, fallback: bool) -> bool:
-    raw = get(name, "").lower()
-    if name not in os.environ:
-        return fallback
-    if raw in TRUE_VALUES:
-        return True
-    if raw in FALSE_VALUES:
-        return False
-    raise ConfigError(f"{name}={raw!r}: expected true or false")
-
-
-def get_int(name: str, fallback: int, *, minimum: int = 0) -> int:
-    raw = get(name, str(fallback))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
-    return value
-
-
-def get_list(name: str) -> list[str]:
-    return [item.strip() for item in get(name).split(",") if item.strip()]
-
-
-def get_networks(name: str, fallback: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Comma-separated addresses or CIDR networks (`192.0.2.10`, `198.51.100.0/24`)."""
-    networks = []
-    for item in (part.strip() for part in get(name, fallback).split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ConfigError(
-                f"{name}: {item!r} is not an address or a network like 192.0.2.0/24"
-            ) from None
-    return networks
-
-
-def get_rate(name: str, fallback: str) -> tuple[int, int]:
-    raw = get(name, fallback)
-    try:
-        count, seconds = (int(part) for part in raw.split("/"))
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected count/seconds, like 5/900") from None
-    if count < 1 or seconds < 1:
-        raise ConfigError(f"{name}={raw!r}: count and seconds must be positive")
-    return count, seconds
-
-
-def get_ice_servers(name: str) -> list[dict[str, object]]:
-    """A JSON list of RTCIceServer dictionaries (`urls` a string or a list of strings,
-    optional `username` and `credential`)."""
-    raw = get(name)
-    if not raw:
-        return []
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f'{name}: expected a JSON list, like [{{"urls": "stun:…"}}]') from None
-    if not isinstance(value, list):
-        raise ConfigError(f"{name}: expected a JSON list of servers")
-    servers = []
-    for item in value:
-        urls = item.get("urls") if isinstance(item, dict) else None
-        if isinstance(urls, str):
-            urls = [urls]
-        if not urls or not all(
-            isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
-            for u in urls
-        ):
-            raise ConfigError(f"{name}: each server needs urls starting with stun: or turn:")
-        extra = set(item) - {"urls", "username", "credential"}
-        if extra:
-            raise ConfigError(f"{name}: unknown keys {sorted(extra)}")
-        servers.append({**item, "urls": urls})
-    return servers
-
-
-def data_dir() -> Path:
-    return Path(get("ANTENNE_DATA_DIR") or _default_data_dir()).expanduser().resolve()
-
-
-def markdown() -> str:
-    """The settings reference, as written to docs/settings.md."""
-    lines = [
-        "# Settings",
-        "",
-        "<!-- Generated by `antenne settings --markdown`; edit src/antenne/config.py. -->",
-        "",
-        "Antenne is configured by environment variables. Every variable, with its default:",
-        "the defaults run a complete Antenne on one machine with nothing else installed",
-        "(SQLite, in-process worker, in-memory channel layer, local mailbox).",
-    ]
-    group = None
-    for setting in SETTINGS:
-        if setting.group != group:
-            group = setting.group
-            lines += ["", f"## {group}", "", "| Variable | Default | Meaning |", "|---|---|---|"]
-        help_text = setting.help.replace("|", "\\|")
-        lines.append(f"| `{setting.name}` | {setting.default} | {help_text} |")
-    return "\n".join(lines) + "\n"
+BY_NAME = {s.name: s for s in SETTINGS}
