@@ -1,12 +1,14 @@
 """Antenne's settings registry: every environment variable Antenne reads, with its default.
 
-Importable without Django set up (`antenne.settings` imports it). The declarations are in
-`declarations.py`, the readers `settings.py` uses in `values.py`, the rendering of
+Importable without Django set up (`antenne.settings` imports it). A `Setting` (setting.py)
+declares a variable's default once; the declarations are in `declarations.py` (and
+`media_telephony.py`), the readers `settings.py` uses in `values.py`, the rendering of
 docs/settings.md in `reference.py`.
 """
 
-from antenne.config.declarations import SETTINGS, Setting
+from antenne.config.declarations import SETTINGS
 from antenne.config.reference import markdown
+from antenne.config.setting import Setting
 from antenne.config.values import (
     FALSE_VALUES,
     TRUE_VALUES,

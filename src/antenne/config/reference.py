@@ -23,5 +23,5 @@ def markdown() -> str:
             group = setting.group
             lines += ["", f"## {group}", "", "| Variable | Default | Meaning |", "|---|---|---|"]
         help_text = setting.help.replace("|", "\\|")
-        lines.append(f"| `{setting.name}` | {setting.default} | {help_text} |")
+        lines.append(f"| `{setting.name}` | {setting.documented_default} | {help_text} |")
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from antenne.config.declarations import BY_NAME
+from antenne.config.setting import Setting
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -18,17 +19,37 @@ class ConfigError(ValueError):
     """A setting has a value Antenne cannot use; the message says which and why."""
 
 
-def get(name: str, fallback: str = "") -> str:
-    """The raw value of a registered setting, or `fallback` when it is unset."""
-    if name not in BY_NAME:
-        raise KeyError(f"{name} is not a registered Antenne setting (add it to config.SETTINGS)")
-    return os.environ.get(name, fallback).strip()
+def _declared(name: str) -> Setting:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(
+            f"{name} is not a registered Antenne setting (add it to config.SETTINGS)"
+        ) from None
 
 
-def get_bool(name: str, fallback: bool) -> bool:
-    raw = get(name, "").lower()
+def get(name: str, *, computed: str | None = None) -> str:
+    """The value of a registered setting, stripped; its declared default when it is unset
+    (or blank, for a setting declared `blank_is_default`).
+
+    `computed` stands in for the default of a setting whose declared default is empty
+    because `settings.py` computes it from other settings (documented as such)."""
+    setting = _declared(name)
+    if computed is None:
+        default = setting.default
+    elif setting.default:
+        raise ValueError(f"{name} declares its default {setting.default!r}: it is not computed")
+    else:
+        default = computed
     if name not in os.environ:
-        return fallback
+        return default
+    value = os.environ[name].strip()
+    return default if not value and setting.blank_is_default else value
+
+
+def get_bool(name: str, *, computed: bool | None = None) -> bool:
+    written = None if computed is None else ("true" if computed else "false")
+    raw = get(name, computed=written).lower()
     if raw in TRUE_VALUES:
         return True
     if raw in FALSE_VALUES:
@@ -36,8 +57,8 @@ def get_bool(name: str, fallback: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: expected true or false")
 
 
-def get_int(name: str, fallback: int, *, minimum: int = 0) -> int:
-    raw = get(name, str(fallback))
+def get_int(name: str, *, minimum: int = 0) -> int:
+    raw = get(name)
     try:
         value = int(raw)
     except ValueError:
@@ -47,14 +68,24 @@ def get_int(name: str, fallback: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _items(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
 def get_list(name: str) -> list[str]:
-    return [item.strip() for item in get(name).split(",") if item.strip()]
+    """Comma-separated items; the declared default's when none is given and the setting is
+    declared `blank_is_default`."""
+    items = _items(get(name))
+    setting = _declared(name)
+    if not items and setting.blank_is_default:
+        return _items(setting.default)
+    return items
 
 
-def get_networks(name: str, fallback: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def get_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """Comma-separated addresses or CIDR networks (`192.0.2.10`, `198.51.100.0/24`)."""
     networks = []
-    for item in (part.strip() for part in get(name, fallback).split(",")):
+    for item in (part.strip() for part in get(name).split(",")):
         if not item:
             continue
         try:
@@ -66,8 +97,8 @@ def get_networks(name: str, fallback: str) -> list[ipaddress.IPv4Network | ipadd
     return networks
 
 
-def get_rate(name: str, fallback: str) -> tuple[int, int]:
-    raw = get(name, fallback)
+def get_rate(name: str) -> tuple[int, int]:
+    raw = get(name)
     try:
         count, seconds = (int(part) for part in raw.split("/"))
     except ValueError:
