@@ -158,7 +158,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
             value = os.environ.get(setting.name)
             secret = "PASSWORD" in setting.name or "SECRET" in setting.name
             shown = "(set)" if value and secret else (value or "")
-            print(f"{setting.name}={shown}  # default: {setting.default}")
+            print(f"{setting.name}={shown}  # default: {setting.documented_default}")
     return 0
 
 

@@ -1,5 +1,8 @@
 """The one settings module. Every value comes from `antenne.config` (documented in
-docs/settings.md); nothing here reads the environment directly."""
+docs/settings.md); nothing here reads the environment directly or restates a default: the
+readers take it from the declarations in `antenne/config/`, and the few defaults computed
+from other settings (allowed hosts, database, secure cookies, OpenID endpoints) are declared
+empty there, with their meaning documented."""
 
 from __future__ import annotations
 
@@ -36,9 +39,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = config.get_bool("ANTENNE_DEBUG", False)
+DEBUG = config.get_bool("ANTENNE_DEBUG")
 
-BASE_URL = (config.get("ANTENNE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+BASE_URL = config.get("ANTENNE_BASE_URL").rstrip("/")
 _base = urlsplit(BASE_URL)
 if _base.scheme not in ("http", "https") or not _base.hostname:
     raise config.ConfigError(f"ANTENNE_BASE_URL={BASE_URL!r}: expected http(s)://host[:port]")
@@ -47,9 +50,9 @@ ALLOWED_HOSTS = config.get_list("ANTENNE_ALLOWED_HOSTS") or [
     "127.0.0.1",
     "localhost",
 ]
-SECURE_COOKIES = config.get_bool("ANTENNE_SECURE_COOKIES", _base.scheme == "https")
+SECURE_COOKIES = config.get_bool("ANTENNE_SECURE_COOKIES", computed=_base.scheme == "https")
 
-WORKSPACE_NAME = config.get("ANTENNE_WORKSPACE_NAME") or "Antenne"
+WORKSPACE_NAME = config.get("ANTENNE_WORKSPACE_NAME")
 WORKSPACE_EMAIL_DOMAINS = [
     d.lower().lstrip("@") for d in config.get_list("ANTENNE_WORKSPACE_EMAIL_DOMAINS")
 ]
@@ -134,7 +137,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-DB_POOL_SIZE = config.get_int("ANTENNE_DB_POOL_SIZE", 0)
+DB_POOL_SIZE = config.get_int("ANTENNE_DB_POOL_SIZE")
 if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
@@ -165,8 +168,8 @@ else:
 
 # --- Background tasks
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-RUN_WORKER = config.get_bool("ANTENNE_RUN_WORKER", True)
-WORKER_INTERVAL = float(config.get_int("ANTENNE_WORKER_INTERVAL", 1))
+RUN_WORKER = config.get_bool("ANTENNE_RUN_WORKER")
+WORKER_INTERVAL = float(config.get_int("ANTENNE_WORKER_INTERVAL"))
 
 # --- Accounts and sessions
 AUTH_USER_MODEL = "accounts.User"
@@ -174,8 +177,8 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "public:login"
 LOGIN_REDIRECT_URL = "control:dashboard"
 LOGOUT_REDIRECT_URL = "public:home"
-LOGIN_LINK_MINUTES = config.get_int("ANTENNE_LOGIN_LINK_MINUTES", 15, minimum=1)
-SESSION_COOKIE_AGE = config.get_int("ANTENNE_SESSION_DAYS", 14, minimum=1) * 86400
+LOGIN_LINK_MINUTES = config.get_int("ANTENNE_LOGIN_LINK_MINUTES", minimum=1)
+SESSION_COOKIE_AGE = config.get_int("ANTENNE_SESSION_DAYS", minimum=1) * 86400
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE_COOKIES
@@ -197,15 +200,17 @@ if OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("antenne.accounts.oidc.AntenneOIDCBackend")
     OIDC_RP_CLIENT_ID = config.get("ANTENNE_OIDC_CLIENT_ID")
     OIDC_RP_CLIENT_SECRET = config.get("ANTENNE_OIDC_CLIENT_SECRET")
-    OIDC_RP_SIGN_ALGO = config.get("ANTENNE_OIDC_SIGN_ALGO", "RS256")
-    OIDC_RP_SCOPES = config.get("ANTENNE_OIDC_SCOPES", "openid email given_name usual_name")
+    OIDC_RP_SIGN_ALGO = config.get("ANTENNE_OIDC_SIGN_ALGO")
+    OIDC_RP_SCOPES = config.get("ANTENNE_OIDC_SCOPES")
     OIDC_OP_AUTHORIZATION_ENDPOINT = config.get(
-        "ANTENNE_OIDC_AUTHORIZATION_ENDPOINT", f"{_issuer}/authorize"
+        "ANTENNE_OIDC_AUTHORIZATION_ENDPOINT", computed=f"{_issuer}/authorize"
     )
-    OIDC_OP_TOKEN_ENDPOINT = config.get("ANTENNE_OIDC_TOKEN_ENDPOINT", f"{_issuer}/token")
-    OIDC_OP_USER_ENDPOINT = config.get("ANTENNE_OIDC_USERINFO_ENDPOINT", f"{_issuer}/userinfo")
-    OIDC_OP_JWKS_ENDPOINT = config.get("ANTENNE_OIDC_JWKS_ENDPOINT", f"{_issuer}/jwks")
-    _acr = config.get("ANTENNE_OIDC_ACR_VALUES", "eidas1")
+    OIDC_OP_TOKEN_ENDPOINT = config.get("ANTENNE_OIDC_TOKEN_ENDPOINT", computed=f"{_issuer}/token")
+    OIDC_OP_USER_ENDPOINT = config.get(
+        "ANTENNE_OIDC_USERINFO_ENDPOINT", computed=f"{_issuer}/userinfo"
+    )
+    OIDC_OP_JWKS_ENDPOINT = config.get("ANTENNE_OIDC_JWKS_ENDPOINT", computed=f"{_issuer}/jwks")
+    _acr = config.get("ANTENNE_OIDC_ACR_VALUES")
     OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": _acr} if _acr else {}
     OIDC_USE_NONCE = True
     OIDC_CREATE_USER = False
@@ -215,7 +220,7 @@ if OIDC_ENABLED:
     LOGIN_REDIRECT_URL_FAILURE = "/login/?oidc=failed"
 
 # --- Email
-EMAIL_MODE = config.get("ANTENNE_EMAIL", "mailbox").lower()
+EMAIL_MODE = config.get("ANTENNE_EMAIL").lower()
 _EMAIL_BACKENDS = {
     "mailbox": "antenne.outbox.backends.MailboxBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
@@ -224,47 +229,47 @@ _EMAIL_BACKENDS = {
 if EMAIL_MODE not in _EMAIL_BACKENDS:
     raise config.ConfigError(f"ANTENNE_EMAIL={EMAIL_MODE!r}: expected mailbox, smtp or console")
 EMAIL_BACKEND = _EMAIL_BACKENDS[EMAIL_MODE]
-EMAIL_HOST = config.get("ANTENNE_EMAIL_HOST", "localhost")
-EMAIL_PORT = config.get_int("ANTENNE_EMAIL_PORT", 1025, minimum=1)
+EMAIL_HOST = config.get("ANTENNE_EMAIL_HOST")
+EMAIL_PORT = config.get_int("ANTENNE_EMAIL_PORT", minimum=1)
 EMAIL_HOST_USER = config.get("ANTENNE_EMAIL_USER")
 EMAIL_HOST_PASSWORD = config.get("ANTENNE_EMAIL_PASSWORD")
-_tls = config.get("ANTENNE_EMAIL_TLS", "none").lower()
+_tls = config.get("ANTENNE_EMAIL_TLS").lower()
 if _tls not in ("none", "starttls", "ssl"):
     raise config.ConfigError(f"ANTENNE_EMAIL_TLS={_tls!r}: expected none, starttls or ssl")
 EMAIL_USE_TLS = _tls == "starttls"
 EMAIL_USE_SSL = _tls == "ssl"
-EMAIL_TIMEOUT = config.get_int("ANTENNE_EMAIL_TIMEOUT", 20, minimum=1)
-EMAIL_RETRY_SECONDS = config.get_int("ANTENNE_EMAIL_RETRY_SECONDS", 30, minimum=0)
-EMAIL_MAX_ATTEMPTS = config.get_int("ANTENNE_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
-SECOND_APPROVAL_THRESHOLD = config.get_int("ANTENNE_SECOND_APPROVAL_THRESHOLD", 500, minimum=0)
-CAMPAIGN_CANARY_SIZE = config.get_int("ANTENNE_CAMPAIGN_CANARY_SIZE", 10, minimum=0)
-CAMPAIGN_CANARY_PAUSE = config.get_int("ANTENNE_CAMPAIGN_CANARY_PAUSE", 300, minimum=0)
-FOLLOWUP_DELAY_MINUTES = config.get_int("ANTENNE_FOLLOWUP_DELAY_MINUTES", 60, minimum=0)
-LIVE_MAX_CONNECTIONS = config.get_int("ANTENNE_LIVE_MAX_CONNECTIONS", 3, minimum=0)
-DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM", "Antenne <noreply@localhost>")
+EMAIL_TIMEOUT = config.get_int("ANTENNE_EMAIL_TIMEOUT", minimum=1)
+EMAIL_RETRY_SECONDS = config.get_int("ANTENNE_EMAIL_RETRY_SECONDS", minimum=0)
+EMAIL_MAX_ATTEMPTS = config.get_int("ANTENNE_EMAIL_MAX_ATTEMPTS", minimum=1)
+SECOND_APPROVAL_THRESHOLD = config.get_int("ANTENNE_SECOND_APPROVAL_THRESHOLD", minimum=0)
+CAMPAIGN_CANARY_SIZE = config.get_int("ANTENNE_CAMPAIGN_CANARY_SIZE", minimum=0)
+CAMPAIGN_CANARY_PAUSE = config.get_int("ANTENNE_CAMPAIGN_CANARY_PAUSE", minimum=0)
+FOLLOWUP_DELAY_MINUTES = config.get_int("ANTENNE_FOLLOWUP_DELAY_MINUTES", minimum=0)
+LIVE_MAX_CONNECTIONS = config.get_int("ANTENNE_LIVE_MAX_CONNECTIONS", minimum=0)
+DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Webinars
-CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES", 30)
-MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", 1, minimum=1)
+CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES")
+MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", minimum=1)
 CONSENT_TEXT = config.get("ANTENNE_CONSENT_TEXT")  # empty: the translated default
 PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
 
 # --- Analytics and data protection
-AUTO_EXPORT_ON_END = config.get_bool("ANTENNE_AUTO_EXPORT_ON_END", True)
-EXPORT_LINK_DAYS = config.get_int("ANTENNE_EXPORT_LINK_DAYS", 7, minimum=1)
-RETENTION_DAYS = config.get_int("ANTENNE_RETENTION_DAYS", 365, minimum=0)
+AUTO_EXPORT_ON_END = config.get_bool("ANTENNE_AUTO_EXPORT_ON_END")
+EXPORT_LINK_DAYS = config.get_int("ANTENNE_EXPORT_LINK_DAYS", minimum=1)
+RETENTION_DAYS = config.get_int("ANTENNE_RETENTION_DAYS", minimum=0)
 # Export files: in the data dir, never under static or media (served by a checking view).
 EXPORTS_DIR = DATA_DIR / "exports"
 
 # --- Media
-MEDIA_ENGINE = config.get("ANTENNE_MEDIA_ENGINE", "embedded").lower()
+MEDIA_ENGINE = config.get("ANTENNE_MEDIA_ENGINE").lower()
 if MEDIA_ENGINE not in ("embedded", "janus"):
     raise config.ConfigError(f"ANTENNE_MEDIA_ENGINE={MEDIA_ENGINE!r}: expected embedded or janus")
 ICE_SERVERS = config.get_ice_servers("ANTENNE_ICE_SERVERS")
-STAGE_MAX_STREAMS = config.get_int("ANTENNE_STAGE_MAX_STREAMS", 6, minimum=1)
-JANUS_URLS = config.get_list("ANTENNE_JANUS_URLS") or ["http://127.0.0.1:8088/janus"]
-JANUS_ADMIN_URLS = config.get_list("ANTENNE_JANUS_ADMIN_URLS") or ["http://127.0.0.1:7088/admin"]
+STAGE_MAX_STREAMS = config.get_int("ANTENNE_STAGE_MAX_STREAMS", minimum=1)
+JANUS_URLS = config.get_list("ANTENNE_JANUS_URLS")
+JANUS_ADMIN_URLS = config.get_list("ANTENNE_JANUS_ADMIN_URLS")
 JANUS_API_SECRET = config.get("ANTENNE_JANUS_API_SECRET")
 JANUS_ADMIN_SECRET = config.get("ANTENNE_JANUS_ADMIN_SECRET")
 JANUS_ROOM_SECRET = config.get("ANTENNE_JANUS_ROOM_SECRET")
@@ -276,31 +281,31 @@ if MEDIA_ENGINE == "janus" and not (JANUS_API_SECRET and JANUS_ADMIN_SECRET):
 
 # --- Telephony
 PHONE_NUMBER = config.get("ANTENNE_PHONE_NUMBER")
-SIP_BIND = config.get("ANTENNE_SIP_BIND", "127.0.0.1:5060")
+SIP_BIND = config.get("ANTENNE_SIP_BIND")
 SIP_PUBLIC_HOST = config.get("ANTENNE_SIP_PUBLIC_HOST")
-SIP_MAX_CALLS = config.get_int("ANTENNE_SIP_MAX_CALLS", 200, minimum=1)
-SIP_ALLOWED_SOURCES = config.get_networks("ANTENNE_SIP_ALLOWED_SOURCES", "127.0.0.0/8,::1/128")
+SIP_MAX_CALLS = config.get_int("ANTENNE_SIP_MAX_CALLS", minimum=1)
+SIP_ALLOWED_SOURCES = config.get_networks("ANTENNE_SIP_ALLOWED_SOURCES")
 SIP_REGISTRAR = config.get("ANTENNE_SIP_REGISTRAR")
 SIP_USERNAME = config.get("ANTENNE_SIP_USERNAME")
 SIP_PASSWORD = config.get("ANTENNE_SIP_PASSWORD")
-RATE_LIMIT_PIN = config.get_rate("ANTENNE_RATE_LIMIT_PIN", "10/900")
+RATE_LIMIT_PIN = config.get_rate("ANTENNE_RATE_LIMIT_PIN")
 
 # --- Rate limits (count, seconds)
-RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN", "5/900")
-RATE_LIMIT_ACCESS_REQUEST = config.get_rate("ANTENNE_RATE_LIMIT_ACCESS_REQUEST", "5/3600")
-RATE_LIMIT_SECRET = config.get_rate("ANTENNE_RATE_LIMIT_SECRET", "30/600")
-RATE_LIMIT_REGISTER = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER", "5/900")
-RATE_LIMIT_REGISTER_CLIENT = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER_CLIENT", "60/900")
+RATE_LIMIT_LOGIN = config.get_rate("ANTENNE_RATE_LIMIT_LOGIN")
+RATE_LIMIT_ACCESS_REQUEST = config.get_rate("ANTENNE_RATE_LIMIT_ACCESS_REQUEST")
+RATE_LIMIT_SECRET = config.get_rate("ANTENNE_RATE_LIMIT_SECRET")
+RATE_LIMIT_REGISTER = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER")
+RATE_LIMIT_REGISTER_CLIENT = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER_CLIENT")
 
 # --- Internationalisation
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
-LANGUAGE_CODE = config.get("ANTENNE_LANGUAGE", "fr")
+LANGUAGE_CODE = config.get("ANTENNE_LANGUAGE")
 if LANGUAGE_CODE not in dict(LANGUAGES):
     raise config.ConfigError(f"ANTENNE_LANGUAGE={LANGUAGE_CODE!r}: expected fr or en")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = config.get("ANTENNE_TIME_ZONE", "Europe/Paris")
+TIME_ZONE = config.get("ANTENNE_TIME_ZONE")
 
 # --- Static and media files
 STATIC_URL = "/static/"
@@ -324,7 +329,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "antenne": {"handlers": ["console"], "level": config.get("ANTENNE_LOG_LEVEL", "INFO")},
+        "antenne": {"handlers": ["console"], "level": config.get("ANTENNE_LOG_LEVEL")},
         "django_tasks_db": {"handlers": ["console"], "level": "WARNING"},
     },
 }

@@ -1,40 +1,25 @@
-"""Antenne's settings registry: every environment variable Antenne reads, with its default.
+"""Every environment variable Antenne reads: its name, default, meaning and group.
 
-`settings.py` reads values only through `get()`, and `docs/settings.md` is generated from
-`SETTINGS` by `antenne settings --markdown` (a test checks that the file is current), so a
-setting cannot exist without being documented.
+`settings.py` reads values only through `antenne.config`'s readers, and `docs/settings.md` is
+generated from `SETTINGS` by `antenne settings --markdown` (a test checks that the file is
+current), so a setting cannot exist without being documented. The media and telephony
+engines' settings are declared in `media_telephony.py`.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
-from dataclasses import dataclass
-from pathlib import Path
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str
-    help: str
-    group: str
-
-
-def _default_data_dir() -> str:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return str(Path(base) / "antenne")
-
+from antenne.config.media_telephony import MEDIA, TELEPHONY
+from antenne.config.setting import Setting
 
 SETTINGS: tuple[Setting, ...] = (
     # --- General
     Setting(
         "ANTENNE_DATA_DIR",
-        "$XDG_DATA_HOME/antenne (~/.local/share/antenne)",
+        "",
         "Directory holding the SQLite database, the generated secret key, uploaded files "
         "and exports. `antenne run --data-dir DIR` sets it too.",
         "General",
+        shown="$XDG_DATA_HOME/antenne (~/.local/share/antenne)",
     ),
     Setting(
         "ANTENNE_BASE_URL",
@@ -43,13 +28,15 @@ SETTINGS: tuple[Setting, ...] = (
         "it, never from a request's Host header. `antenne run` sets it from --host/--port "
         "when it is not set.",
         "General",
+        blank_is_default=True,
     ),
     Setting(
         "ANTENNE_SECRET_KEY",
-        "generated once into DATA_DIR/secret_key (mode 0600)",
+        "",
         "Django secret key. Set it explicitly when several processes or machines serve the "
         "same Antenne.",
         "General",
+        shown="generated once into DATA_DIR/secret_key (mode 0600)",
     ),
     Setting(
         "ANTENNE_DEBUG",
@@ -60,23 +47,26 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ANTENNE_ALLOWED_HOSTS",
-        "the host of ANTENNE_BASE_URL, plus 127.0.0.1 and localhost",
+        "",
         "Comma-separated host names this Antenne answers to.",
         "General",
+        shown="the host of ANTENNE_BASE_URL, plus 127.0.0.1 and localhost",
     ),
     Setting(
         "ANTENNE_WORKSPACE_NAME",
         "Antenne",
         "Name of the workspace (the organisation), shown in the header and in emails.",
         "General",
+        blank_is_default=True,
     ),
     Setting(
         "ANTENNE_WORKSPACE_EMAIL_DOMAINS",
-        "(empty: any domain)",
+        "",
         "Comma-separated email domains allowed to request animator access (for example "
         "`beta.gouv.fr,numerique.gouv.fr`). Empty accepts any address; admins still review "
         "every request.",
         "General",
+        shown="(empty: any domain)",
     ),
     Setting(
         "ANTENNE_LANGUAGE",
@@ -115,16 +105,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ANTENNE_CONSENT_TEXT",
-        "(a French and English default)",
+        "",
         "Text of the consent checkbox on registration pages. Changing it changes the "
         "consent version stored with each registration.",
         "Webinars",
+        shown="(a French and English default)",
     ),
     Setting(
         "ANTENNE_PRIVACY_URL",
-        "(empty: no link)",
+        "",
         "Address of the organisation's privacy notice, linked from registration pages.",
         "Webinars",
+        shown="(empty: no link)",
     ),
     # --- Analytics and data protection
     Setting(
@@ -155,9 +147,10 @@ SETTINGS: tuple[Setting, ...] = (
     # --- Engines
     Setting(
         "DATABASE_URL",
-        "sqlite:///DATA_DIR/antenne.sqlite3",
+        "",
         "Database. Use `postgres://user:password@host:5432/name` in production.",
         "Engines",
+        shown="sqlite:///DATA_DIR/antenne.sqlite3",
     ),
     Setting(
         "ANTENNE_DB_POOL_SIZE",
@@ -169,10 +162,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "REDIS_URL",
-        "(empty: in-memory channel layer and cache)",
+        "",
         "Redis server for the live-room channel layer and the shared cache (rate limits). "
         "Required as soon as more than one Antenne process serves web traffic.",
         "Engines",
+        shown="(empty: in-memory channel layer and cache)",
     ),
     Setting(
         "ANTENNE_RUN_WORKER",
@@ -198,8 +192,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ANTENNE_EMAIL_HOST", "localhost", "SMTP relay host (smtp mode).", "Email"),
     Setting("ANTENNE_EMAIL_PORT", "1025", "SMTP relay port (smtp mode).", "Email"),
-    Setting("ANTENNE_EMAIL_USER", "(empty)", "SMTP user name, if the relay needs one.", "Email"),
-    Setting("ANTENNE_EMAIL_PASSWORD", "(empty)", "SMTP password, if the relay needs one.", "Email"),
+    Setting(
+        "ANTENNE_EMAIL_USER",
+        "",
+        "SMTP user name, if the relay needs one.",
+        "Email",
+        shown="(empty)",
+    ),
+    Setting(
+        "ANTENNE_EMAIL_PASSWORD",
+        "",
+        "SMTP password, if the relay needs one.",
+        "Email",
+        shown="(empty)",
+    ),
     Setting(
         "ANTENNE_EMAIL_TLS",
         "none",
@@ -280,16 +286,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ANTENNE_OIDC_ISSUER",
-        "(empty: OpenID Connect login off)",
+        "",
         "Issuer URL of an OpenID Connect provider (ProConnect: "
         "`https://auth.agentconnect.gouv.fr/api/v2`). When set, the login page offers it. "
         "Endpoints default to ProConnect's layout under the issuer "
         "(`/authorize`, `/token`, `/userinfo`, `/jwks`). Logging out of Antenne does not end "
         "the provider's session.",
         "Accounts",
+        shown="(empty: OpenID Connect login off)",
     ),
-    Setting("ANTENNE_OIDC_CLIENT_ID", "(empty)", "OpenID Connect client id.", "Accounts"),
-    Setting("ANTENNE_OIDC_CLIENT_SECRET", "(empty)", "OpenID Connect client secret.", "Accounts"),
+    Setting("ANTENNE_OIDC_CLIENT_ID", "", "OpenID Connect client id.", "Accounts", shown="(empty)"),
+    Setting(
+        "ANTENNE_OIDC_CLIENT_SECRET",
+        "",
+        "OpenID Connect client secret.",
+        "Accounts",
+        shown="(empty)",
+    ),
     Setting(
         "ANTENNE_OIDC_SCOPES",
         "openid email given_name usual_name",
@@ -311,141 +324,35 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ANTENNE_OIDC_AUTHORIZATION_ENDPOINT",
-        "ISSUER/authorize",
+        "",
         "Override of the provider's authorisation endpoint.",
         "Accounts",
+        shown="ISSUER/authorize",
     ),
     Setting(
-        "ANTENNE_OIDC_TOKEN_ENDPOINT", "ISSUER/token", "Override of the token endpoint.", "Accounts"
+        "ANTENNE_OIDC_TOKEN_ENDPOINT",
+        "",
+        "Override of the token endpoint.",
+        "Accounts",
+        shown="ISSUER/token",
     ),
     Setting(
         "ANTENNE_OIDC_USERINFO_ENDPOINT",
-        "ISSUER/userinfo",
+        "",
         "Override of the userinfo endpoint.",
         "Accounts",
+        shown="ISSUER/userinfo",
     ),
     Setting(
-        "ANTENNE_OIDC_JWKS_ENDPOINT", "ISSUER/jwks", "Override of the JWKS endpoint.", "Accounts"
+        "ANTENNE_OIDC_JWKS_ENDPOINT",
+        "",
+        "Override of the JWKS endpoint.",
+        "Accounts",
+        shown="ISSUER/jwks",
     ),
-    # --- Media
-    Setting(
-        "ANTENNE_MEDIA_ENGINE",
-        "embedded",
-        "`embedded` (aiortc inside the Antenne process: small webinars on one machine) or "
-        "`janus` (one or more Janus servers; see docs/janus.md).",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_ICE_SERVERS",
-        "(none)",
-        "STUN/TURN servers given to browsers and engines, as a JSON list of "
-        '`{"urls": …, "username": …, "credential": …}` (see docs/janus.md for coturn).',
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_STAGE_MAX_STREAMS",
-        "6",
-        "How many feeds (cameras and screens) may be on stage at once.",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_JANUS_URLS",
-        "http://127.0.0.1:8088/janus",
-        "Comma-separated Janus HTTP API URLs; sessions are spread over them.",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_JANUS_ADMIN_URLS",
-        "http://127.0.0.1:7088/admin",
-        "Comma-separated Janus admin API URLs, in the same order as ANTENNE_JANUS_URLS.",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_JANUS_API_SECRET",
-        "(none)",
-        "Janus's `api_secret` (janus.jcfg); required with the janus engine.",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_JANUS_ADMIN_SECRET",
-        "(none)",
-        "Janus's `admin_secret` (janus.jcfg); required with the janus engine.",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_JANUS_ROOM_SECRET",
-        "(none)",
-        "Secret Antenne sets on the VideoRoom rooms it creates (generated when unset).",
-        "Media",
-    ),
-    Setting(
-        "ANTENNE_JANUS_EVENTS_SECRET",
-        "(none)",
-        "Password Janus's event handler uses to post events to "
-        "`/media/janus/events` (HTTP basic auth, user `janus`); events are refused without it.",
-        "Media",
-    ),
-    # --- Telephony
-    Setting(
-        "ANTENNE_PHONE_NUMBER",
-        "(none)",
-        "The public telephone number of the SIP trunk, shown to registrants with their PIN "
-        "(as they should dial it, e.g. `+33 1 23 45 67 89`); empty: dial-in is not offered.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_BIND",
-        "127.0.0.1:5060",
-        "Address and port of the SIP gateway (UDP and TCP), started by `antenne run` and by "
-        "`antenne sip`; `off` to start none.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_PUBLIC_HOST",
-        "(the bound address)",
-        "Address written in SIP Contact/Via headers and in SDP (the address the trunk "
-        "reaches, when the gateway is bound to 0.0.0.0 or behind NAT).",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_MAX_CALLS",
-        "200",
-        "Concurrent calls the gateway accepts; more get 503 Service Unavailable.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_ALLOWED_SOURCES",
-        "127.0.0.0/8,::1/128",
-        "Comma-separated addresses or networks (CIDR) whose SIP requests are served: your "
-        "trunk's signalling addresses. Others get 403 Forbidden.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_REGISTRAR",
-        "(none)",
-        "For trunks that expect a REGISTER: the registrar URI (`sip:sip.example.net`); the "
-        "gateway registers and keeps its registration fresh.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_USERNAME",
-        "(none)",
-        "Account (address-of-record user and digest user name) for ANTENNE_SIP_REGISTRAR.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_SIP_PASSWORD",
-        "(none)",
-        "Digest password for ANTENNE_SIP_REGISTRAR.",
-        "Telephony",
-    ),
-    Setting(
-        "ANTENNE_RATE_LIMIT_PIN",
-        "10/900",
-        "Wrong PINs allowed per calling number, as `count/seconds`; beyond, that number's "
-        "calls are refused until the window passes.",
-        "Telephony",
-    ),
+    # --- Media, Telephony (media_telephony.py)
+    *MEDIA,
+    *TELEPHONY,
     # --- Security
     Setting(
         "ANTENNE_RATE_LIMIT_LOGIN",
@@ -482,130 +389,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ANTENNE_SECURE_COOKIES",
-        "true when ANTENNE_BASE_URL starts with https://",
+        "",
         "Mark session and CSRF cookies Secure and send HSTS.",
         "Security",
+        shown="true when ANTENNE_BASE_URL starts with https://",
     ),
 )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
-
-TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"0", "false", "no", "off", ""}
-
-
-class ConfigError(ValueError):
-    """A setting has a value Antenne cannot use; the message says which and why."""
-
-
-def get(name: str, fallback: str = "") -> str:
-    """The raw value of a registered setting, or `fallback` when it is unset."""
-    if name not in _BY_NAME:
-        raise KeyError(f"{name} is not a registered Antenne setting (add it to config.SETTINGS)")
-    return os.environ.get(name, fallback).strip()
-
-
-def get_bool(name: str, fallback: bool) -> bool:
-    raw = get(name, "").lower()
-    if name not in os.environ:
-        return fallback
-    if raw in TRUE_VALUES:
-        return True
-    if raw in FALSE_VALUES:
-        return False
-    raise ConfigError(f"{name}={raw!r}: expected true or false")
-
-
-def get_int(name: str, fallback: int, *, minimum: int = 0) -> int:
-    raw = get(name, str(fallback))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
-    return value
-
-
-def get_list(name: str) -> list[str]:
-    return [item.strip() for item in get(name).split(",") if item.strip()]
-
-
-def get_networks(name: str, fallback: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Comma-separated addresses or CIDR networks (`192.0.2.10`, `198.51.100.0/24`)."""
-    networks = []
-    for item in (part.strip() for part in get(name, fallback).split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ConfigError(
-                f"{name}: {item!r} is not an address or a network like 192.0.2.0/24"
-            ) from None
-    return networks
-
-
-def get_rate(name: str, fallback: str) -> tuple[int, int]:
-    raw = get(name, fallback)
-    try:
-        count, seconds = (int(part) for part in raw.split("/"))
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected count/seconds, like 5/900") from None
-    if count < 1 or seconds < 1:
-        raise ConfigError(f"{name}={raw!r}: count and seconds must be positive")
-    return count, seconds
-
-
-def get_ice_servers(name: str) -> list[dict[str, object]]:
-    """A JSON list of RTCIceServer dictionaries (`urls` a string or a list of strings,
-    optional `username` and `credential`)."""
-    raw = get(name)
-    if not raw:
-        return []
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f'{name}: expected a JSON list, like [{{"urls": "stun:…"}}]') from None
-    if not isinstance(value, list):
-        raise ConfigError(f"{name}: expected a JSON list of servers")
-    servers = []
-    for item in value:
-        urls = item.get("urls") if isinstance(item, dict) else None
-        if isinstance(urls, str):
-            urls = [urls]
-        if not urls or not all(
-            isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
-            for u in urls
-        ):
-            raise ConfigError(f"{name}: each server needs urls starting with stun: or turn:")
-        extra = set(item) - {"urls", "username", "credential"}
-        if extra:
-            raise ConfigError(f"{name}: unknown keys {sorted(extra)}")
-        servers.append({**item, "urls": urls})
-    return servers
-
-
-def data_dir() -> Path:
-    return Path(get("ANTENNE_DATA_DIR") or _default_data_dir()).expanduser().resolve()
-
-
-def markdown() -> str:
-    """The settings reference, as written to docs/settings.md."""
-    lines = [
-        "# Settings",
-        "",
-        "<!-- Generated by `antenne settings --markdown`; edit src/antenne/config.py. -->",
-        "",
-        "Antenne is configured by environment variables. Every variable, with its default:",
-        "the defaults run a complete Antenne on one machine with nothing else installed",
-        "(SQLite, in-process worker, in-memory channel layer, local mailbox).",
-    ]
-    group = None
-    for setting in SETTINGS:
-        if setting.group != group:
-            group = setting.group
-            lines += ["", f"## {group}", "", "| Variable | Default | Meaning |", "|---|---|---|"]
-        help_text = setting.help.replace("|", "\\|")
-        lines.append(f"| `{setting.name}` | {setting.default} | {help_text} |")
-    return "\n".join(lines) + "\n"
+BY_NAME = {s.name: s for s in SETTINGS}
