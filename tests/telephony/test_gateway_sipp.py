@@ -11,7 +11,8 @@ import socket
 import pytest
 
 from antenne.telephony import rtp, sdp
-from antenne.telephony.gateway import Call, SipGateway
+from antenne.telephony.call import Call
+from antenne.telephony.gateway import SipGateway
 from antenne.telephony.sip import SipMessage, new_branch, parse_bind, parse_message
 from tests.telephony.sipp import run_sipp
 

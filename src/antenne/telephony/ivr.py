@@ -20,7 +20,7 @@ from antenne.core.exceptions import Conflict, NotFound, PermissionDenied
 from . import prompts, services
 from .audio import AudioClock, Player
 from .bridge import Bridges, SessionBridge
-from .gateway import Call
+from .call import Call
 from .models import PhoneCall
 
 logger = logging.getLogger("antenne.telephony")
