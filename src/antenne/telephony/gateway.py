@@ -4,11 +4,11 @@ One `Call` (`call.py`) per Call-ID, each with its own RTP socket on the gateway'
 What happens during a call (prompts, PIN, bridging) is a `CallHandler`'s job: `on_call(call)`
 runs once the call is confirmed by the caller's ACK, and the call is hung up when it returns.
 
-Transactions (RFC 3261 §17, UDP): a retransmitted request is answered with the response
-already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until its ACK, and the
-call dropped after 64·T1 without one; a non-2xx final response to INVITE likewise until its
-ACK. Garbage never raises out of `message_received`: it is answered with a 400 when it is
-a request we can address, else dropped and counted.
+Transactions (RFC 3261 §17, UDP; `transactions.py`): a retransmitted request is answered
+with the response already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until
+its ACK, and the call dropped after 64·T1 without one; a non-2xx final response to INVITE
+likewise until its ACK. Garbage never raises out of `message_received`: it is answered with a
+400 when it is a request we can address, else dropped and counted.
 
 Requests from outside `allowed_sources` (the trunk's signalling addresses) get a 403 and
 never a call; other messages from there are dropped, except responses to our own client
@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -42,14 +41,11 @@ from .sip import (
     parse_bind,
     parse_message,
 )
+from .transactions import Retransmissions, ServerTransactions, intervals
 
 logger = logging.getLogger("antenne.telephony")
 
-T1 = 0.5
-T2 = 4.0
-TRANSACTION_LIFETIME = 64 * T1
 TCP_IDLE = 120.0  # seconds a TCP connection may stay silent (keep-alives count)
-MAX_TRANSACTIONS = 20_000  # remembered server transactions (retransmission answers)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -100,9 +96,8 @@ class SipGateway:
         self.calls: dict[str, Call] = {}
         self.stats: Counter[str] = Counter()
         self._transport: asyncio.DatagramTransport | None = None
-        # (branch, method) → (last response bytes or None while pending, expiry)
-        self._transactions: dict[tuple[str, str], tuple[bytes | None, float]] = {}
-        self._retransmits: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._transactions = ServerTransactions()
+        self._retransmits = Retransmissions(self._send_raw, self._not_acknowledged)
         self._pending_bye: dict[str, asyncio.Future[int]] = {}
         self.tcp = tcp
         self._tcp_server: asyncio.Server | None = None
@@ -180,8 +175,7 @@ class SipGateway:
                 task.cancel()
         for call in list(self.calls.values()):
             self._end(call)
-        for task in list(self._retransmits.values()):
-            task.cancel()
+        self._retransmits.cancel_all()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -227,16 +221,12 @@ class SipGateway:
         if not message.is_request:
             self._response_received(message)
             return
-        self._expire_transactions()
-        key = (message.branch, message.method or "")
-        if message.method != "ACK" and message.branch and key in self._transactions:
+        if self._transactions.retransmitted(message):
             self.stats["retransmissions"] += 1
-            last, _ = self._transactions[key]
+            last = self._transactions.last_response(message)
             if last is not None:
                 self._send_raw(last, addr)
             return
-        if message.method != "ACK" and message.branch:
-            self._transactions[key] = (None, time.monotonic() + TRANSACTION_LIFETIME)
         handler = {
             "INVITE": self._invite,
             "ACK": self._ack,
@@ -276,15 +266,6 @@ class SipGateway:
             log = logger.info if message.method == "INVITE" else logger.debug
             log("SIP %s from %s refused: not an allowed source", message.method, addr)
             self._send(build_response(message, 403, reason="Forbidden", to_tag=new_tag()), addr)
-
-    def _expire_transactions(self) -> None:
-        if len(self._transactions) <= 64:
-            return
-        now = time.monotonic()
-        self._transactions = {k: v for k, v in self._transactions.items() if v[1] > now}
-        if len(self._transactions) > MAX_TRANSACTIONS:  # a flood: forget the oldest half
-            keep = list(self._transactions.items())[MAX_TRANSACTIONS // 2 :]
-            self._transactions = dict(keep)
 
     def _invite(self, request: SipMessage, addr: Peer) -> None:
         call = self.calls.get(request.call_id)
@@ -338,15 +319,12 @@ class SipGateway:
             body=call.answer,
             headers=[*self._contact(), ("Content-Type", "application/sdp"), ("Allow", ALLOW)],
         )
-        self._retransmit(call.call_id, request.cseq[0], response, addr)
+        self._retransmits.start((call.call_id, request.cseq[0]), response, addr)
 
     def _ack(self, request: SipMessage, addr: Peer) -> None:
-        task = self._retransmits.pop((request.call_id, request.cseq[0]), None)
-        if task is not None:
-            task.cancel()
-        task = self._retransmits.pop((request.branch, -1), None)
-        if task is not None:  # ACK of a non-2xx final response (same branch as the INVITE)
-            task.cancel()
+        self._retransmits.stop((request.call_id, request.cseq[0]))
+        # ACK of a non-2xx final response (same branch as the INVITE)
+        self._retransmits.stop((request.branch, -1))
         call = self.calls.get(request.call_id)
         if call is not None and call.state == "early" and call.answer:
             call.state = "confirmed"
@@ -380,7 +358,7 @@ class SipGateway:
             call.state = "cancelled"
             self.stats["cancelled"] += 1
             response = self._reply(call.invite, 487, addr, to_tag=call.local_tag)
-            self._retransmit(call.invite.branch, -1, response, addr)
+            self._retransmits.start((call.invite.branch, -1), response, addr)
             self._end(call)
 
     def _options(self, request: SipMessage, addr: Peer) -> None:
@@ -425,9 +403,7 @@ class SipGateway:
     ) -> bytes:
         to_tag = to_tag or (new_tag() if status > 100 else None)
         data = build_response(request, status, to_tag=to_tag, headers=headers, body=body).to_bytes()
-        key = (request.branch, request.method or "")
-        if key in self._transactions:
-            self._transactions[key] = (data, time.monotonic() + TRANSACTION_LIFETIME)
+        self._transactions.responded(request, data)
         self._send_raw(data, addr)
         return data
 
@@ -442,21 +418,8 @@ class SipGateway:
         """Send from the gateway's UDP socket (a client request of ours: REGISTER)."""
         self._send_raw(data, Peer(addr, udp=self._transport))
 
-    def _retransmit(self, key_a: str, key_b: int, data: bytes, addr: Peer) -> None:
-        key = (key_a, key_b)
-        previous = self._retransmits.pop(key, None)
-        if previous is not None:
-            previous.cancel()
-        self._retransmits[key] = asyncio.create_task(self._retransmit_loop(key, data, addr))
-
-    async def _retransmit_loop(self, key: tuple[str, int], data: bytes, addr: Peer) -> None:
-        interval, waited = T1, 0.0
-        while waited < TRANSACTION_LIFETIME:
-            await asyncio.sleep(interval)
-            waited += interval
-            self._send_raw(data, addr)
-            interval = min(interval * 2, T2)
-        self._retransmits.pop(key, None)
+    def _not_acknowledged(self, key: tuple[str, int]) -> None:
+        """A final response to INVITE retransmitted for 64·T1 without an ACK."""
         call = self.calls.get(key[0])
         if call is not None and call.state == "early":
             logger.info("call %s: no ACK for our 200 OK, dropped", call.call_id)
@@ -489,14 +452,13 @@ class SipGateway:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending_bye[branch] = future
         data = bye.to_bytes()
-        interval, waited = T1, 0.0
         try:
-            while waited < TRANSACTION_LIFETIME and not future.done():
+            for interval in intervals():
+                if future.done():
+                    break
                 self._send_raw(data, call.addr)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(future), interval)
-                waited += interval
-                interval = min(interval * 2, T2)
         finally:
             self._pending_bye.pop(branch, None)
             self._end(call)
