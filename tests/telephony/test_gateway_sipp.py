@@ -448,8 +448,8 @@ async def test_a_port_taken_for_tcp_fails_cleanly_and_port_zero_picks_another(mo
     try:
         assert refused
         assert gateway.port != 0
-        assert gateway._transport.get_extra_info("sockname")[1] == gateway.port
-        [listening] = gateway._tcp_server.sockets
+        assert gateway.transport.udp.get_extra_info("sockname")[1] == gateway.port
+        [listening] = gateway.transport.tcp_server.sockets
         assert listening.getsockname()[1] == gateway.port
     finally:
         await gateway.close()

@@ -1,8 +1,11 @@
 """An asyncio SIP user agent server (UDP and TCP): answers calls, carries RTP, collects DTMF.
 
-One `Call` (`call.py`) per Call-ID, each with its own RTP socket on the gateway's host.
-What happens during a call (prompts, PIN, bridging) is a `CallHandler`'s job: `on_call(call)`
-runs once the call is confirmed by the caller's ACK, and the call is hung up when it returns.
+`SipGateway` runs the calls' signalling: it listens through a `SipTransport`
+(`transport.py`), keeps one `Call` (`call.py`: the RTP socket, audio and DTMF) per Call-ID,
+and takes each through its dialog: INVITE, 100 Trying, 180 Ringing when asked to ring, 200 OK
+with the SDP answer, ACK, then BYE either way (or CANCEL before the answer). What happens
+during a call (prompts, PIN, bridging) is a `CallHandler`'s job: `on_call(call)` runs once
+the call is confirmed by the caller's ACK, and the call is hung up when it returns.
 
 Transactions (RFC 3261 §17, UDP; `transactions.py`): a retransmitted request is answered
 with the response already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until
@@ -23,18 +26,14 @@ import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import cast
 
 from . import rtp, sdp
 from .call import Call, CallHandler
 from .sip import (
-    MAX_BODY_BYTES,
-    MAX_MESSAGE_BYTES,
     Peer,
     SipError,
     SipMessage,
     build_response,
-    content_length,
     new_branch,
     new_tag,
     param,
@@ -42,31 +41,12 @@ from .sip import (
     parse_message,
 )
 from .transactions import Retransmissions, ServerTransactions, intervals
+from .transport import SipTransport
 
 logger = logging.getLogger("antenne.telephony")
 
-TCP_IDLE = 120.0  # seconds a TCP connection may stay silent (keep-alives count)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class _SipProtocol(asyncio.DatagramProtocol):
-    def __init__(self, gateway: SipGateway) -> None:
-        self.gateway = gateway
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            self.gateway.message_received(data, Peer(addr, udp=self.transport))
-        except Exception:
-            self.gateway.stats["errors"] += 1
-            logger.exception("SIP datagram from %s", addr)
-
-    def error_received(self, exc: Exception) -> None:
-        logger.debug("SIP socket error: %s", exc)
 
 
 class SipGateway:
@@ -95,75 +75,15 @@ class SipGateway:
         self.ring_seconds = ring_seconds  # time between 180 Ringing and 200 OK
         self.calls: dict[str, Call] = {}
         self.stats: Counter[str] = Counter()
-        self._transport: asyncio.DatagramTransport | None = None
+        self.transport = SipTransport(self.message_received, self.stats, tcp=tcp)
         self._transactions = ServerTransactions()
         self._retransmits = Retransmissions(self._send_raw, self._not_acknowledged)
         self._pending_bye: dict[str, asyncio.Future[int]] = {}
-        self.tcp = tcp
-        self._tcp_server: asyncio.Server | None = None
-        self._tcp_writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
-        """Listen on UDP and TCP, the same port for both. With port 0 the system picks the
-        UDP port, which TCP may already use elsewhere: then another one is picked. Nothing
-        stays bound when listening fails."""
-        loop = asyncio.get_running_loop()
-        attempts = 20 if self.port == 0 else 1
-        for attempt in range(attempts):
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _SipProtocol(self), local_addr=(self.host, self.port)
-            )
-            port = transport.get_extra_info("sockname")[1]
-            if not self.tcp:
-                break
-            try:
-                self._tcp_server = await asyncio.start_server(
-                    self._tcp_client, self.host, port, limit=MAX_MESSAGE_BYTES + 4
-                )
-                break
-            except OSError:
-                transport.close()
-                await asyncio.sleep(0)  # the socket closes on the loop's next turn
-                if attempt == attempts - 1:
-                    raise
-        self._transport = transport
-        self.port = port
-        logger.info(
-            "SIP gateway listening on %s:%s (UDP%s)",
-            self.host,
-            self.port,
-            " and TCP" if self.tcp else "",
-        )
-
-    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One TCP connection: messages framed by their Content-Length (required on TCP)."""
-        peer = Peer(writer.get_extra_info("peername")[:2], tcp=writer)
-        self._tcp_writers.add(writer)
-        try:
-            while True:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TCP_IDLE)
-                head = head.lstrip(b"\r\n")
-                if not head:
-                    continue  # CRLF keep-alives between messages
-                length = content_length(head)
-                if length is None or length > MAX_BODY_BYTES:
-                    self._bad_framing(head, peer)
-                    break
-                body = await asyncio.wait_for(reader.readexactly(length), TCP_IDLE)
-                self.message_received(head + body, peer)
-        except (
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-            TimeoutError,
-            ConnectionError,
-        ):
-            pass
-        except Exception:
-            self.stats["errors"] += 1
-            logger.exception("SIP over TCP from %s", peer)
-        finally:
-            self._tcp_writers.discard(writer)
-            writer.close()
+        """Listen on UDP and TCP (see `SipTransport.start`); with port 0, `port` is then the
+        one picked."""
+        self.port = await self.transport.start(self.host, self.port)
 
     async def close(self) -> None:
         """Hang up every answered call (BYE, waiting at most 2 s in all), drop the rest."""
@@ -176,27 +96,7 @@ class SipGateway:
         for call in list(self.calls.values()):
             self._end(call)
         self._retransmits.cancel_all()
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        if self._tcp_server is not None:
-            self._tcp_server.close()
-            for writer in list(self._tcp_writers):
-                writer.close()
-            await self._tcp_server.wait_closed()
-            self._tcp_server = None
-
-    def _bad_framing(self, head: bytes, peer: Peer) -> None:
-        """A TCP message without a usable Content-Length: a 400 if addressable, then close."""
-        self.stats["malformed"] += 1
-        try:
-            request: SipMessage | None = parse_message(head)
-        except SipError as error:
-            request = error.partial
-        if request is not None and request.is_request and request.method != "ACK":
-            reason = "Content-Length required on TCP"
-            self._send(build_response(request, 400, reason=reason), peer)
-        logger.info("SIP over TCP from %s: bad framing, connection closed", peer)
+        await self.transport.close()
 
     # --- receiving --------------------------------------------------------------------
 
@@ -411,12 +311,11 @@ class SipGateway:
         self._send_raw(message.to_bytes(), addr)
 
     def _send_raw(self, data: bytes, addr: Peer) -> None:
-        if self._transport is not None:
-            addr.send(data)
+        self.transport.send(data, addr)
 
     def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
         """Send from the gateway's UDP socket (a client request of ours: REGISTER)."""
-        self._send_raw(data, Peer(addr, udp=self._transport))
+        self.transport.send_udp(data, addr)
 
     def _not_acknowledged(self, key: tuple[str, int]) -> None:
         """A final response to INVITE retransmitted for 64·T1 without an ACK."""
