@@ -11,7 +11,8 @@ import socket
 import pytest
 
 from antenne.telephony import rtp, sdp
-from antenne.telephony.gateway import Call, SipGateway
+from antenne.telephony.call import Call
+from antenne.telephony.gateway import SipGateway
 from antenne.telephony.sip import SipMessage, new_branch, parse_bind, parse_message
 from tests.telephony.sipp import run_sipp
 
@@ -447,8 +448,8 @@ async def test_a_port_taken_for_tcp_fails_cleanly_and_port_zero_picks_another(mo
     try:
         assert refused
         assert gateway.port != 0
-        assert gateway._transport.get_extra_info("sockname")[1] == gateway.port
-        [listening] = gateway._tcp_server.sockets
+        assert gateway.transport.udp.get_extra_info("sockname")[1] == gateway.port
+        [listening] = gateway.transport.tcp_server.sockets
         assert listening.getsockname()[1] == gateway.port
     finally:
         await gateway.close()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from . import rtp
 
 if TYPE_CHECKING:
-    from .gateway import Call
+    from .call import Call
 
 logger = logging.getLogger("antenne.telephony")
 

@@ -1,14 +1,17 @@
 """An asyncio SIP user agent server (UDP and TCP): answers calls, carries RTP, collects DTMF.
 
-One `Call` per Call-ID, each with its own RTP socket on the gateway's host. What happens
+`SipGateway` runs the calls' signalling: it listens through a `SipTransport`
+(`transport.py`), keeps one `Call` (`call.py`: the RTP socket, audio and DTMF) per Call-ID,
+and takes each through its dialog: INVITE, 100 Trying, 180 Ringing when asked to ring, 200 OK
+with the SDP answer, ACK, then BYE either way (or CANCEL before the answer). What happens
 during a call (prompts, PIN, bridging) is a `CallHandler`'s job: `on_call(call)` runs once
 the call is confirmed by the caller's ACK, and the call is hung up when it returns.
 
-Transactions (RFC 3261 §17, UDP): a retransmitted request is answered with the response
-already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until its ACK, and the
-call dropped after 64·T1 without one; a non-2xx final response to INVITE likewise until its
-ACK. Garbage never raises out of `message_received`: it is answered with a 400 when it is
-a request we can address, else dropped and counted.
+Transactions (RFC 3261 §17, UDP; `transactions.py`): a retransmitted request is answered
+with the response already sent; a 2xx to INVITE is retransmitted (T1 doubling to T2) until
+its ACK, and the call dropped after 64·T1 without one; a non-2xx final response to INVITE
+likewise until its ACK. Garbage never raises out of `message_received`: it is answered with a
+400 when it is a request we can address, else dropped and counted.
 
 Requests from outside `allowed_sources` (the trunk's signalling addresses) get a 403 and
 never a call; other messages from there are dropped, except responses to our own client
@@ -21,199 +24,29 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import secrets
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Protocol, cast
 
 from . import rtp, sdp
+from .call import Call, CallHandler
 from .sip import (
-    MAX_BODY_BYTES,
-    MAX_MESSAGE_BYTES,
     Peer,
     SipError,
     SipMessage,
     build_response,
-    content_length,
     new_branch,
     new_tag,
     param,
     parse_bind,
     parse_message,
-    uri_of,
-    uri_user,
 )
+from .transactions import Retransmissions, ServerTransactions, intervals
+from .transport import SipTransport
 
 logger = logging.getLogger("antenne.telephony")
 
-T1 = 0.5
-T2 = 4.0
-TRANSACTION_LIFETIME = 64 * T1
-TCP_IDLE = 120.0  # seconds a TCP connection may stay silent (keep-alives count)
-MAX_TRANSACTIONS = 20_000  # remembered server transactions (retransmission answers)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
-AudioSink = Callable[[bytes], None]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class CallHandler(Protocol):
-    async def on_call(self, call: Call) -> None:
-        """Run the call (answered and confirmed); the call is hung up when this returns."""
-
-
-class Call:
-    def __init__(
-        self, gateway: SipGateway, invite: SipMessage, addr: Peer, offer: sdp.AudioOffer
-    ) -> None:
-        self.gateway = gateway
-        self.call_id = invite.call_id
-        self.addr = addr
-        self.invite = invite
-        self.offer = offer
-        self.caller = uri_user(invite.get("From") or "")
-        self.local_tag = new_tag()
-        self.remote_from = invite.get("From") or ""
-        self.remote_target = uri_of(invite.get("Contact") or invite.get("From") or "")
-        self.state = "early"  # early → confirmed → ended (or cancelled)
-        self.digits: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
-        self.ended = asyncio.Event()
-        self.on_audio: AudioSink | None = None  # decoded 16-bit PCM, 8 kHz, per packet
-        self.answer = b""
-        self.rtp_port = 0
-        self.remote_rtp = (offer.host, offer.port)
-        self._rtp_transport: asyncio.DatagramTransport | None = None
-        self._dtmf = rtp.DtmfReceiver()
-        self._local_cseq = 0
-        self._ssrc = secrets.randbits(32)
-        self._seq = secrets.randbits(16)
-        self._ts = secrets.randbits(32)
-        self.task: asyncio.Task[None] | None = None
-        self.packets_received = 0
-        self.packets_lost = 0
-        self.packets_sent = 0
-        self._last_seq: int | None = None
-
-    async def open_rtp(self, host: str, public_host: str) -> None:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _RtpProtocol(self), local_addr=(host, 0)
-        )
-        self._rtp_transport = transport
-        self.rtp_port = transport.get_extra_info("sockname")[1]
-        self.answer = sdp.build_answer(self.offer, host=public_host, port=self.rtp_port)
-
-    def _rtp_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            packet = rtp.parse_rtp(data)
-        except rtp.RtpError:
-            return
-        self._count_received(packet.sequence)  # one sequence for audio and DTMF events
-        if packet.payload_type == self.offer.dtmf_payload_type:
-            digit = self._dtmf.feed(packet)
-            if digit is not None:
-                self._put_digit(digit)
-        elif packet.payload_type == self.offer.payload_type and self.on_audio is not None:
-            self.on_audio(rtp.DECODERS[self.offer.codec](packet.payload))
-
-    def _count_received(self, sequence: int) -> None:
-        """Received and lost RTP packets (a gap in sequence numbers counts as lost; a late
-        or repeated packet is neither)."""
-        self.packets_received += 1
-        if self._last_seq is not None:
-            gap = (sequence - self._last_seq) & 0xFFFF
-            if gap == 0 or gap > 0x8000:  # repeated, or late (behind the last one)
-                return
-            self.packets_lost += gap - 1
-        self._last_seq = sequence
-
-    def _put_digit(self, digit: str) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self.digits.put_nowait(digit)
-
-    async def read_digits(self, count: int, *, timeout: float, terminator: str = "#") -> str:
-        """Up to `count` digits, stopping early at `terminator` or when `timeout` (seconds
-        from the first wait) runs out or the call ends. The terminator is not returned."""
-        collected = ""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(collected) < count and not self.ended.is_set():
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                break
-            try:
-                digit = await asyncio.wait_for(self.digits.get(), remaining)
-            except TimeoutError:
-                break
-            if digit == terminator:
-                break
-            collected += digit
-        return collected
-
-    def send_audio(self, pcm: bytes) -> None:
-        """Send one packet of 16-bit PCM (8 kHz; 160 samples = 20 ms) in the call's codec."""
-        self.send_encoded(rtp.ENCODERS[self.offer.codec](pcm))
-
-    def send_encoded(self, payload: bytes) -> None:
-        """Send one packet already encoded in the call's codec (one encoding of a session's
-        audio serves every caller using that codec: only this header is per call)."""
-        if self._rtp_transport is None or self.ended.is_set():
-            return
-        header = rtp.RTP_HEADER.pack(
-            0x80, self.offer.payload_type & 0x7F, self._seq, self._ts, self._ssrc
-        )
-        self._seq = (self._seq + 1) & 0xFFFF
-        self._ts = (self._ts + len(payload)) & 0xFFFFFFFF
-        self.packets_sent += 1
-        self._rtp_transport.sendto(header + payload, self.remote_rtp)
-
-    def skip_packets(self, count: int, samples: int = 160) -> None:
-        """Packets not sent (the sender fell behind): their sequence numbers and time are
-        used up, so the caller's phone sees them as lost rather than as a time warp."""
-        self._seq = (self._seq + count) & 0xFFFF
-        self._ts = (self._ts + count * samples) & 0xFFFFFFFF
-
-    async def hangup(self) -> None:
-        await self.gateway.hangup(self)
-
-    def next_cseq(self) -> int:
-        self._local_cseq += 1
-        return self._local_cseq
-
-    def close(self) -> None:
-        self.ended.set()
-        if self._rtp_transport is not None:
-            self._rtp_transport.close()
-            self._rtp_transport = None
-
-
-class _RtpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, call: Call) -> None:
-        self.call = call
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            self.call._rtp_received(data, addr)
-        except Exception:
-            logger.exception("RTP packet on call %s", self.call.call_id)
-
-
-class _SipProtocol(asyncio.DatagramProtocol):
-    def __init__(self, gateway: SipGateway) -> None:
-        self.gateway = gateway
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            self.gateway.message_received(data, Peer(addr, udp=self.transport))
-        except Exception:
-            self.gateway.stats["errors"] += 1
-            logger.exception("SIP datagram from %s", addr)
-
-    def error_received(self, exc: Exception) -> None:
-        logger.debug("SIP socket error: %s", exc)
 
 
 class SipGateway:
@@ -242,76 +75,15 @@ class SipGateway:
         self.ring_seconds = ring_seconds  # time between 180 Ringing and 200 OK
         self.calls: dict[str, Call] = {}
         self.stats: Counter[str] = Counter()
-        self._transport: asyncio.DatagramTransport | None = None
-        # (branch, method) → (last response bytes or None while pending, expiry)
-        self._transactions: dict[tuple[str, str], tuple[bytes | None, float]] = {}
-        self._retransmits: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self.transport = SipTransport(self.message_received, self.stats, tcp=tcp)
+        self._transactions = ServerTransactions()
+        self._retransmits = Retransmissions(self._send_raw, self._not_acknowledged)
         self._pending_bye: dict[str, asyncio.Future[int]] = {}
-        self.tcp = tcp
-        self._tcp_server: asyncio.Server | None = None
-        self._tcp_writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
-        """Listen on UDP and TCP, the same port for both. With port 0 the system picks the
-        UDP port, which TCP may already use elsewhere: then another one is picked. Nothing
-        stays bound when listening fails."""
-        loop = asyncio.get_running_loop()
-        attempts = 20 if self.port == 0 else 1
-        for attempt in range(attempts):
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _SipProtocol(self), local_addr=(self.host, self.port)
-            )
-            port = transport.get_extra_info("sockname")[1]
-            if not self.tcp:
-                break
-            try:
-                self._tcp_server = await asyncio.start_server(
-                    self._tcp_client, self.host, port, limit=MAX_MESSAGE_BYTES + 4
-                )
-                break
-            except OSError:
-                transport.close()
-                await asyncio.sleep(0)  # the socket closes on the loop's next turn
-                if attempt == attempts - 1:
-                    raise
-        self._transport = transport
-        self.port = port
-        logger.info(
-            "SIP gateway listening on %s:%s (UDP%s)",
-            self.host,
-            self.port,
-            " and TCP" if self.tcp else "",
-        )
-
-    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One TCP connection: messages framed by their Content-Length (required on TCP)."""
-        peer = Peer(writer.get_extra_info("peername")[:2], tcp=writer)
-        self._tcp_writers.add(writer)
-        try:
-            while True:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TCP_IDLE)
-                head = head.lstrip(b"\r\n")
-                if not head:
-                    continue  # CRLF keep-alives between messages
-                length = content_length(head)
-                if length is None or length > MAX_BODY_BYTES:
-                    self._bad_framing(head, peer)
-                    break
-                body = await asyncio.wait_for(reader.readexactly(length), TCP_IDLE)
-                self.message_received(head + body, peer)
-        except (
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-            TimeoutError,
-            ConnectionError,
-        ):
-            pass
-        except Exception:
-            self.stats["errors"] += 1
-            logger.exception("SIP over TCP from %s", peer)
-        finally:
-            self._tcp_writers.discard(writer)
-            writer.close()
+        """Listen on UDP and TCP (see `SipTransport.start`); with port 0, `port` is then the
+        one picked."""
+        self.port = await self.transport.start(self.host, self.port)
 
     async def close(self) -> None:
         """Hang up every answered call (BYE, waiting at most 2 s in all), drop the rest."""
@@ -323,29 +95,8 @@ class SipGateway:
                 task.cancel()
         for call in list(self.calls.values()):
             self._end(call)
-        for task in list(self._retransmits.values()):
-            task.cancel()
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        if self._tcp_server is not None:
-            self._tcp_server.close()
-            for writer in list(self._tcp_writers):
-                writer.close()
-            await self._tcp_server.wait_closed()
-            self._tcp_server = None
-
-    def _bad_framing(self, head: bytes, peer: Peer) -> None:
-        """A TCP message without a usable Content-Length: a 400 if addressable, then close."""
-        self.stats["malformed"] += 1
-        try:
-            request: SipMessage | None = parse_message(head)
-        except SipError as error:
-            request = error.partial
-        if request is not None and request.is_request and request.method != "ACK":
-            reason = "Content-Length required on TCP"
-            self._send(build_response(request, 400, reason=reason), peer)
-        logger.info("SIP over TCP from %s: bad framing, connection closed", peer)
+        self._retransmits.cancel_all()
+        await self.transport.close()
 
     # --- receiving --------------------------------------------------------------------
 
@@ -370,16 +121,12 @@ class SipGateway:
         if not message.is_request:
             self._response_received(message)
             return
-        self._expire_transactions()
-        key = (message.branch, message.method or "")
-        if message.method != "ACK" and message.branch and key in self._transactions:
+        if self._transactions.retransmitted(message):
             self.stats["retransmissions"] += 1
-            last, _ = self._transactions[key]
+            last = self._transactions.last_response(message)
             if last is not None:
                 self._send_raw(last, addr)
             return
-        if message.method != "ACK" and message.branch:
-            self._transactions[key] = (None, time.monotonic() + TRANSACTION_LIFETIME)
         handler = {
             "INVITE": self._invite,
             "ACK": self._ack,
@@ -419,15 +166,6 @@ class SipGateway:
             log = logger.info if message.method == "INVITE" else logger.debug
             log("SIP %s from %s refused: not an allowed source", message.method, addr)
             self._send(build_response(message, 403, reason="Forbidden", to_tag=new_tag()), addr)
-
-    def _expire_transactions(self) -> None:
-        if len(self._transactions) <= 64:
-            return
-        now = time.monotonic()
-        self._transactions = {k: v for k, v in self._transactions.items() if v[1] > now}
-        if len(self._transactions) > MAX_TRANSACTIONS:  # a flood: forget the oldest half
-            keep = list(self._transactions.items())[MAX_TRANSACTIONS // 2 :]
-            self._transactions = dict(keep)
 
     def _invite(self, request: SipMessage, addr: Peer) -> None:
         call = self.calls.get(request.call_id)
@@ -481,15 +219,12 @@ class SipGateway:
             body=call.answer,
             headers=[*self._contact(), ("Content-Type", "application/sdp"), ("Allow", ALLOW)],
         )
-        self._retransmit(call.call_id, request.cseq[0], response, addr)
+        self._retransmits.start((call.call_id, request.cseq[0]), response, addr)
 
     def _ack(self, request: SipMessage, addr: Peer) -> None:
-        task = self._retransmits.pop((request.call_id, request.cseq[0]), None)
-        if task is not None:
-            task.cancel()
-        task = self._retransmits.pop((request.branch, -1), None)
-        if task is not None:  # ACK of a non-2xx final response (same branch as the INVITE)
-            task.cancel()
+        self._retransmits.stop((request.call_id, request.cseq[0]))
+        # ACK of a non-2xx final response (same branch as the INVITE)
+        self._retransmits.stop((request.branch, -1))
         call = self.calls.get(request.call_id)
         if call is not None and call.state == "early" and call.answer:
             call.state = "confirmed"
@@ -523,7 +258,7 @@ class SipGateway:
             call.state = "cancelled"
             self.stats["cancelled"] += 1
             response = self._reply(call.invite, 487, addr, to_tag=call.local_tag)
-            self._retransmit(call.invite.branch, -1, response, addr)
+            self._retransmits.start((call.invite.branch, -1), response, addr)
             self._end(call)
 
     def _options(self, request: SipMessage, addr: Peer) -> None:
@@ -568,9 +303,7 @@ class SipGateway:
     ) -> bytes:
         to_tag = to_tag or (new_tag() if status > 100 else None)
         data = build_response(request, status, to_tag=to_tag, headers=headers, body=body).to_bytes()
-        key = (request.branch, request.method or "")
-        if key in self._transactions:
-            self._transactions[key] = (data, time.monotonic() + TRANSACTION_LIFETIME)
+        self._transactions.responded(request, data)
         self._send_raw(data, addr)
         return data
 
@@ -578,28 +311,14 @@ class SipGateway:
         self._send_raw(message.to_bytes(), addr)
 
     def _send_raw(self, data: bytes, addr: Peer) -> None:
-        if self._transport is not None:
-            addr.send(data)
+        self.transport.send(data, addr)
 
     def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
         """Send from the gateway's UDP socket (a client request of ours: REGISTER)."""
-        self._send_raw(data, Peer(addr, udp=self._transport))
+        self.transport.send_udp(data, addr)
 
-    def _retransmit(self, key_a: str, key_b: int, data: bytes, addr: Peer) -> None:
-        key = (key_a, key_b)
-        previous = self._retransmits.pop(key, None)
-        if previous is not None:
-            previous.cancel()
-        self._retransmits[key] = asyncio.create_task(self._retransmit_loop(key, data, addr))
-
-    async def _retransmit_loop(self, key: tuple[str, int], data: bytes, addr: Peer) -> None:
-        interval, waited = T1, 0.0
-        while waited < TRANSACTION_LIFETIME:
-            await asyncio.sleep(interval)
-            waited += interval
-            self._send_raw(data, addr)
-            interval = min(interval * 2, T2)
-        self._retransmits.pop(key, None)
+    def _not_acknowledged(self, key: tuple[str, int]) -> None:
+        """A final response to INVITE retransmitted for 64·T1 without an ACK."""
         call = self.calls.get(key[0])
         if call is not None and call.state == "early":
             logger.info("call %s: no ACK for our 200 OK, dropped", call.call_id)
@@ -632,14 +351,13 @@ class SipGateway:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending_bye[branch] = future
         data = bye.to_bytes()
-        interval, waited = T1, 0.0
         try:
-            while waited < TRANSACTION_LIFETIME and not future.done():
+            for interval in intervals():
+                if future.done():
+                    break
                 self._send_raw(data, call.addr)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(future), interval)
-                waited += interval
-                interval = min(interval * 2, T2)
         finally:
             self._pending_bye.pop(branch, None)
             self._end(call)

@@ -22,7 +22,7 @@ from antenne.rooms.phone import floor_lost, phone_hand
 from . import prompts, services
 from .audio import AudioClock, Player
 from .bridge import Bridges, SessionBridge
-from .gateway import Call
+from .call import Call
 
 logger = logging.getLogger("antenne.telephony")
 

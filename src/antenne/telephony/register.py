@@ -21,8 +21,9 @@ import re
 import secrets
 import socket
 
-from .gateway import T1, T2, SipGateway
+from .gateway import SipGateway
 from .sip import SipMessage, new_branch, new_tag, param, parse_bind, uri_of
+from .transactions import T1, T2
 
 logger = logging.getLogger("antenne.telephony")
 
