@@ -34,7 +34,7 @@ from antenne.rooms.push import Audience
 logger = logging.getLogger("antenne.live")
 
 # Who sees an event: everyone, speakers and staff ("backstage"), or staff only.
-# Plain ints on the hot path (an IntEnum compares through Python-level code paths).
+# As plain ints, like the levels that channel-layer messages carry.
 PUBLIC, BACKSTAGE, STAFF = int(Audience.PUBLIC), int(Audience.BACKSTAGE), int(Audience.STAFF)
 TICK = 0.15
 HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
