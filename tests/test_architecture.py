@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 import tomllib
 from itertools import combinations
 from pathlib import Path
 
 import grimp
-from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "antenne"
@@ -46,7 +47,14 @@ def _modules() -> list[tuple[Path, str]]:
 
 
 def test_the_import_contracts_hold():
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+    # In a process of its own: import-linter configures logging (dictConfig), which would
+    # silence the loggers of the tests that run after it.
+    script = (
+        "import sys; from importlinter.cli import lint_imports; "
+        f"sys.exit(lint_imports(config_filename={str(ROOT / 'pyproject.toml')!r}, no_cache=True))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_the_stack_names_every_package():
