@@ -94,7 +94,7 @@ def test_duplicate_pending_requests_are_merged(admin):
     drain_tasks()
     [request] = AccessRequest.objects.all()
     assert request.times_requested == 2
-    assert request.reason == "Précision."
+    assert request.reason == FORM["reason"]  # a repeat is counted, never rewrites it
     # Admins are told once, not once per repeat.
     assert AuditEntry.objects.filter(action="accounts.access_request.created").count() == 1
     from antenne.outbox.models import MailboxMessage
@@ -186,3 +186,59 @@ def test_approving_keeps_an_admin_admin(admin):
     client_for(admin).post(f"/app/access-requests/{request.pk}/", {"decision": "approve"})
     admin.refresh_from_db()
     assert admin.role == Role.ADMIN
+
+
+def test_nobody_rewrites_someone_elses_pending_request(admin):
+    """Issue 16 §10: the form proves nothing about who typed the address, so a second
+    request for it cannot change the pending one (its name, team, team address, reason)."""
+    Client().post("/access/request/", FORM)  # Léa's own request
+    attacker = Client()
+    response = attacker.post(
+        "/access/request/",
+        {
+            **FORM,
+            "full_name": "Mallory",
+            "team_name": "Équipe Mallory",
+            "team_contact_email": "mallory@evil.example",
+            "reason": "Approuvez vite, c'est urgent.",
+        },
+    )
+    assert response.status_code == 302  # the same answer as any request: nothing to learn
+    assert response["Location"] == "/access/request/sent/"
+    [request] = AccessRequest.objects.all()
+    assert (
+        request.full_name,
+        request.team_name,
+        request.team_contact_email,
+        request.reason,
+        request.times_requested,
+    ) == ("Léa Dupont", "Mission Données", "contact@donnees.example", FORM["reason"], 2)
+    page = client_for(admin).get(f"/app/access-requests/{request.pk}/").content.decode()
+    assert "Mallory" not in page
+    client_for(admin).post(f"/app/access-requests/{request.pk}/", {"decision": "approve"})
+    user = User.objects.get(email="lea.dupont@service.example")
+    assert user.team.name == "Mission Données"
+    assert not Team.objects.filter(name="Équipe Mallory").exists()
+
+
+def test_approving_never_reactivates_a_deactivated_account(admin, member):
+    """Issue 16 §10: a deactivated member files a request (or anyone files one for their
+    address): approving it must not bring the account back, nor promote it, on the side."""
+    reviewer = client_for(admin)
+    reviewer.post(f"/app/members/{member.pk}/", {"action": "deactivate"})
+    Client().post("/access/request/", {**FORM, "email": member.email})
+    request = AccessRequest.objects.get()
+    url = f"/app/access-requests/{request.pk}/"
+    refused = reviewer.post(url, {"decision": "approve", "message": "Bienvenue"})
+    assert refused.status_code == 422
+    member.refresh_from_db()
+    request.refresh_from_db()
+    assert (member.is_active, member.role, request.status) == (False, Role.MEMBER, "pending")
+    assert not Team.objects.filter(name="Mission Données").exists()  # nothing half done
+    assert not AuditEntry.objects.filter(action="accounts.member.reactivated").exists()
+
+    # Reactivating is a decision of its own; then the request can be approved.
+    reviewer.post(f"/app/members/{member.pk}/", {"action": "reactivate"})
+    assert reviewer.post(url, {"decision": "approve"}).status_code == 302
+    member.refresh_from_db()
+    assert (member.is_active, member.role) == (True, Role.ANIMATOR)

@@ -42,7 +42,9 @@ def submit_access_request(
     language: str,
 ) -> AccessRequest:
     """File a request for animator access. A second request from the same address while one
-    is pending updates that one (and counts it) instead of queueing a duplicate."""
+    is pending is counted on that one and changes nothing else: the form proves nothing about
+    who typed the address, so nobody may rewrite someone else's request (its name, team,
+    team address or reason) before an admin reads it."""
     address = checked_email(email)
     team_address = checked_email(team_contact_email)
     if not email_domain_allowed(address):
@@ -65,10 +67,8 @@ def submit_access_request(
             .first()
         )
         if existing is not None:
-            for name, value in fields.items():
-                setattr(existing, name, value)
             existing.times_requested += 1
-            existing.save()
+            existing.save(update_fields=["times_requested", "updated_at"])
             log_action(
                 existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested}
             )
@@ -108,10 +108,22 @@ def _locked_pending(access_request: AccessRequest) -> AccessRequest:
 
 def approve_access_request(*, actor: Any, access_request: AccessRequest, message: str = "") -> User:
     """Grant animator access: the requester's account (created if needed) becomes animator,
-    in the team they named (created if needed), and receives a login link."""
+    in the team they named (created if needed), and receives a login link. A deactivated
+    account is never reactivated by an approval (409 `access_request.account_deactivated`):
+    reactivating someone is a decision of its own, on the member's page."""
     require_admin(actor)
     with transaction.atomic():
         access_request = _locked_pending(access_request)
+        address = normalize_email(access_request.email)
+        if User.objects.filter(email=address, is_active=False).exists():
+            raise Conflict(
+                _(
+                    "This address belongs to a deactivated account. Reactivate the member "
+                    "from their page first if they should come back, then approve the "
+                    "request; or refuse it."
+                ),
+                code="access_request.account_deactivated",
+            )
         team = Team.objects.filter(name__iexact=access_request.team_name).first()
         if team is None:
             team = save_team(
@@ -120,7 +132,7 @@ def approve_access_request(*, actor: Any, access_request: AccessRequest, message
                 contact_email=access_request.team_contact_email,
             )
         user, created = User.objects.get_or_create(
-            email=normalize_email(access_request.email),
+            email=address,
             defaults={
                 "full_name": access_request.full_name,
                 "role": Role.ANIMATOR,
@@ -133,10 +145,6 @@ def approve_access_request(*, actor: Any, access_request: AccessRequest, message
             user.save(update_fields=["password"])
             log_action(user, actions.MEMBER_ADDED, actor=actor, data={"role": Role.ANIMATOR})
         else:
-            if not user.is_active:
-                user.is_active = True
-                user.save(update_fields=["is_active"])
-                log_action(user, actions.MEMBER_REACTIVATED, actor=actor)
             if user.role == Role.MEMBER:
                 change_role(actor=actor, user=user, role=Role.ANIMATOR)
             if user.team is None:
