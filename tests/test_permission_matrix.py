@@ -113,6 +113,13 @@ MATRIX: dict[str, Row] = {
     ),
     "public:event_cover": ("get", lambda o: f"/e/{o['published_event'].pk}/cover", {"*": 404}),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
+    # The emailed link that updates a pending access request: the signed link is its only
+    # credential (tests/control/test_access_requests.py covers valid links).
+    "public:access_request_update": (
+        "get",
+        lambda o: "/access/request/update/notatoken/",
+        {"*": 400},
+    ),
     "control:dashboard": ("get", lambda o: "/app/", BACK_OFFICE_ALL),
     "control:members": ("get", lambda o: "/app/members/", BACK_OFFICE_ADMIN),
     "control:member": ("get", lambda o: f"/app/members/{o['other'].pk}/", BACK_OFFICE_ADMIN),

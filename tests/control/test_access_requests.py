@@ -8,6 +8,7 @@ from django.test import Client
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
+from antenne.outbox.models import MailboxMessage
 from tests.conftest import client_for
 from tests.factories import AccessRequestFactory, TeamFactory
 from tests.helpers import drain_tasks, links_in
@@ -97,9 +98,40 @@ def test_duplicate_pending_requests_are_merged(admin):
     assert request.reason == FORM["reason"]  # a repeat is counted, never rewrites it
     # Admins are told once, not once per repeat.
     assert AuditEntry.objects.filter(action="accounts.access_request.created").count() == 1
-    from antenne.outbox.models import MailboxMessage
-
     assert MailboxMessage.objects.filter(to=admin.email).count() == 1
+
+    # The address's owner confirms the new text from the link emailed to them.
+    [offer] = MailboxMessage.objects.filter(to="lea.dupont@service.example")
+    [link] = [u for u in links_in(offer.body_text) if "/access/request/update/" in u]
+    path = link.removeprefix("https://antenne.test")
+    owner = Client()
+    page = owner.get(path)
+    assert page.status_code == 200
+    assert "Précision." in page.content.decode()
+    request.refresh_from_db()
+    assert request.reason == FORM["reason"]  # a GET (a mail scanner) changes nothing
+    assert owner.post(path).status_code == 200
+    request.refresh_from_db()
+    assert request.reason == "Précision."
+    assert AuditEntry.objects.filter(action="accounts.access_request.updated").exists()
+
+    # Once the request is decided, the link is dead.
+    client_for(admin).post(
+        f"/app/access-requests/{request.pk}/", {"decision": "refuse", "message": "Non."}
+    )
+    assert owner.post(path).status_code == 400
+    assert Client().get(path[:-3] + "xx/").status_code == 400  # a forged link
+
+
+def test_strangers_cannot_flood_an_address_with_update_links(admin):
+    Client().post("/access/request/", FORM)
+    for n in range(6):
+        stranger = Client(REMOTE_ADDR=f"192.0.2.{n + 1}")
+        stranger.post("/access/request/", {**FORM, "reason": f"Version {n}."})
+    drain_tasks()
+    offers = MailboxMessage.objects.filter(to="lea.dupont@service.example")
+    assert offers.count() == 3  # at most 3 offers per address and hour
+    assert AccessRequest.objects.get().times_requested == 7
 
 
 def test_a_new_request_after_a_decision_is_a_new_request(admin):
@@ -152,8 +184,6 @@ def test_refusal_needs_a_message_and_tells_the_requester(admin):
     request.refresh_from_db()
     assert request.status == AccessRequest.Status.REFUSED
     assert request.decided_by == admin
-    from antenne.outbox.models import MailboxMessage
-
     message = MailboxMessage.objects.get(to=request.email)
     assert "Voyez avec votre équipe." in message.body_text
     assert not User.objects.filter(email=request.email).exists()
@@ -215,6 +245,10 @@ def test_nobody_rewrites_someone_elses_pending_request(admin):
     ) == ("Léa Dupont", "Mission Données", "contact@donnees.example", FORM["reason"], 2)
     page = client_for(admin).get(f"/app/access-requests/{request.pk}/").content.decode()
     assert "Mallory" not in page
+    drain_tasks()
+    # Only the address's owner is offered the new text (and ignores it).
+    [offer] = MailboxMessage.objects.filter(to="lea.dupont@service.example")
+    assert "/access/request/update/" in offer.body_text
     client_for(admin).post(f"/app/access-requests/{request.pk}/", {"decision": "approve"})
     user = User.objects.get(email="lea.dupont@service.example")
     assert user.team.name == "Mission Données"
