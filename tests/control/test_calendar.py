@@ -361,6 +361,7 @@ def test_a_deactivated_members_feed_is_gone_for_good(member, admin):
     assert Client().get(url).status_code == 404
     account_services.set_active(actor=admin, user=member, active=True)
     assert Client().get(url).status_code == 404  # the old URL stays dead (issue 16 §12)
+    member.refresh_from_db()  # logging in again, as the member would
     new = feed_url_of(client_for(member))  # a reactivated member gets a new one
     assert new != url
     assert Client().get(new).status_code == 200
