@@ -1,12 +1,15 @@
 """Every URL × every role has an explicit expected answer; a new URL without one fails here.
 
-Roles: anonymous, member, animator, admin. Attendee identities (join links) arrive with
+Roles: anonymous, member, animator, admin, and the animator of another session of the
+webinar under test (`co-animator`: what reaches every session of a webinar is its owner's
+and admins' only, issue 16 §1). Attendee identities (join links) arrive with
 registration and will be added to ROLES then; Antenne has one workspace per installation, so
 there is no "admin of another workspace"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +34,23 @@ from tests.factories import (
     UserFactory,
 )
 
-ROLES = ("anonymous", "member", "animator", "admin")
-A, M, N, D = ROLES  # short names for the table
+ROLES = ("anonymous", "member", "animator", "admin", "co-animator")
+A, M, N, D, C = ROLES  # short names for the table
 
 # name -> (method, path builder, {role: status}); "*" is every role not listed.
 Row = tuple[str, Callable[[dict[str, Any]], str], dict[str, int]]
 LOGGED_IN_REDIRECT = {A: 200, "*": 302}
 BACK_OFFICE_ALL = {A: 302, "*": 200}
-BACK_OFFICE_ADMIN = {A: 302, M: 403, N: 403, D: 200}
+BACK_OFFICE_ADMIN = {A: 302, M: 403, N: 403, C: 403, D: 200}
 API_ANY = {A: 401, "*": 200}
-MANAGE_POST = {A: 302, M: 403, N: 403, D: 302}
-API_ADMIN = {A: 401, M: 403, N: 403, D: 200}
-# Writes to a webinar the animator under test neither owns nor runs.
-API_MANAGE = {A: 401, M: 403, N: 403, D: 200}
-API_MANAGE_CREATE = {A: 401, M: 403, N: 403, D: 201}
+MANAGE_POST = {A: 302, M: 403, N: 403, C: 403, D: 302}
+API_ADMIN = {A: 401, M: 403, N: 403, C: 403, D: 200}
+# Writes to a webinar the animator under test neither owns nor runs; the co-animator runs
+# another of its sessions, not this one, and does not own the webinar.
+API_MANAGE = {A: 401, M: 403, N: 403, C: 403, D: 200}
+API_MANAGE_CREATE = {A: 401, M: 403, N: 403, C: 403, D: 201}
 
-MEDIA = {A: 401, M: 403, N: 403, D: 403}
+MEDIA = {A: 401, M: 403, N: 403, C: 403, D: 403}
 
 DRAFT_CONTENT = {
     language: {"subject": "{event_title}", "body": "Bonjour {first_name}"}
@@ -109,6 +113,13 @@ MATRIX: dict[str, Row] = {
     ),
     "public:event_cover": ("get", lambda o: f"/e/{o['published_event'].pk}/cover", {"*": 404}),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
+    # The emailed link that updates a pending access request: the signed link is its only
+    # credential (tests/control/test_access_requests.py covers valid links).
+    "public:access_request_update": (
+        "get",
+        lambda o: "/access/request/update/notatoken/",
+        {"*": 400},
+    ),
     "control:dashboard": ("get", lambda o: "/app/", BACK_OFFICE_ALL),
     "control:members": ("get", lambda o: "/app/members/", BACK_OFFICE_ADMIN),
     "control:member": ("get", lambda o: f"/app/members/{o['other'].pk}/", BACK_OFFICE_ADMIN),
@@ -132,8 +143,9 @@ MATRIX: dict[str, Row] = {
     "control:calendar_feed": ("get", lambda o: "/app/calendar/feed/", BACK_OFFICE_ALL),
     "control:calendar_feed_reset": ("post", lambda o: "/app/calendar/feed/reset/", {"*": 302}),
     "control:profile": ("get", lambda o: "/app/profile/", BACK_OFFICE_ALL),
-    # Webinars: every member sees them; only their animators (not the animator under test,
-    # who is neither owner nor assigned) and admins change them.
+    # Webinars: every member sees them; the webinar itself (its page, questions,
+    # publication, cancelling it) is its owner's and admins' only, not even the
+    # co-animator's; the animator under test is neither owner nor assigned.
     "control:events": ("get", lambda o: "/app/events/", BACK_OFFICE_ALL),
     "control:event_new": ("get", lambda o: "/app/events/new/", {A: 302, M: 403, "*": 200}),
     "control:event": ("get", lambda o: f"/app/events/{o['event'].pk}/", BACK_OFFICE_ALL),
@@ -153,10 +165,11 @@ MATRIX: dict[str, Row] = {
         lambda o: f"/app/events/{o['event'].pk}/cover/",
         {A: 302, "*": 404},
     ),
+    # Adding a session to the webinar: also the animators of its other sessions.
     "control:session_new": (
         "get",
         lambda o: f"/app/events/{o['event'].pk}/sessions/new/",
-        BACK_OFFICE_ADMIN,
+        {**BACK_OFFICE_ADMIN, C: 200},
     ),
     "control:question_add": (
         "post",
@@ -302,7 +315,7 @@ MATRIX: dict[str, Row] = {
     "control:event_report": (
         "get",
         lambda o: f"/app/events/{o['event'].pk}/report/",
-        BACK_OFFICE_ADMIN,
+        {**BACK_OFFICE_ADMIN, C: 200},
     ),
     "control:session_report": (
         "get",
@@ -358,7 +371,7 @@ MATRIX: dict[str, Row] = {
     "api-1:schedule_session": (
         "post",
         lambda o: f"/api/v1/events/{o['event'].pk}/sessions",
-        API_MANAGE_CREATE,
+        {**API_MANAGE_CREATE, C: 201},
     ),
     "api-1:get_session": ("get", lambda o: f"/api/v1/sessions/{o['session'].pk}", API_ANY),
     "api-1:update_session": (
@@ -519,6 +532,7 @@ def test_answer(name, role):
         D: UserFactory(role=Role.ADMIN),
         N: UserFactory(role=Role.ANIMATOR),
         M: UserFactory(role=Role.MEMBER),
+        C: UserFactory(role=Role.ANIMATOR),
     }
     UserFactory(role=Role.ADMIN)  # so the admin under test is never the last one
     objects = {
@@ -531,6 +545,11 @@ def test_answer(name, role):
     }
     objects["event"] = EventFactory()  # owned by an animator who is none of `users`
     objects["session"] = SessionFactory(event=objects["event"])
+    SessionFactory(  # the co-animator's session of the same webinar
+        event=objects["event"],
+        starts_at=objects["session"].starts_at + timedelta(days=7),
+        animators=[users[C]],
+    )
     objects["question"] = RegistrationField.objects.create(
         event=objects["event"], label="Service", kind="text"
     )

@@ -89,6 +89,21 @@ def test_admin_can_approve_through_the_api(client, admin):
     assert again.json()["code"] == "access_request.decided"
 
 
+def test_approving_a_deactivated_account_is_refused_through_the_api(client, admin, member):
+    services.set_active(actor=admin, user=member, active=False)
+    request = AccessRequestFactory(email=member.email)
+    response = client.post(
+        f"/api/v1/access-requests/{request.pk}/approve",
+        data={"message": ""},
+        content_type="application/json",
+        **bearer(admin),
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "access_request.account_deactivated"
+    member.refresh_from_db()
+    assert (member.is_active, member.role) == (False, Role.MEMBER)
+
+
 def test_unknown_keys_and_bad_values_are_422_with_a_code(client, admin, member):
     headers = bearer(admin)
     extra = client.put(

@@ -268,9 +268,10 @@ def test_another_animator_cannot_touch_a_webinar_they_do_not_run(animator, taken
         api.post(f"/sessions/{taken.pk}/cancel", {"message": ""}),
         api.post(f"/sessions/{taken.pk}/speakers", {"email": "intrus@x.example"}),
     ]
-    for response in attempts:
+    codes = ["permission.not_owner"] * 2 + ["permission.not_animator"] * 5
+    for response, code in zip(attempts, codes, strict=True):
         assert response.status_code == 403, response.content
-        assert response.json()["code"] == "permission.not_animator"
+        assert response.json()["code"] == code
     taken.refresh_from_db()
     assert (taken.event.title, taken.state, taken.capacity) == (
         "Le créneau pris",

@@ -8,6 +8,7 @@ from django.test import Client
 from antenne.accounts.models import AccessRequest, Team, User
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
+from antenne.outbox.models import MailboxMessage
 from tests.conftest import client_for
 from tests.factories import AccessRequestFactory, TeamFactory
 from tests.helpers import drain_tasks, links_in
@@ -94,12 +95,43 @@ def test_duplicate_pending_requests_are_merged(admin):
     drain_tasks()
     [request] = AccessRequest.objects.all()
     assert request.times_requested == 2
-    assert request.reason == "Précision."
+    assert request.reason == FORM["reason"]  # a repeat is counted, never rewrites it
     # Admins are told once, not once per repeat.
     assert AuditEntry.objects.filter(action="accounts.access_request.created").count() == 1
-    from antenne.outbox.models import MailboxMessage
-
     assert MailboxMessage.objects.filter(to=admin.email).count() == 1
+
+    # The address's owner confirms the new text from the link emailed to them.
+    [offer] = MailboxMessage.objects.filter(to="lea.dupont@service.example")
+    [link] = [u for u in links_in(offer.body_text) if "/access/request/update/" in u]
+    path = link.removeprefix("https://antenne.test")
+    owner = Client()
+    page = owner.get(path)
+    assert page.status_code == 200
+    assert "Précision." in page.content.decode()
+    request.refresh_from_db()
+    assert request.reason == FORM["reason"]  # a GET (a mail scanner) changes nothing
+    assert owner.post(path).status_code == 200
+    request.refresh_from_db()
+    assert request.reason == "Précision."
+    assert AuditEntry.objects.filter(action="accounts.access_request.updated").exists()
+
+    # Once the request is decided, the link is dead.
+    client_for(admin).post(
+        f"/app/access-requests/{request.pk}/", {"decision": "refuse", "message": "Non."}
+    )
+    assert owner.post(path).status_code == 400
+    assert Client().get(path[:-3] + "xx/").status_code == 400  # a forged link
+
+
+def test_strangers_cannot_flood_an_address_with_update_links(admin):
+    Client().post("/access/request/", FORM)
+    for n in range(6):
+        stranger = Client(REMOTE_ADDR=f"192.0.2.{n + 1}")
+        stranger.post("/access/request/", {**FORM, "reason": f"Version {n}."})
+    drain_tasks()
+    offers = MailboxMessage.objects.filter(to="lea.dupont@service.example")
+    assert offers.count() == 3  # at most 3 offers per address and hour
+    assert AccessRequest.objects.get().times_requested == 7
 
 
 def test_a_new_request_after_a_decision_is_a_new_request(admin):
@@ -152,8 +184,6 @@ def test_refusal_needs_a_message_and_tells_the_requester(admin):
     request.refresh_from_db()
     assert request.status == AccessRequest.Status.REFUSED
     assert request.decided_by == admin
-    from antenne.outbox.models import MailboxMessage
-
     message = MailboxMessage.objects.get(to=request.email)
     assert "Voyez avec votre équipe." in message.body_text
     assert not User.objects.filter(email=request.email).exists()
@@ -186,3 +216,63 @@ def test_approving_keeps_an_admin_admin(admin):
     client_for(admin).post(f"/app/access-requests/{request.pk}/", {"decision": "approve"})
     admin.refresh_from_db()
     assert admin.role == Role.ADMIN
+
+
+def test_nobody_rewrites_someone_elses_pending_request(admin):
+    """Issue 16 §10: the form proves nothing about who typed the address, so a second
+    request for it cannot change the pending one (its name, team, team address, reason)."""
+    Client().post("/access/request/", FORM)  # Léa's own request
+    attacker = Client()
+    response = attacker.post(
+        "/access/request/",
+        {
+            **FORM,
+            "full_name": "Mallory",
+            "team_name": "Équipe Mallory",
+            "team_contact_email": "mallory@evil.example",
+            "reason": "Approuvez vite, c'est urgent.",
+        },
+    )
+    assert response.status_code == 302  # the same answer as any request: nothing to learn
+    assert response["Location"] == "/access/request/sent/"
+    [request] = AccessRequest.objects.all()
+    assert (
+        request.full_name,
+        request.team_name,
+        request.team_contact_email,
+        request.reason,
+        request.times_requested,
+    ) == ("Léa Dupont", "Mission Données", "contact@donnees.example", FORM["reason"], 2)
+    page = client_for(admin).get(f"/app/access-requests/{request.pk}/").content.decode()
+    assert "Mallory" not in page
+    drain_tasks()
+    # Only the address's owner is offered the new text (and ignores it).
+    [offer] = MailboxMessage.objects.filter(to="lea.dupont@service.example")
+    assert "/access/request/update/" in offer.body_text
+    client_for(admin).post(f"/app/access-requests/{request.pk}/", {"decision": "approve"})
+    user = User.objects.get(email="lea.dupont@service.example")
+    assert user.team.name == "Mission Données"
+    assert not Team.objects.filter(name="Équipe Mallory").exists()
+
+
+def test_approving_never_reactivates_a_deactivated_account(admin, member):
+    """Issue 16 §10: a deactivated member files a request (or anyone files one for their
+    address): approving it must not bring the account back, nor promote it, on the side."""
+    reviewer = client_for(admin)
+    reviewer.post(f"/app/members/{member.pk}/", {"action": "deactivate"})
+    Client().post("/access/request/", {**FORM, "email": member.email})
+    request = AccessRequest.objects.get()
+    url = f"/app/access-requests/{request.pk}/"
+    refused = reviewer.post(url, {"decision": "approve", "message": "Bienvenue"})
+    assert refused.status_code == 422
+    member.refresh_from_db()
+    request.refresh_from_db()
+    assert (member.is_active, member.role, request.status) == (False, Role.MEMBER, "pending")
+    assert not Team.objects.filter(name="Mission Données").exists()  # nothing half done
+    assert not AuditEntry.objects.filter(action="accounts.member.reactivated").exists()
+
+    # Reactivating is a decision of its own; then the request can be approved.
+    reviewer.post(f"/app/members/{member.pk}/", {"action": "reactivate"})
+    assert reviewer.post(url, {"decision": "approve"}).status_code == 302
+    member.refresh_from_db()
+    assert (member.is_active, member.role) == (True, Role.ANIMATOR)

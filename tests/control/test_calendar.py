@@ -355,12 +355,16 @@ def test_resetting_the_address_stops_the_old_one(member):
     assert client.get("/app/calendar/feed/reset/").status_code == 405  # POST only
 
 
-def test_a_deactivated_members_feed_is_gone(member, admin):
+def test_a_deactivated_members_feed_is_gone_for_good(member, admin):
     url = feed_url_of(client_for(member))
     account_services.set_active(actor=admin, user=member, active=False)
     assert Client().get(url).status_code == 404
     account_services.set_active(actor=admin, user=member, active=True)
-    assert Client().get(url).status_code == 200
+    assert Client().get(url).status_code == 404  # the old URL stays dead (issue 16 §12)
+    member.refresh_from_db()  # logging in again, as the member would
+    new = feed_url_of(client_for(member))  # a reactivated member gets a new one
+    assert new != url
+    assert Client().get(new).status_code == 200
 
 
 def test_guessing_tokens_is_rate_limited_but_polling_a_real_feed_is_not(member, settings):

@@ -4,15 +4,19 @@ moving and cancelling, the readiness checklist and the dashboard."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
 
 from antenne.core.models import AuditEntry
 from antenne.core.permissions import Role
+from antenne.events import lifecycle
 from antenne.events.models import Event, Session, Speaker
 from antenne.outbox.models import MailboxMessage
+from antenne.registrations.models import RegistrationField
 from tests.conftest import client_for
 from tests.factories import EventFactory, SessionFactory, TeamFactory, UserFactory
 from tests.helpers import drain_tasks, links_in
@@ -280,3 +284,69 @@ def test_move_form_is_filled_with_the_current_slot(animator):
     assert f'name="slot-date" value="{NEXT_YEAR}-07-01"' in page
     assert 'name="slot-time" value="08:30"' in page
     assert '<option value="America/Montreal" selected>' in page
+
+
+def test_an_animator_of_one_session_cannot_run_the_whole_webinar(animator):
+    """Issue 16 §1 in the back office: the webinar's page, questions, publication and
+    cancellation reach every session, so they are the owner's and admins' only."""
+    owner = UserFactory(role=Role.ANIMATOR)
+    event = EventFactory(owner=owner, title="Cycle données", published=True)
+    theirs = SessionFactory(event=event, animators=[owner])
+    SessionFactory(
+        event=event, starts_at=theirs.starts_at + timedelta(days=7), animators=[animator]
+    )
+    question = RegistrationField.objects.create(event=event, label="Service", kind="text")
+    client = client_for(animator)
+    attempts = [
+        client.get(f"/app/events/{event.pk}/edit/"),
+        client.post(
+            f"/app/events/{event.pk}/edit/",
+            {"title": "Détourné", "language": "fr", "team": event.team_id},
+        ),
+        client.post(f"/app/events/{event.pk}/publish/", {"published": "0"}),
+        client.post(f"/app/events/{event.pk}/cancel/", {"message": "Annulé."}),
+        client.post(
+            f"/app/events/{event.pk}/questions/",
+            {"question-label": "Âge", "question-kind": "text", "question-required": "on"},
+        ),
+        client.post(f"/app/questions/{question.pk}/remove/"),
+    ]
+    assert [r.status_code for r in attempts] == [403] * len(attempts)
+    event.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (event.title, event.published, theirs.state) == ("Cycle données", True, "scheduled")
+    assert list(event.registration_fields.values_list("label", flat=True)) == ["Service"]
+    # Their page offers what they may do (a new session, the dashboard), not the rest.
+    page = client.get(f"/app/events/{event.pk}/").content.decode()
+    assert f"/app/events/{event.pk}/sessions/new/" in page
+    for path in ("edit/", "publish/", "cancel/", "questions/"):
+        assert f'"/app/events/{event.pk}/{path}"' not in page
+    assert client.get(f"/app/events/{event.pk}/sessions/new/").status_code == 200
+    # The owner still holds them.
+    owner_page = client_for(owner).get(f"/app/events/{event.pk}/").content.decode()
+    assert f'"/app/events/{event.pk}/cancel/"' in owner_page
+    client_for(owner).post(f"/app/events/{event.pk}/publish/", {"published": "0"})
+    event.refresh_from_db()
+    assert not event.published
+
+
+def test_cancelling_a_webinar_with_a_live_session_is_refused_and_says_which(animator):
+    """Issue 16 §5 in the back office: nothing is cancelled while a session is live."""
+    event = EventFactory(owner=animator, published=True)
+    live = SessionFactory(
+        event=event, starts_at=timezone.now() + timedelta(minutes=20), animators=[animator]
+    )
+    coming = SessionFactory(event=event, starts_at=timezone.now() + timedelta(days=7))
+    lifecycle.start_session(actor=animator, session=live)
+
+    response = client_for(animator).post(f"/app/events/{event.pk}/cancel/", {"message": "Non."})
+    assert response.status_code == 302
+    [message] = get_messages(response.wsgi_request)
+    assert message.level_tag == "error"
+    paris = live.starts_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    assert paris in message.message  # the session under way, at its start in the viewer's time
+    live.refresh_from_db()
+    coming.refresh_from_db()
+    event.refresh_from_db()
+    assert (live.state, coming.state, event.published) == ("live", "scheduled", True)
+    assert not AuditEntry.objects.filter(action="events.session.cancelled").exists()

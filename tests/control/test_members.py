@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from antenne.accounts import services
 from antenne.accounts.models import ApiToken, Team, User
@@ -138,3 +139,54 @@ def test_nobody_revokes_someone_elses_token(member, animator):
     assert client_for(member).post(f"/app/tokens/{token.pk}/revoke/").status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def _path(url: str) -> str:
+    return url.removeprefix("https://antenne.test")
+
+
+def _sent_to_login(client: Client) -> bool:
+    response = client.get("/app/")
+    return response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_deactivation_ends_every_way_in_for_good(admin, member):
+    """Issue 16 §12: a deactivated member's session cookie, API token, calendar feed URL and
+    unused login link must not work again once an admin reactivates the account."""
+    browser = Client()
+    assert browser.post(_path(services.issue_login_url(user=member))).status_code == 302
+    assert browser.get("/app/").status_code == 200
+    _token, raw = services.create_api_token(actor=member, user=member, name="script")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert Client().get("/api/v1/me", **bearer).status_code == 200
+    assert browser.get("/app/calendar/feed/").status_code == 200
+    member.refresh_from_db()
+    feed = f"/calendar/{member.calendar_token}.ics"
+    assert Client().get(feed).status_code == 200
+    unused_link = _path(services.issue_login_url(user=member))  # emailed, not yet clicked
+
+    reviewer = client_for(admin)
+    reviewer.post(f"/app/members/{member.pk}/", {"action": "deactivate"})
+    assert _sent_to_login(browser)
+    reviewer.post(f"/app/members/{member.pk}/", {"action": "reactivate"})
+    member.refresh_from_db()
+    assert member.is_active
+
+    # The old cookie, token, feed URL and link stay dead after the reactivation.
+    assert _sent_to_login(browser)
+    assert Client().get("/api/v1/me", **bearer).status_code == 401
+    assert Client().get(feed).status_code == 404
+    late = Client()
+    assert late.post(unused_link).status_code == 400
+    assert _sent_to_login(late)
+    entry = AuditEntry.objects.get(action="accounts.member.deactivated")
+    assert entry.data == {"api_tokens_revoked": 1, "login_links_voided": 1, "calendar_feed": True}
+
+    # The member logs in again like anyone, and gets a new feed URL.
+    again = Client()
+    assert again.post(_path(services.issue_login_url(user=member))).status_code == 302
+    assert again.get("/app/").status_code == 200
+    again.get("/app/calendar/feed/")
+    member.refresh_from_db()
+    assert member.calendar_token
+    assert f"/calendar/{member.calendar_token}.ics" != feed

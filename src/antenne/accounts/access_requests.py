@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +22,7 @@ from antenne.accounts.services import (
     save_team,
     set_team,
 )
-from antenne.core import actions
+from antenne.core import actions, ratelimit
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.permissions import Role
@@ -42,7 +44,11 @@ def submit_access_request(
     language: str,
 ) -> AccessRequest:
     """File a request for animator access. A second request from the same address while one
-    is pending updates that one (and counts it) instead of queueing a duplicate."""
+    is pending is counted on that one and changes nothing else: the form proves nothing about
+    who typed the address, so nobody may rewrite someone else's request (its name, team,
+    team address or reason) before an admin reads it. If it says something else, the address
+    is emailed a link that applies the new text (`confirm_access_request_update`): only the
+    address's owner can change their request."""
     address = checked_email(email)
     team_address = checked_email(team_contact_email)
     if not email_domain_allowed(address):
@@ -65,13 +71,12 @@ def submit_access_request(
             .first()
         )
         if existing is not None:
-            for name, value in fields.items():
-                setattr(existing, name, value)
             existing.times_requested += 1
-            existing.save()
+            existing.save(update_fields=["times_requested", "updated_at"])
             log_action(
                 existing, actions.ACCESS_REQUEST_MERGED, data={"times": existing.times_requested}
             )
+            _offer_update(existing, fields)
             return existing
         try:
             with transaction.atomic():
@@ -99,6 +104,79 @@ def submit_access_request(
     return access_request
 
 
+UPDATE_SALT = "antenne.access-request.update"
+UPDATE_LINK_HOURS = 48
+# Emails offering to update one address's pending request, at most (count, seconds): the
+# form is limited per client address, this bounds what strangers can send to one person.
+UPDATE_EMAILS = (3, 3600)
+UPDATE_FIELDS = ("full_name", "team_name", "team_contact_email", "reason", "language")
+
+
+def _offer_update(access_request: AccessRequest, fields: dict[str, str]) -> None:
+    """Email the request's address a link that applies `fields` to it, if they differ."""
+    if all(getattr(access_request, name) == value for name, value in fields.items()):
+        return
+    if not ratelimit.hit("access-request-update", access_request.email, UPDATE_EMAILS):
+        return
+    token = signing.dumps(
+        {"id": access_request.pk, "fields": fields}, salt=UPDATE_SALT, compress=True
+    )
+    queue_email(
+        to=access_request.email,
+        kind="access_request_update",
+        template="access_request_update",
+        context={
+            "request": access_request,
+            "proposed": fields,
+            "confirm_url": absolute_url(reverse("public:access_request_update", args=[token])),
+            "hours": UPDATE_LINK_HOURS,
+        },
+        language=fields["language"],
+    )
+
+
+def read_access_request_update(*, token: str) -> tuple[AccessRequest, dict[str, str]]:
+    """The pending request an emailed update link is for, and the text it would apply."""
+    invalid = Invalid(
+        _(
+            "This link cannot be used: it expired, or your request was decided meanwhile. "
+            "Send the form again if you need to."
+        ),
+        code="access_request.update_invalid",
+    )
+    try:
+        payload = signing.loads(token, salt=UPDATE_SALT, max_age=timedelta(hours=UPDATE_LINK_HOURS))
+    except signing.BadSignature:  # expired ones included
+        raise invalid from None
+    access_request = AccessRequest.objects.filter(
+        pk=payload.get("id"), status=AccessRequest.Status.PENDING
+    ).first()
+    if access_request is None:
+        raise invalid
+    proposed = payload.get("fields") or {}
+    return access_request, {name: str(proposed[name]) for name in UPDATE_FIELDS if name in proposed}
+
+
+def confirm_access_request_update(*, token: str) -> AccessRequest:
+    """Apply an emailed update link (its POST): the address's owner rewrites their request."""
+    with transaction.atomic():
+        access_request, proposed = read_access_request_update(token=token)
+        access_request = _locked_pending(access_request)
+        changed = {
+            name: value
+            for name, value in proposed.items()
+            if getattr(access_request, name) != value
+        }
+        if changed:
+            for name, value in changed.items():
+                setattr(access_request, name, value)
+            access_request.save(update_fields=[*changed, "updated_at"])
+            log_action(
+                access_request, actions.ACCESS_REQUEST_UPDATED, data={"fields": sorted(changed)}
+            )
+    return access_request
+
+
 def _locked_pending(access_request: AccessRequest) -> AccessRequest:
     locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
     if not locked.is_pending:
@@ -108,10 +186,22 @@ def _locked_pending(access_request: AccessRequest) -> AccessRequest:
 
 def approve_access_request(*, actor: Any, access_request: AccessRequest, message: str = "") -> User:
     """Grant animator access: the requester's account (created if needed) becomes animator,
-    in the team they named (created if needed), and receives a login link."""
+    in the team they named (created if needed), and receives a login link. A deactivated
+    account is never reactivated by an approval (409 `access_request.account_deactivated`):
+    reactivating someone is a decision of its own, on the member's page."""
     require_admin(actor)
     with transaction.atomic():
         access_request = _locked_pending(access_request)
+        address = normalize_email(access_request.email)
+        if User.objects.filter(email=address, is_active=False).exists():
+            raise Conflict(
+                _(
+                    "This address belongs to a deactivated account. Reactivate the member "
+                    "from their page first if they should come back, then approve the "
+                    "request; or refuse it."
+                ),
+                code="access_request.account_deactivated",
+            )
         team = Team.objects.filter(name__iexact=access_request.team_name).first()
         if team is None:
             team = save_team(
@@ -120,7 +210,7 @@ def approve_access_request(*, actor: Any, access_request: AccessRequest, message
                 contact_email=access_request.team_contact_email,
             )
         user, created = User.objects.get_or_create(
-            email=normalize_email(access_request.email),
+            email=address,
             defaults={
                 "full_name": access_request.full_name,
                 "role": Role.ANIMATOR,
@@ -133,10 +223,6 @@ def approve_access_request(*, actor: Any, access_request: AccessRequest, message
             user.save(update_fields=["password"])
             log_action(user, actions.MEMBER_ADDED, actor=actor, data={"role": Role.ANIMATOR})
         else:
-            if not user.is_active:
-                user.is_active = True
-                user.save(update_fields=["is_active"])
-                log_action(user, actions.MEMBER_REACTIVATED, actor=actor)
             if user.role == Role.MEMBER:
                 change_role(actor=actor, user=user, role=Role.ANIMATOR)
             if user.team is None:

@@ -274,6 +274,8 @@ def _is_last_admin(user: User) -> bool:
 
 
 def set_active(*, actor: Any, user: User, active: bool) -> User:
+    """Deactivate or reactivate a member. Deactivating ends everything that let them in, for
+    good: a reactivated member logs in again and asks for new API tokens and feed URL."""
     require_admin(actor)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
@@ -284,14 +286,30 @@ def set_active(*, actor: Any, user: User, active: bool) -> User:
                 _("The workspace must keep at least one active admin."), code="member.last_admin"
             )
         user.is_active = active
-        user.save(update_fields=["is_active"])
+        revoked: dict[str, int] = {}
+        if active:
+            user.save(update_fields=["is_active"])
+        else:
+            revoked = _end_access(user)
         action = actions.MEMBER_REACTIVATED if active else actions.MEMBER_DEACTIVATED
-        log_action(user, action, actor=actor)
-        if not active:
-            ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
-                revoked_at=timezone.now()
-            )
+        log_action(user, action, actor=actor, data=revoked)
     return user
+
+
+def _end_access(user: User) -> dict[str, int]:
+    """Save `user` (deactivated) with every way in ended, and say how many of each."""
+    now = timezone.now()
+    # Back-office sessions: Django checks each session against a hash of the password field
+    # on every request; a new (unusable) password makes every existing session cookie
+    # invalid, now and after a reactivation (the session is flushed on its next use).
+    user.set_unusable_password()
+    # The calendar feed URL dies with its secret; a reactivated member gets a new one.
+    had_feed = bool(user.calendar_token)
+    user.calendar_token = None
+    user.save(update_fields=["is_active", "password", "calendar_token"])
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    links, _deleted = LoginToken.objects.filter(user=user, used_at__isnull=True).delete()
+    return {"api_tokens_revoked": tokens, "login_links_voided": links, "calendar_feed": had_feed}
 
 
 def set_team(*, actor: Any, user: User, team: Team | None) -> User:

@@ -90,8 +90,10 @@ def get_event(request: HttpRequest, event_id: int) -> Any:
 
 @router.patch("/events/{event_id}", response={200: schemas.EventOut, **WRITE_ERRORS})
 def update_event(request: HttpRequest, event_id: int, body: schemas.EventPatch) -> Any:
-    """Change the fields given (the webinar's animators and admins)."""
-    event = selectors.access_event(actor=request.user, pk=event_id)
+    """Change the fields given: the webinar's owner and admins only (403
+    `permission.not_owner` for an animator of one of its sessions), since every field reaches
+    all its sessions."""
+    event = selectors.access_owned_event(actor=request.user, pk=event_id)
     changes = body.dict(exclude_unset=True)
     if "team_id" in changes:
         changes["team"] = selectors.team_by_id(actor=request.user, pk=changes.pop("team_id"))
@@ -103,10 +105,15 @@ def update_event(request: HttpRequest, event_id: int, body: schemas.EventPatch) 
     return _event(request, event_id)
 
 
-@router.post("/events/{event_id}/cancel", response={200: schemas.EventOut, **WRITE_ERRORS})
+@router.post(
+    "/events/{event_id}/cancel",
+    response={200: schemas.EventOut, **ERRORS, 409: schemas.EventCancelError},
+)
 def cancel_event(request: HttpRequest, event_id: int, body: schemas.CancelIn) -> Any:
-    """Cancel every coming session (speakers are told) and unpublish the registration page."""
-    event = selectors.access_event(actor=request.user, pk=event_id)
+    """Cancel every coming session (speakers and registrants are told) and unpublish the
+    registration page: the webinar's owner and admins only. While one of its sessions is in
+    its green room or live, nothing is cancelled: 409 `session.under_way` lists them."""
+    event = selectors.access_owned_event(actor=request.user, pk=event_id)
     services.cancel_event(actor=request.user, event=event, message=body.message)
     return _event(request, event_id)
 

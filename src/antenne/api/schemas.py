@@ -237,3 +237,16 @@ class ConflictQuery(Strict):
 
 class ConflictError(Error):
     conflicts: list[ConflictOut]
+
+
+class SessionUnderWayOut(Schema):
+    id: int
+    state: str
+    starts_at: datetime
+
+
+class EventCancelError(Error):
+    """409 `session.under_way`: the sessions in their green room or live, which stop the
+    webinar's cancellation (nothing was cancelled)."""
+
+    sessions: list[SessionUnderWayOut]

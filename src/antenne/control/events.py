@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -75,6 +77,7 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
                 "starts_at"
             ),
             "can_manage": event_permissions.can_manage_event(request.user, found),
+            "can_own": event_permissions.can_own_event(request.user, found),
             "cancel_form": forms.CancelForm(),
             "questions": found.registration_fields.all(),
             "question_form": QuestionForm(prefix="question"),
@@ -85,7 +88,7 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @member_required
 def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_event(actor=request.user, pk=pk)
+    found = selectors.access_owned_event(actor=request.user, pk=pk)
     initial = {
         "title": found.title,
         "description": found.description,
@@ -113,7 +116,7 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_event(actor=request.user, pk=pk)
+    found = selectors.access_owned_event(actor=request.user, pk=pk)
     publish = request.POST.get("published") == "1"
     try:
         services.update_event(actor=request.user, event=found, published=publish)
@@ -129,10 +132,25 @@ def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("control:event", pk=pk)
 
 
+def _error_with_sessions(error: AntenneError) -> str:
+    """An error's message followed by the sessions it names (start in the viewer's time
+    and state), such as the sessions under way that stop a webinar's cancellation."""
+    named = error.data.get("sessions") or []
+    if not named:
+        return error.message
+    states = dict(Session.State.choices)
+    listed = ", ".join(
+        f"{date_format(localtime(datetime.fromisoformat(s['starts_at'])), 'DATETIME_FORMAT')}"
+        f" ({states.get(s['state'], s['state'])})"
+        for s in named
+    )
+    return f"{error.message} {listed}"
+
+
 @require_POST
 @member_required
 def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_event(actor=request.user, pk=pk)
+    found = selectors.access_owned_event(actor=request.user, pk=pk)
     form = forms.CancelForm(request.POST)
     if form.is_valid():
         try:
@@ -140,7 +158,7 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, event=found, message=form.cleaned_data["message"]
             )
         except AntenneError as error:
-            messages.error(request, error.message)
+            messages.error(request, _error_with_sessions(error))
         else:
             messages.success(request, _("The webinar and its coming sessions are cancelled."))
     return redirect("control:event", pk=pk)

@@ -14,7 +14,7 @@ from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.events import selectors
-from antenne.events.permissions import require_event_manager
+from antenne.events.permissions import require_event_owner
 from antenne.registrations import services
 from antenne.registrations.models import RegistrationField
 
@@ -35,7 +35,7 @@ class QuestionForm(Form):
 @require_POST
 @member_required
 def question_add(request: HttpRequest, pk: int) -> HttpResponse:
-    event = selectors.access_managed_event(actor=request.user, pk=pk)
+    event = selectors.access_owned_event(actor=request.user, pk=pk)
     form = QuestionForm(request.POST, prefix="question")
     if not form.is_valid():
         messages.error(request, _("The question could not be added: check its text and kind."))
@@ -61,7 +61,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def question_remove(request: HttpRequest, pk: int) -> HttpResponse:
     field = get_object_or_404(RegistrationField.objects.select_related("event"), pk=pk)
-    require_event_manager(request.user, field.event)
+    require_event_owner(request.user, field.event)
     services.remove_question(actor=request.user, field=field)
     messages.success(request, _("Question removed; answers already given are kept."))
     return redirect(f"/app/events/{field.event_id}/#questions")

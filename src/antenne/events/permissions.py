@@ -1,6 +1,12 @@
-"""Who may manage a webinar or a session: its owner, the animators of its sessions, admins.
-Every domain and interface asks here (`require_session_manager` raises
-`permission.not_animator`)."""
+"""Who may do what to a webinar and its sessions. Every domain and interface asks here.
+
+- The webinar itself (its page, registration questions, publication, owner, cancelling it
+  with all its sessions): its owner and admins (`require_event_owner`, which raises
+  `permission.not_owner`). These reach every session, so an animator of one session may not.
+- A session (moving it, its animators, speakers, registrants, broadcast): its animators, the
+  webinar's owner and admins (`require_session_manager`, `permission.not_animator`).
+- Adding a session to a webinar and its dashboard: whoever manages the webinar, that is its
+  owner, an animator of one of its sessions, or an admin (`require_event_manager`)."""
 
 from __future__ import annotations
 
@@ -27,6 +33,13 @@ def can_manage_event(user: Any, event: Event) -> bool:
     return event.owner_id == user.pk or event.sessions.filter(animators=user).exists()
 
 
+def can_own_event(user: Any, event: Event) -> bool:
+    """Event-wide actions: the webinar's owner (while an animator) and admins."""
+    if is_admin(user):
+        return True
+    return can_create_events(user) and event.owner_id == user.pk
+
+
 def can_manage_session(user: Any, session: Session) -> bool:
     if is_admin(user):
         return True
@@ -46,6 +59,15 @@ def _require(allowed: bool) -> None:
 def require_event_manager(actor: Any, event: Event) -> None:
     """Raise `permission.not_animator` unless `actor` manages `event` (every domain uses it)."""
     _require(can_manage_event(actor, event))
+
+
+def require_event_owner(actor: Any, event: Event) -> None:
+    """Raise `permission.not_owner` unless `actor` owns `event` or is an admin: for what
+    reaches every session of the webinar."""
+    if not can_own_event(actor, event):
+        raise PermissionDenied(
+            _("Only the webinar's owner or an admin can do this."), code="permission.not_owner"
+        )
 
 
 def require_session_manager(actor: Any, session: Session) -> None:

@@ -22,7 +22,11 @@ from antenne.core.models import AuditEntry
 from antenne.core.permissions import is_member
 from antenne.events.conflicts import MAX_SESSION_MINUTES, ConflictReport, find_conflicts
 from antenne.events.models import Event, Session, Speaker
-from antenne.events.permissions import require_event_manager, require_session_manager
+from antenne.events.permissions import (
+    require_event_manager,
+    require_event_owner,
+    require_session_manager,
+)
 
 
 def _members_only(actor: Any) -> None:
@@ -54,9 +58,16 @@ def access_session(*, actor: Any, pk: int) -> Session:
 
 
 def access_managed_event(*, actor: Any, pk: int) -> Event:
-    """An event the actor may change (its animators and admins), for every interface."""
+    """An event the actor may add sessions to (its owner, its sessions' animators and admins)."""
     event = access_event(actor=actor, pk=pk)
     require_event_manager(actor, event)
+    return event
+
+
+def access_owned_event(*, actor: Any, pk: int) -> Event:
+    """An event whose event-wide settings the actor may change (its owner and admins)."""
+    event = access_event(actor=actor, pk=pk)
+    require_event_owner(actor, event)
     return event
 
 

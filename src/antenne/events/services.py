@@ -25,6 +25,7 @@ from antenne.events.permissions import (
     can_create_events,
     require_event_creator,
     require_event_manager,
+    require_event_owner,
     require_session_manager,
 )
 from antenne.events.pins import new_session_pin
@@ -146,7 +147,9 @@ def create_event(
 
 
 def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
-    require_event_manager(actor, event)
+    """Change the webinar's own fields. Each of them reaches every session (its page, its
+    emails, its owner), so only the owner and admins may (`permission.not_owner`)."""
+    require_event_owner(actor, event)
     unknown = set(changes) - {*EVENT_FIELDS, "cover_image", "owner"}
     if unknown:
         raise Invalid(_("Unknown field."), code="event.field_unknown", fields=sorted(unknown))
@@ -171,11 +174,34 @@ def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
 
 
 def cancel_event(*, actor: Any, event: Event, message: str = "") -> Event:
-    require_event_manager(actor, event)
+    """Cancel every coming session of the webinar (speakers and registrants are told) and
+    unpublish its page: the owner and admins only. While one of its sessions is in its green
+    room or live, the whole cancellation is refused (409 `session.under_way`, listing them):
+    a broadcast is ended from the room, never cancelled under the attendees' feet."""
+    require_event_owner(actor, event)
+    message = message.strip()
     with transaction.atomic():
-        for session in event.sessions.exclude(
-            state__in=(Session.State.CANCELLED, Session.State.ENDED)
-        ):
+        # Locked, so that a session cannot start between the check and its cancellation
+        # (`lifecycle` locks the same rows to move a session).
+        sessions = list(
+            event.sessions.select_for_update()
+            .exclude(state__in=(Session.State.CANCELLED, Session.State.ENDED))
+            .order_by("starts_at", "pk")
+        )
+        under_way = [s for s in sessions if s.state != Session.State.SCHEDULED]
+        if under_way:
+            raise Conflict(
+                _(
+                    "Sessions of this webinar are under way (green room or live): end them "
+                    "from their room first, then cancel the webinar. Nothing was cancelled."
+                ),
+                code="session.under_way",
+                sessions=[
+                    {"id": s.pk, "state": s.state, "starts_at": s.starts_at.isoformat()}
+                    for s in under_way
+                ],
+            )
+        for session in sessions:
             _cancel(actor=actor, session=session, message=message)
         if event.published:
             event.published = False

@@ -13,6 +13,11 @@ urlpatterns = [
     path("setup/<str:token>/", views.setup, name="setup"),
     path("access/request/", views.access_request, name="access_request"),
     path("access/request/sent/", views.access_request_sent, name="access_request_sent"),
+    path(
+        "access/request/update/<str:token>/",
+        views.access_request_update,
+        name="access_request_update",
+    ),
     path("speaker/<str:token>/", views.speaker, name="speaker"),
     path("speaker/<str:token>/room/", speaker_room.speaker_room, name="speaker_room"),
     path("join/<str:key>/", join.join, name="join"),

@@ -145,6 +145,28 @@ def access_request_sent(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+def access_request_update(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link that applies new text to its address's pending request. GET shows
+    the text and a button (mail scanners fetch links); the POST applies it."""
+    try:
+        if request.method == "POST":
+            found = access_requests.confirm_access_request_update(token=token)
+            return render(
+                request, "public/access_request_update.html", {"request_": found, "done": True}
+            )
+        found, proposed = access_requests.read_access_request_update(token=token)
+    except AntenneError as error:
+        return render(
+            request, "public/access_request_update.html", {"error": error.message}, status=400
+        )
+    return render(
+        request,
+        "public/access_request_update.html",
+        {"request_": found, "proposed": proposed},
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def speaker(request: HttpRequest, token: str) -> HttpResponse:
     """A speaker's personal entrance to the green room (no account needed). POST confirms
     that they will speak; the GET a mail scanner makes changes nothing."""

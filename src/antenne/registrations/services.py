@@ -22,7 +22,7 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.links import absolute_url
 from antenne.events.models import Session
-from antenne.events.permissions import require_event_manager, require_session_manager
+from antenne.events.permissions import require_event_owner, require_session_manager
 from antenne.events.selectors import session_revision, session_uid
 from antenne.outbox.services import forget_recipient, queue_email
 from antenne.registrations import hooks
@@ -322,8 +322,9 @@ def add_question(
     required: bool = False,
 ) -> RegistrationField:
     """Add a question to an event's registration form. Answers already given keep the
-    question's label with them, so editing the form later never loses what people typed."""
-    require_event_manager(actor, event)
+    question's label with them, so editing the form later never loses what people typed.
+    The form is every session's: the webinar's owner and admins only."""
+    require_event_owner(actor, event)
     label = " ".join(label.split())[:200]
     if not label:
         raise Invalid(_("A question needs a text."), code="question.label_required")
@@ -355,7 +356,7 @@ def add_question(
 
 
 def remove_question(*, actor: Any, field: RegistrationField) -> None:
-    require_event_manager(actor, field.event)
+    require_event_owner(actor, field.event)
     with transaction.atomic():
         log_action(field.event, actions.QUESTION_REMOVED, actor=actor, data={"label": field.label})
         field.delete()
