@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
+from antenne.accounts import hooks
+from antenne.accounts.hooks import MemberChange
 from antenne.accounts.models import (
     ApiToken,
     LoginToken,
@@ -265,6 +267,8 @@ def change_role(*, actor: Any, user: User, role: str) -> User:
         user.role = role
         user.save(update_fields=["role"])
         log_action(user, actions.ROLE_CHANGED, actor=actor, data={"from": previous, "to": role})
+        # A lower role may end the right to manage sessions whose rooms they are in.
+        hooks.MEMBER_ROLE_CHANGED.fire(MemberChange(user_id=user.pk, actor=actor))
     return user
 
 
@@ -291,6 +295,8 @@ def set_active(*, actor: Any, user: User, active: bool) -> User:
             ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
                 revoked_at=timezone.now()
             )
+            # Their open room connections are closed at once (rooms subscribes).
+            hooks.MEMBER_DEACTIVATED.fire(MemberChange(user_id=user.pk, actor=actor))
     return user
 
 

@@ -10,7 +10,13 @@ client that reconnects with the last (epoch, seq) it saw gets exactly the frames
 otherwise (another process, or too far behind) it gets a fresh snapshot.
 
 A connection's outgoing buffer is bounded (`Outbox`): a client that does not read fast
-enough is dropped once its buffer is full, without slowing anyone else."""
+enough is dropped once its buffer is full, without slowing anyone else.
+
+A revocation (`room.revoke`, from `rooms.push.revoke`) names a registration, a speaker or a
+member: the room pauses the matching connections at once (nothing more reaches them) and
+asks each to re-check its right (`Member.on_revoke`, the consumer's); a connection still
+allowed is resumed, the others are closed. This process's media engine stops the feeds the
+revocation ended."""
 
 from __future__ import annotations
 
@@ -21,14 +27,16 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from antenne.media.signaling import session_over
+from antenne.media.signaling import revoked, session_over
 from antenne.rooms import push
 from antenne.rooms.attendance import HEARTBEAT, touch
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience
 
 logger = logging.getLogger("antenne.live")
@@ -48,6 +56,7 @@ class Outbox:
         self.on_overflow = on_overflow
         self.overflowed = False
         self.held: list[str] | None = None
+        self.paused: list[str] | None = None
         self.task = asyncio.get_running_loop().create_task(self._drain(send))
 
     def hold(self) -> None:
@@ -63,7 +72,21 @@ class Outbox:
             if not (without_frames and text.startswith('["frame"')):
                 self.put(text)
 
+    def pause(self) -> None:
+        """Keep what the room sends aside while this connection's right is re-checked (a
+        revocation named it): dropped if it is closed, sent if it may stay."""
+        if self.paused is None:
+            self.paused = []
+
+    def resume(self) -> None:
+        paused, self.paused = self.paused or [], None
+        for text in paused:
+            self.put(text)
+
     def put(self, text: str) -> None:
+        if self.paused is not None:
+            self.paused.append(text)
+            return
         if self.held is not None:
             self.held.append(text)
             return
@@ -90,14 +113,35 @@ class Outbox:
             await self.task
 
 
+@dataclass
+class Member:
+    """A connection in a room: what it may see (`level`: PUBLIC, BACKSTAGE or STAFF), its
+    attendance row, who it is, and what to call when a revocation names it."""
+
+    level: int
+    presence_id: int | None = None
+    participant: Participant | None = None
+    on_revoke: Callable[[], None] | None = None
+
+    def named_by(self, message: dict[str, Any]) -> bool:
+        """Whether a `room.revoke` message names this connection's person."""
+        who = self.participant
+        if who is None:
+            return False
+        return bool(
+            (message.get("registration_id") and who.registration_id == message["registration_id"])
+            or (message.get("speaker_id") and who.speaker_id == message["speaker_id"])
+            or (message.get("user_id") and who.is_staff and who.user_id == message["user_id"])
+        )
+
+
 class LocalRoom:
     def __init__(self, session_id: int) -> None:
         self.session_id = session_id
         self.epoch = secrets.token_hex(6)
         self.seq = 0
         self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
-        # outbox -> (audience level: PUBLIC, BACKSTAGE or STAFF; attendance row id)
-        self.members: dict[Outbox, tuple[int, int | None]] = {}
+        self.members: dict[Outbox, Member] = {}
         self.pending: list[dict[str, Any]] = []
         self.channel = ""
         self.tasks: list[asyncio.Task[None]] = []
@@ -143,6 +187,23 @@ class LocalRoom:
                 )
                 if message["state"] in ("ended", "cancelled"):
                     self._media_over()
+            elif message.get("type") == "room.revoke":
+                self._revoke(message)
+
+    def _revoke(self, message: dict[str, Any]) -> None:
+        """Pause the connections the revocation names and have each re-check its right (the
+        consumer closes it or resumes it); stop the media it ended."""
+        for outbox, member in list(self.members.items()):
+            if member.named_by(message) and member.on_revoke is not None:
+                outbox.pause()
+                member.on_revoke()
+        presences = [int(p) for p in message.get("presence_ids") or []]
+        feeds = [str(f) for f in message.get("engine_feed_ids") or []]
+        if presences or feeds:
+            task = asyncio.get_running_loop().create_task(
+                revoked(self.session_id, presences, feeds)
+            )
+            self.tasks.append(task)
 
     def _media_over(self) -> None:
         """The session ended: this process's media engine stops its streams (an engine
@@ -154,7 +215,7 @@ class LocalRoom:
         """Tell the database this process still holds its connections (rooms.attendance)."""
         while True:
             await asyncio.sleep(HEARTBEAT.total_seconds())
-            ids = [pid for _level, pid in self.members.values() if pid is not None]
+            ids = [m.presence_id for m in self.members.values() if m.presence_id is not None]
             try:
                 await sync_to_async(touch)(ids)
             except Exception:
@@ -183,8 +244,8 @@ class LocalRoom:
             if not restricted:
                 continue
             push = json.dumps(["backstage", {"events": restricted}], ensure_ascii=True)
-            for outbox, (member_level, _presence) in list(self.members.items()):
-                if member_level >= level:
+            for outbox, member in list(self.members.items()):
+                if member.level >= level:
                     outbox.put(push)
 
     def missed_since(self, epoch: str, last_seq: int) -> list[str] | None:
@@ -226,7 +287,14 @@ class Hub:
         self.lock = asyncio.Lock()
 
     async def enter(
-        self, session_id: int, outbox: Outbox, *, level: int, presence_id: int | None = None
+        self,
+        session_id: int,
+        outbox: Outbox,
+        *,
+        level: int,
+        presence_id: int | None = None,
+        participant: Participant | None = None,
+        on_revoke: Callable[[], None] | None = None,
     ) -> LocalRoom:
         async with self.lock:
             room = self.rooms.get(session_id)
@@ -234,7 +302,7 @@ class Hub:
                 room = LocalRoom(session_id)
                 await room.start()
                 self.rooms[session_id] = room
-            room.members[outbox] = (level, presence_id)
+            room.members[outbox] = Member(level, presence_id, participant, on_revoke)
             return room
 
     async def leave(self, session_id: int, outbox: Outbox) -> None:
