@@ -33,7 +33,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from antenne.media.signaling import revoked, session_over
+from antenne.media.signaling import background, revoked, session_over
 from antenne.rooms import push
 from antenne.rooms.attendance import HEARTBEAT, touch
 from antenne.rooms.participants import Participant
@@ -46,6 +46,7 @@ PUBLIC, BACKSTAGE, STAFF = Audience.PUBLIC, Audience.BACKSTAGE, Audience.STAFF
 TICK = 0.15
 HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
 OUTBOX_FRAMES = 256
+_MEDIA_TASKS: set[asyncio.Task[None]] = set()  # engine calls after a revocation, under way
 
 
 class Outbox:
@@ -200,10 +201,11 @@ class LocalRoom:
         presences = [int(p) for p in message.get("presence_ids") or []]
         feeds = [str(f) for f in message.get("engine_feed_ids") or []]
         if presences or feeds:
-            task = asyncio.get_running_loop().create_task(
-                revoked(self.session_id, presences, feeds)
-            )
-            self.tasks.append(task)
+            # Not one of the room's tasks: the room may stop (its last connection put out)
+            # before the engine is done.
+            task = background(revoked(self.session_id, presences, feeds))
+            _MEDIA_TASKS.add(task)
+            task.add_done_callback(_MEDIA_TASKS.discard)
 
     def _media_over(self) -> None:
         """The session ended: this process's media engine stops its streams (an engine
