@@ -8,7 +8,8 @@ their stage invitation withdrawn, in the same transaction, and the room is told 
 commits (`push.revoke`). Every process's room then pauses the connections named, has each
 re-check its right (`participants.require_in_room`) and closes those refused (`live.hub`,
 `live.consumer`: close code 4403); its media engine stops the ended feeds and whatever the
-closed connections watched (`media.signaling.revoked`)."""
+closed connections watched (`media.signaling.revoked`). Telephone callers among them are
+hung up by the gateway (`phone.revoke` on the session's telephony group)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def _out(
     user_id: int | None = None,
 ) -> None:
     """End the feeds of these connections now, and tell every process after commit."""
-    open_ids = list(presences.filter(left_at__isnull=True).values_list("pk", flat=True))
+    open_rows = list(presences.filter(left_at__isnull=True).values_list("pk", "device"))
+    open_ids = [pk for pk, _device in open_rows]
+    callers = [pk for pk, device in open_rows if device == Presence.Device.PHONE]
     feeds = list(
         StageFeed.objects.filter(
             session_id=session_id, presence__in=presences, ended_at__isnull=True
@@ -91,6 +94,10 @@ def _out(
         presence_ids=open_ids,
         engine_feed_ids=[engine_id for _pk, engine_id in feeds],
     )
+    if callers:  # the telephone gateway hangs up on them
+        push.after_commit(
+            push.send_to_telephony, session_id, {"type": "phone.revoke", "presence_ids": callers}
+        )
 
 
 def _off_stage(session_id: int, registration_id: int) -> None:
