@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -188,6 +189,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise protocol.ProtocolError("room.already_joined", "Already joined.", request_id)
         data = protocol.validate(protocol.JoinPayload, payload, request_id)
         user = self.scope.get("user")
+        # A revocation the room hears from now on, while this join is answered, names it.
+        since = time.monotonic()
         participant = await sync_to_async(participants.identify)(
             session_id=self.session_id,
             join_key=data.join_key,
@@ -203,7 +206,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # comes first and the replayed frames are neither lost nor doubled.
         self.outbox.hold()
         try:
-            await self._enter_and_reply(request_id, data, participant, presence.pk)
+            await self._enter_and_reply(request_id, data, participant, presence.pk, since)
         except BaseException:
             self.outbox.release()  # whatever happens, the connection is not left mute
             raise
@@ -214,10 +217,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         data: protocol.JoinPayload,
         participant: participants.Participant,
         presence_id: int,
+        since: float,
     ) -> None:
         assert self.outbox is not None  # noqa: S101
         # Registered before entering, so that `disconnect` undoes it whatever fails next.
-        self.room = await HUB.enter(
+        # (`room`, not `self.room`: a revocation may put this connection out meanwhile.)
+        room = self.room = await HUB.enter(
             self.session_id,
             self.outbox,
             level=STAFF
@@ -228,16 +233,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
             presence_id=presence_id,
             participant=participant,
             on_revoke=self._revoked,
+            since=since,
         )
-        missed = self.room.missed_since(data.epoch, data.last_seq) if data.epoch else None
-        seq = self.room.seq  # a snapshot read from now on is at least this recent
+        missed = room.missed_since(data.epoch, data.last_seq) if data.epoch else None
+        seq = room.seq  # a snapshot read from now on is at least this recent
         snapshot = None
         if missed is None:
             snapshot = await self._snapshot()
         me = await sync_to_async(join_state)(participant)
         if missed is not None:  # what was held is among the frames to replay, now
-            missed = self.room.missed_since(data.epoch, data.last_seq) or []
-            seq = self.room.seq
+            missed = room.missed_since(data.epoch, data.last_seq) or []
+            seq = room.seq
         self.outbox.put_now(
             protocol.success(
                 request_id,
@@ -246,7 +252,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     **me,
                     "role": participant.role,
                     "name": participant.name,
-                    "epoch": self.room.epoch,
+                    "epoch": room.epoch,
                     "seq": seq,
                     "resynced": missed is not None,
                     "snapshot": snapshot,

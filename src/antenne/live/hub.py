@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ PUBLIC, BACKSTAGE, STAFF = Audience.PUBLIC, Audience.BACKSTAGE, Audience.STAFF
 TICK = 0.15
 HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
 OUTBOX_FRAMES = 256
+REVOCATIONS_KEPT = 30.0  # seconds a room remembers revocations, for joins under way
 _MEDIA_TASKS: set[asyncio.Task[None]] = set()  # engine calls after a revocation, under way
 
 
@@ -85,11 +87,11 @@ class Outbox:
             self.put(text)
 
     def put(self, text: str) -> None:
+        if self.held is not None:  # released through here: then paused, if still paused
+            self.held.append(text)
+            return
         if self.paused is not None:
             self.paused.append(text)
-            return
-        if self.held is not None:
-            self.held.append(text)
             return
         self.put_now(text)
 
@@ -143,6 +145,9 @@ class LocalRoom:
         self.seq = 0
         self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
         self.members: dict[Outbox, Member] = {}
+        # (monotonic time, message) of the revocations heard lately: a join answered at that
+        # moment (identified before, entered after) is re-checked (`Hub.enter`).
+        self.revocations: deque[tuple[float, dict[str, Any]]] = deque(maxlen=256)
         self.pending: list[dict[str, Any]] = []
         self.channel = ""
         self.tasks: list[asyncio.Task[None]] = []
@@ -194,6 +199,10 @@ class LocalRoom:
     def _revoke(self, message: dict[str, Any]) -> None:
         """Pause the connections the revocation names and have each re-check its right (the
         consumer closes it or resumes it); stop the media it ended."""
+        now = time.monotonic()
+        while self.revocations and self.revocations[0][0] < now - REVOCATIONS_KEPT:
+            self.revocations.popleft()
+        self.revocations.append((now, message))
         for outbox, member in list(self.members.items()):
             if member.named_by(message) and member.on_revoke is not None:
                 outbox.pause()
@@ -297,14 +306,26 @@ class Hub:
         presence_id: int | None = None,
         participant: Participant | None = None,
         on_revoke: Callable[[], None] | None = None,
+        since: float | None = None,
     ) -> LocalRoom:
+        """Add a connection to the session's room (created in this process on first use).
+        `since`: when its join began (monotonic). A revocation naming it that the room heard
+        since then, or any revocation a new room could not hear, has it re-checked at once
+        (its right was read before the revocation, and it entered after)."""
         async with self.lock:
             room = self.rooms.get(session_id)
+            created = room is None
             if room is None:
                 room = LocalRoom(session_id)
                 await room.start()
                 self.rooms[session_id] = room
-            room.members[outbox] = Member(level, presence_id, participant, on_revoke)
+            member = Member(level, presence_id, participant, on_revoke)
+            room.members[outbox] = member
+            if on_revoke is not None and since is not None:
+                heard = any(t >= since and member.named_by(m) for t, m in room.revocations)
+                if created or heard:
+                    outbox.pause()
+                    on_revoke()
             return room
 
     async def leave(self, session_id: int, outbox: Outbox) -> None:
