@@ -68,7 +68,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     presence_id: int | None = None
     outbox: Outbox | None = None
     room: LocalRoom | None = None
-    ejected = False
+    ejected = False  # put out of the room (a revocation): closing
+    gone = False  # the socket closed
     checks: set[asyncio.Task[None]]  # re-checks of the right under way (`_revoked`)
 
     async def connect(self) -> None:
@@ -78,7 +79,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.language = chosen if chosen in languages else django_settings.LANGUAGE_CODE
         await self.accept()
         self.outbox = Outbox(self._send_text, self._too_slow)
-        self.checks: set[asyncio.Task[None]] = set()
+        self.checks = set()
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
@@ -88,6 +89,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
 
     async def disconnect(self, code: int) -> None:
+        self.gone = True
+        if getattr(self, "checks", None):  # a re-check under way finishes first
+            await asyncio.gather(*list(self.checks), return_exceptions=True)
         await self._leave()
 
     async def _leave(self) -> None:
@@ -116,7 +120,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _recheck(self) -> None:
         participant = self.participant
-        if participant is None or self.ejected:
+        if participant is None or self.ejected or self.gone:
             return
         try:
             await sync_to_async(participants.require_in_room)(participant)
@@ -136,7 +140,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             await self._leave()
         finally:
-            await self.close(code=CLOSE_REVOKED, reason=reason)
+            if not self.gone:
+                await self.close(code=CLOSE_REVOKED, reason=reason)
 
     def _reply(self, text: str) -> None:
         assert self.outbox is not None  # noqa: S101
