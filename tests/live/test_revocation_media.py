@@ -38,7 +38,7 @@ def janus(tmp_path):
     """A Janus of this test's own (its rooms are numbered by session ids, which restart)."""
     sink = EventSink()
     server = make_janus(
-        tmp_path / "janus", events_url=sink.url, http_port=free_port(), admin_port=free_port()
+        tmp_path, events_url=sink.url, http_port=free_port(), admin_port=free_port()
     )
     server.start()
     yield server
