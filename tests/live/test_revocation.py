@@ -36,9 +36,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REVOKED = 4403
 
 
-async def closed(ws, within: float = 1.0) -> tuple[list, dict]:
+async def closed(ws, within: float = 2.0) -> tuple[list, dict]:
     """What the server sent until it closed the socket, and the close; fails unless the close
-    comes within `within` seconds."""
+    comes within `within` seconds (1 s where the delay is the point: the test across
+    processes; a little more elsewhere, for a loaded test machine)."""
     deadline = time.monotonic() + within
     received = []
     while True:

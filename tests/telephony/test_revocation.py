@@ -37,6 +37,6 @@ async def test_a_caller_whose_registration_is_withdrawn_is_hung_up(phones, anima
         "erase": registrations.erase_registration,
     }[how]
     await sync_to_async(service)(actor=animator, registration=registration)
-    await asyncio.wait_for(phone.bye.wait(), 2)
+    await asyncio.wait_for(phone.bye.wait(), 3)
     await asyncio.sleep(0.3)
     assert not stays.bye.is_set()  # the other caller stays
