@@ -10,6 +10,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 
 from antenne.asgi import application
+from antenne.registrations.models import Registration
 
 HEADERS = [(b"host", b"antenne.test"), (b"origin", b"https://antenne.test")]
 
@@ -47,3 +48,10 @@ def login_cookie(user) -> str:
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.save()
     return store.session_key
+
+
+def revoke_quietly(registration) -> None:
+    """Revoke a registration in the database only: no hook fires, the room is not told (the
+    service puts the person out of the room: tests/live/test_revocation.py). What is left
+    to stop the person is the re-check of each read and write."""
+    Registration.objects.filter(pk=registration.pk).update(status=Registration.Status.REVOKED)

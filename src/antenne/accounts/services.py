@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
+from antenne.accounts import hooks
+from antenne.accounts.hooks import MemberChange
 from antenne.accounts.models import (
     ApiToken,
     LoginToken,
@@ -265,6 +267,8 @@ def change_role(*, actor: Any, user: User, role: str) -> User:
         user.role = role
         user.save(update_fields=["role"])
         log_action(user, actions.ROLE_CHANGED, actor=actor, data={"from": previous, "to": role})
+        # A lower role may end the right to manage sessions whose rooms they are in.
+        hooks.MEMBER_ROLE_CHANGED.fire(MemberChange(user_id=user.pk, actor=actor))
     return user
 
 
@@ -293,6 +297,9 @@ def set_active(*, actor: Any, user: User, active: bool) -> User:
             revoked = _end_access(user)
         action = actions.MEMBER_REACTIVATED if active else actions.MEMBER_DEACTIVATED
         log_action(user, action, actor=actor, data=revoked)
+        if not active:
+            # Their open room connections are closed at once (rooms subscribes).
+            hooks.MEMBER_DEACTIVATED.fire(MemberChange(user_id=user.pk, actor=actor))
     return user
 
 

@@ -34,3 +34,31 @@ SESSION_ENDED = Hook[SessionChange]("session.ended")
 
 # The states in which attendees still wait for the broadcast.
 WAITING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
+
+
+@dataclass(frozen=True)
+class SpeakerChange:
+    """A speaker whose link stopped working: revoked, or the speaker removed (fired before
+    the row is deleted)."""
+
+    speaker_id: int
+    session_id: int
+    actor: Any = None
+
+
+SPEAKER_REVOKED = Hook[SpeakerChange]("speaker.revoked")
+SPEAKER_REMOVED = Hook[SpeakerChange]("speaker.removed")
+
+
+@dataclass(frozen=True)
+class StaffChange:
+    """Members who may have lost the right to manage sessions: animators taken off a
+    session, or the previous owner of a webinar (for each of its sessions). Fired inside the
+    change's transaction, after the change: a handler asks `can_manage_session` again."""
+
+    session_ids: tuple[int, ...]
+    user_ids: tuple[int, ...]
+    actor: Any = None
+
+
+SESSION_STAFF_REMOVED = Hook[StaffChange]("session.staff_removed")

@@ -19,7 +19,7 @@ from antenne.core.locks import serialize
 from antenne.core.permissions import is_admin
 from antenne.events import hooks
 from antenne.events.conflicts import ConflictReport, find_conflicts
-from antenne.events.hooks import SessionChange
+from antenne.events.hooks import SessionChange, StaffChange
 from antenne.events.models import Event, Session
 from antenne.events.permissions import (
     can_create_events,
@@ -161,6 +161,7 @@ def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
         _check_language(changes["language"])
     changed = {}
     with transaction.atomic():
+        previous_owner = event.owner_id
         for name, value in changes.items():
             if name == "cover_image" and value is None:
                 continue
@@ -170,6 +171,12 @@ def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
         if changed:
             event.save()
             log_action(event, actions.EVENT_UPDATED, actor=actor, data=changed)
+        if "owner" in changed and previous_owner is not None:
+            # The previous owner may not manage the sessions any more: their rooms re-check.
+            sessions = tuple(event.sessions.values_list("pk", flat=True))
+            hooks.SESSION_STAFF_REMOVED.fire(
+                StaffChange(session_ids=sessions, user_ids=(previous_owner,), actor=actor)
+            )
     return event
 
 
@@ -355,6 +362,11 @@ def update_session(
                 "animators": {"from": before, "to": sorted(a.pk for a in animators)},
             },
         )
+        removed = tuple(sorted(set(before) - {a.pk for a in animators}))
+        if removed:  # animators taken off the session leave its room (unless still allowed)
+            hooks.SESSION_STAFF_REMOVED.fire(
+                StaffChange(session_ids=(session.pk,), user_ids=removed, actor=actor)
+            )
     return session
 
 

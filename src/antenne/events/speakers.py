@@ -18,6 +18,8 @@ from antenne.core import actions
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, PermissionDenied
 from antenne.core.links import absolute_url
+from antenne.events import hooks
+from antenne.events.hooks import SpeakerChange
 from antenne.events.models import Session, Speaker
 from antenne.events.permissions import require_session_manager
 from antenne.outbox.services import queue_email
@@ -100,11 +102,14 @@ def resend_speaker_invitation(*, actor: Any, speaker: Speaker) -> Speaker:
 
 
 def revoke_speaker_link(*, actor: Any, speaker: Speaker) -> Speaker:
+    """The link stops working; a speaker in the room is put out of it (and off the stage)."""
     require_session_manager(actor, speaker.session)
     if speaker.revoked_at is None:
-        speaker.revoked_at = timezone.now()
-        speaker.save(update_fields=["revoked_at"])
-        log_action(speaker, actions.SPEAKER_REVOKED, actor=actor)
+        with transaction.atomic():
+            speaker.revoked_at = timezone.now()
+            speaker.save(update_fields=["revoked_at"])
+            log_action(speaker, actions.SPEAKER_REVOKED, actor=actor)
+            hooks.SPEAKER_REVOKED.fire(_speaker_change(speaker, actor))
     return speaker
 
 
@@ -112,7 +117,12 @@ def remove_speaker(*, actor: Any, speaker: Speaker) -> None:
     require_session_manager(actor, speaker.session)
     with transaction.atomic():
         log_action(speaker, actions.SPEAKER_REMOVED, actor=actor, data={"email": speaker.email})
+        hooks.SPEAKER_REMOVED.fire(_speaker_change(speaker, actor))  # while the row exists
         speaker.delete()
+
+
+def _speaker_change(speaker: Speaker, actor: Any) -> SpeakerChange:
+    return SpeakerChange(speaker_id=speaker.pk, session_id=speaker.session_id, actor=actor)
 
 
 def speaker_for_link(*, raw: str) -> Speaker:

@@ -2,12 +2,19 @@
 
 A connection first sends `["join", id, {...}]` with a join link key, a speaker link token,
 or nothing (a back-office login, by its session cookie). Until then every other action is
-refused. Each joined connection is one attendance row (`rooms.Presence`) until it closes."""
+refused. Each joined connection is one attendance row (`rooms.Presence`) until it closes.
+
+When a revocation names the connection (`live.hub`), it re-checks its right at once and, if
+refused, leaves the room: nothing more is sent, its attendance row, raised hand and stage
+feeds end, and the socket closes with `CLOSE_REVOKED` and the refusal's code as the reason
+(docs/live-protocol.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -45,6 +52,9 @@ from antenne.rooms.stage_media import live_feeds
 logger = logging.getLogger("antenne.live")
 
 CLOSE_TOO_SLOW = 4008
+# The person's right to be in the room was withdrawn (registration revoked or erased, speaker
+# link revoked, animator removed, member deactivated); the reason is the refusal's code.
+CLOSE_REVOKED = 4403
 # The room's features: each module registers its actions (`live.actions.action`) on import.
 FEATURES = (chat, moderation, people, phone, ping, polls, qa, reactions, stage)
 
@@ -58,6 +68,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     presence_id: int | None = None
     outbox: Outbox | None = None
     room: LocalRoom | None = None
+    ejected = False  # put out of the room (a revocation): closing
+    gone = False  # the socket closed
+    checks: set[asyncio.Task[None]]  # re-checks of the right under way (`_revoked`)
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -66,6 +79,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.language = chosen if chosen in languages else django_settings.LANGUAGE_CODE
         await self.accept()
         self.outbox = Outbox(self._send_text, self._too_slow)
+        self.checks = set()
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
@@ -75,14 +89,59 @@ class RoomConsumer(AsyncWebsocketConsumer):
         asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
 
     async def disconnect(self, code: int) -> None:
-        if self.room is not None and self.outbox is not None:
+        self.gone = True
+        if getattr(self, "checks", None):  # a re-check under way finishes first
+            await asyncio.gather(*list(self.checks), return_exceptions=True)
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Out of the room: no more pushes, the attendance row closed, a raised hand lowered,
+        this connection's feeds and subscriptions stopped. Done once."""
+        room, self.room = self.room, None
+        if room is not None and self.outbox is not None:
             await HUB.leave(self.session_id, self.outbox)
         if self.outbox is not None:
             await self.outbox.close()
-        if self.presence_id is not None:
-            await sync_to_async(services.record_leave)(presence_id=self.presence_id)
-            await presence_closed(self.presence_id)
-            await media_presence_closed(self.session_id, self.presence_id)
+        presence_id, self.presence_id = self.presence_id, None
+        if presence_id is not None:
+            await sync_to_async(services.record_leave)(presence_id=presence_id)
+            await presence_closed(presence_id)
+            await media_presence_closed(self.session_id, presence_id)
+
+    def _revoked(self) -> None:
+        """Called by the room (its outbox paused) when a revocation names this connection:
+        re-check the right in a task of this connection's own, in a fresh context (the room's
+        task belongs to whichever connection opened the room)."""
+        task = asyncio.get_running_loop().create_task(
+            self._recheck(), context=contextvars.Context()
+        )
+        self.checks.add(task)
+        task.add_done_callback(self.checks.discard)
+
+    async def _recheck(self) -> None:
+        participant = self.participant
+        if participant is None or self.ejected or self.gone:
+            return
+        try:
+            await sync_to_async(participants.require_in_room)(participant)
+        except AntenneError as error:
+            await self._eject(error.code)
+            return
+        except Exception:
+            logger.exception("re-checking a live connection's right failed: closing it")
+            await self._eject("server.error")
+            return
+        if self.outbox is not None:
+            self.outbox.resume()
+
+    async def _eject(self, reason: str) -> None:
+        """The right is gone: leave the room now (not when the client answers the close)."""
+        self.ejected = True
+        try:
+            await self._leave()
+        finally:
+            if not self.gone:
+                await self.close(code=CLOSE_REVOKED, reason=reason)
 
     def _reply(self, text: str) -> None:
         assert self.outbox is not None  # noqa: S101
@@ -98,6 +157,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._receive(text_data)
 
     async def _receive(self, text_data: str | None) -> None:
+        if self.ejected:
+            return  # closing: nothing more is read or answered
         request_id: Any = None
         try:
             action, request_id, payload = protocol.parse(text_data)
@@ -133,6 +194,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise protocol.ProtocolError("room.already_joined", "Already joined.", request_id)
         data = protocol.validate(protocol.JoinPayload, payload, request_id)
         user = self.scope.get("user")
+        # A revocation the room hears from now on, while this join is answered, names it.
+        since = time.monotonic()
         participant = await sync_to_async(participants.identify)(
             session_id=self.session_id,
             join_key=data.join_key,
@@ -148,7 +211,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # comes first and the replayed frames are neither lost nor doubled.
         self.outbox.hold()
         try:
-            await self._enter_and_reply(request_id, data, participant, presence.pk)
+            await self._enter_and_reply(request_id, data, participant, presence.pk, since)
         except BaseException:
             self.outbox.release()  # whatever happens, the connection is not left mute
             raise
@@ -159,10 +222,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         data: protocol.JoinPayload,
         participant: participants.Participant,
         presence_id: int,
+        since: float,
     ) -> None:
         assert self.outbox is not None  # noqa: S101
         # Registered before entering, so that `disconnect` undoes it whatever fails next.
-        self.room = await HUB.enter(
+        # (`room`, not `self.room`: a revocation may put this connection out meanwhile.)
+        room = self.room = await HUB.enter(
             self.session_id,
             self.outbox,
             level=STAFF
@@ -171,16 +236,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if participant.is_backstage
             else PUBLIC,
             presence_id=presence_id,
+            participant=participant,
+            on_revoke=self._revoked,
+            since=since,
         )
-        missed = self.room.missed_since(data.epoch, data.last_seq) if data.epoch else None
-        seq = self.room.seq  # a snapshot read from now on is at least this recent
+        missed = room.missed_since(data.epoch, data.last_seq) if data.epoch else None
+        seq = room.seq  # a snapshot read from now on is at least this recent
         snapshot = None
         if missed is None:
             snapshot = await self._snapshot()
         me = await sync_to_async(join_state)(participant)
         if missed is not None:  # what was held is among the frames to replay, now
-            missed = self.room.missed_since(data.epoch, data.last_seq) or []
-            seq = self.room.seq
+            missed = room.missed_since(data.epoch, data.last_seq) or []
+            seq = room.seq
         self.outbox.put_now(
             protocol.success(
                 request_id,
@@ -189,7 +257,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     **me,
                     "role": participant.role,
                     "name": participant.name,
-                    "epoch": self.room.epoch,
+                    "epoch": room.epoch,
                     "seq": seq,
                     "resynced": missed is not None,
                     "snapshot": snapshot,

@@ -10,7 +10,13 @@ client that reconnects with the last (epoch, seq) it saw gets exactly the frames
 otherwise (another process, or too far behind) it gets a fresh snapshot.
 
 A connection's outgoing buffer is bounded (`Outbox`): a client that does not read fast
-enough is dropped once its buffer is full, without slowing anyone else."""
+enough is dropped once its buffer is full, without slowing anyone else.
+
+A revocation (`room.revoke`, from `rooms.push.revoke`) names a registration, a speaker or a
+member: the room pauses the matching connections at once (nothing more reaches them) and
+asks each to re-check its right (`Member.on_revoke`, the consumer's); a connection still
+allowed is resumed, the others are closed. This process's media engine stops the feeds the
+revocation ended."""
 
 from __future__ import annotations
 
@@ -19,16 +25,19 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from antenne.media.signaling import session_over
+from antenne.media.signaling import background, revoked, session_over
 from antenne.rooms import push
 from antenne.rooms.attendance import HEARTBEAT, touch
+from antenne.rooms.participants import Participant
 from antenne.rooms.push import Audience
 
 logger = logging.getLogger("antenne.live")
@@ -39,6 +48,8 @@ PUBLIC, BACKSTAGE, STAFF = int(Audience.PUBLIC), int(Audience.BACKSTAGE), int(Au
 TICK = 0.15
 HISTORY = 600  # frames kept for resync (~90 s at one frame per tick)
 OUTBOX_FRAMES = 256
+REVOCATIONS_KEPT = 30.0  # seconds a room remembers revocations, for joins under way
+_MEDIA_TASKS: set[asyncio.Task[None]] = set()  # engine calls after a revocation, under way
 
 
 class Outbox:
@@ -49,6 +60,7 @@ class Outbox:
         self.on_overflow = on_overflow
         self.overflowed = False
         self.held: list[str] | None = None
+        self.paused: list[str] | None = None
         self.task = asyncio.get_running_loop().create_task(self._drain(send))
 
     def hold(self) -> None:
@@ -64,9 +76,23 @@ class Outbox:
             if not (without_frames and text.startswith('["frame"')):
                 self.put(text)
 
+    def pause(self) -> None:
+        """Keep what the room sends aside while this connection's right is re-checked (a
+        revocation named it): dropped if it is closed, sent if it may stay."""
+        if self.paused is None:
+            self.paused = []
+
+    def resume(self) -> None:
+        paused, self.paused = self.paused or [], None
+        for text in paused:
+            self.put(text)
+
     def put(self, text: str) -> None:
-        if self.held is not None:
+        if self.held is not None:  # released through here: then paused, if still paused
             self.held.append(text)
+            return
+        if self.paused is not None:
+            self.paused.append(text)
             return
         self.put_now(text)
 
@@ -91,14 +117,38 @@ class Outbox:
             await self.task
 
 
+@dataclass
+class Member:
+    """A connection in a room: what it may see (`level`: PUBLIC, BACKSTAGE or STAFF), its
+    attendance row, who it is, and what to call when a revocation names it."""
+
+    level: int
+    presence_id: int | None = None
+    participant: Participant | None = None
+    on_revoke: Callable[[], None] | None = None
+
+    def named_by(self, message: dict[str, Any]) -> bool:
+        """Whether a `room.revoke` message names this connection's person."""
+        who = self.participant
+        if who is None:
+            return False
+        return bool(
+            (message.get("registration_id") and who.registration_id == message["registration_id"])
+            or (message.get("speaker_id") and who.speaker_id == message["speaker_id"])
+            or (message.get("user_id") and who.is_staff and who.user_id == message["user_id"])
+        )
+
+
 class LocalRoom:
     def __init__(self, session_id: int) -> None:
         self.session_id = session_id
         self.epoch = secrets.token_hex(6)
         self.seq = 0
         self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
-        # outbox -> (audience level: PUBLIC, BACKSTAGE or STAFF; attendance row id)
-        self.members: dict[Outbox, tuple[int, int | None]] = {}
+        self.members: dict[Outbox, Member] = {}
+        # (monotonic time, message) of the revocations heard lately: a join answered at that
+        # moment (identified before, entered after) is re-checked (`Hub.enter`).
+        self.revocations: deque[tuple[float, dict[str, Any]]] = deque(maxlen=256)
         self.pending: list[dict[str, Any]] = []
         self.channel = ""
         self.tasks: list[asyncio.Task[None]] = []
@@ -144,6 +194,28 @@ class LocalRoom:
                 )
                 if message["state"] in ("ended", "cancelled"):
                     self._media_over()
+            elif message.get("type") == "room.revoke":
+                self._revoke(message)
+
+    def _revoke(self, message: dict[str, Any]) -> None:
+        """Pause the connections the revocation names and have each re-check its right (the
+        consumer closes it or resumes it); stop the media it ended."""
+        now = time.monotonic()
+        while self.revocations and self.revocations[0][0] < now - REVOCATIONS_KEPT:
+            self.revocations.popleft()
+        self.revocations.append((now, message))
+        for outbox, member in list(self.members.items()):
+            if member.named_by(message) and member.on_revoke is not None:
+                outbox.pause()
+                member.on_revoke()
+        presences = [int(p) for p in message.get("presence_ids") or []]
+        feeds = [str(f) for f in message.get("engine_feed_ids") or []]
+        if presences or feeds:
+            # Not one of the room's tasks: the room may stop (its last connection put out)
+            # before the engine is done.
+            task = background(revoked(self.session_id, presences, feeds))
+            _MEDIA_TASKS.add(task)
+            task.add_done_callback(_MEDIA_TASKS.discard)
 
     def _media_over(self) -> None:
         """The session ended: this process's media engine stops its streams (an engine
@@ -155,7 +227,7 @@ class LocalRoom:
         """Tell the database this process still holds its connections (rooms.attendance)."""
         while True:
             await asyncio.sleep(HEARTBEAT.total_seconds())
-            ids = [pid for _level, pid in self.members.values() if pid is not None]
+            ids = [m.presence_id for m in self.members.values() if m.presence_id is not None]
             try:
                 await sync_to_async(touch)(ids)
             except Exception:
@@ -184,8 +256,8 @@ class LocalRoom:
             if not restricted:
                 continue
             push = json.dumps(["backstage", {"events": restricted}], ensure_ascii=True)
-            for outbox, (member_level, _presence) in list(self.members.items()):
-                if member_level >= level:
+            for outbox, member in list(self.members.items()):
+                if member.level >= level:
                     outbox.put(push)
 
     def missed_since(self, epoch: str, last_seq: int) -> list[str] | None:
@@ -227,15 +299,34 @@ class Hub:
         self.lock = asyncio.Lock()
 
     async def enter(
-        self, session_id: int, outbox: Outbox, *, level: int, presence_id: int | None = None
+        self,
+        session_id: int,
+        outbox: Outbox,
+        *,
+        level: int,
+        presence_id: int | None = None,
+        participant: Participant | None = None,
+        on_revoke: Callable[[], None] | None = None,
+        since: float | None = None,
     ) -> LocalRoom:
+        """Add a connection to the session's room (created in this process on first use).
+        `since`: when its join began (monotonic). A revocation naming it that the room heard
+        since then, or any revocation a new room could not hear, has it re-checked at once
+        (its right was read before the revocation, and it entered after)."""
         async with self.lock:
             room = self.rooms.get(session_id)
+            created = room is None
             if room is None:
                 room = LocalRoom(session_id)
                 await room.start()
                 self.rooms[session_id] = room
-            room.members[outbox] = (level, presence_id)
+            member = Member(level, presence_id, participant, on_revoke)
+            room.members[outbox] = member
+            if on_revoke is not None and since is not None:
+                heard = any(t >= since and member.named_by(m) for t, m in room.revocations)
+                if created or heard:
+                    outbox.pause()
+                    on_revoke()
             return room
 
     async def leave(self, session_id: int, outbox: Outbox) -> None:

@@ -296,6 +296,19 @@ async def taken_off_stage(session_id: int, registration_id: int) -> None:
         await push_feeds(session_id)
 
 
+async def revoked(session_id: int, presence_ids: list[int], engine_feed_ids: list[str]) -> None:
+    """Someone's right to be in the room was withdrawn (`rooms.revocation` ended their feeds
+    in the database): this process's engine stops those feeds and whatever those connections
+    published or watched. Told to every process (an engine shared by every process, Janus,
+    hears it once per process: what is gone already is not an error)."""
+    current = engine()
+    for engine_feed_id in engine_feed_ids:
+        await _quietly(current.unpublish(session_id, engine_feed_id))
+    for presence_id in presence_ids:
+        await _quietly(current.kick(session_id, participant_key(presence_id)))
+        ROOMS.names.get(session_id, {}).pop(presence_id, None)
+
+
 async def session_over(session_id: int) -> None:
     """The session ended (or was cancelled): every stream of it stops."""
     ended = await sync_to_async(stage_media.end_feeds)(session_id=session_id, everything=True)

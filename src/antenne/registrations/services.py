@@ -252,11 +252,12 @@ def revoke_registration(*, actor: Any, registration: Registration) -> Registrati
     """The join link stops working; the registration stays listed as revoked."""
     require_session_manager(actor, registration.session)
     if registration.status != Registration.Status.REVOKED:
-        registration.status = Registration.Status.REVOKED
-        registration.revoked_at = timezone.now()
-        registration.save(update_fields=["status", "revoked_at", "updated_at"])
-        log_action(registration, actions.REGISTRATION_REVOKED, actor=actor)
-        hooks.REGISTRATION_REVOKED.fire(_change(registration, actor))
+        with transaction.atomic():
+            registration.status = Registration.Status.REVOKED
+            registration.revoked_at = timezone.now()
+            registration.save(update_fields=["status", "revoked_at", "updated_at"])
+            log_action(registration, actions.REGISTRATION_REVOKED, actor=actor)
+            hooks.REGISTRATION_REVOKED.fire(_change(registration, actor))
     return registration
 
 

@@ -114,9 +114,10 @@ def require_open(session: Session, states: set[str]) -> None:
 
 
 def require_in_room(participant: Participant) -> None:
-    """The right to be in the room is checked at join and again before each write: a
-    registration revoked, a speaker link withdrawn or a session ended meanwhile stops the
-    person here."""
+    """The right to be in the room is checked at join and again before each read and write,
+    and when a revocation names the connection (`rooms.revocation`): a registration revoked
+    or erased, a speaker link withdrawn, an animator removed or deactivated, or a session
+    ended meanwhile stops the person here."""
     state = Session.objects.filter(pk=participant.session_id).values_list("state", flat=True)
     allowed = OPEN_TO_STAFF if participant.is_backstage else OPEN_TO_ATTENDEES
     if state.first() not in allowed:
@@ -139,6 +140,19 @@ def require_in_room(participant: Participant) -> None:
         raise PermissionDenied(
             _("This speaker link is not valid any more."), code="speaker.link_invalid"
         )
+    if participant.is_staff and not may_manage(participant.user_id, participant.session_id):
+        raise PermissionDenied(
+            _("Only the session's animators and admins join from the back office."),
+            code="permission.not_animator",
+        )
+
+
+def may_manage(user_id: int | None, session_id: int) -> bool:
+    """Whether this member (active) manages the session now: its animators, its webinar's
+    owner, admins."""
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    session = Session.objects.select_related("event").filter(pk=session_id).first()
+    return user is not None and session is not None and can_manage_session(user, session)
 
 
 def require_staff(participant: Participant) -> None:
@@ -146,14 +160,3 @@ def require_staff(participant: Participant) -> None:
     if not participant.is_staff:
         raise PermissionDenied(_("Only the session's staff moderate."), code="permission.not_staff")
     require_in_room(participant)
-    user = (
-        User.objects.filter(pk=participant.user_id, is_active=True).first()
-        if participant.user_id is not None
-        else None
-    )
-    session = Session.objects.select_related("event").get(pk=participant.session_id)
-    if user is None or not can_manage_session(user, session):
-        raise PermissionDenied(
-            _("Only the session's animators and admins join from the back office."),
-            code="permission.not_animator",
-        )

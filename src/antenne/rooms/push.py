@@ -66,6 +66,33 @@ async def publish_state(session_id: int, state: str) -> None:
     await _layer().group_send(room_group(session_id), {"type": "room.state", "state": state})
 
 
+async def revoke(
+    session_id: int,
+    *,
+    registration_id: int | None = None,
+    speaker_id: int | None = None,
+    user_id: int | None = None,
+    presence_ids: list[int] | None = None,
+    engine_feed_ids: list[str] | None = None,
+) -> None:
+    """A right to be in the room was withdrawn (`rooms.revocation`): every process's room
+    pauses the connections this names (a registration, a speaker link, or a member's staff
+    connections), has each re-check its right and closes those refused; its media engine
+    stops the feeds `engine_feed_ids` and whatever the closed connections `presence_ids`
+    received."""
+    await _layer().group_send(
+        room_group(session_id),
+        {
+            "type": "room.revoke",
+            "registration_id": registration_id,
+            "speaker_id": speaker_id,
+            "user_id": user_id,
+            "presence_ids": list(presence_ids or []),
+            "engine_feed_ids": list(engine_feed_ids or []),
+        },
+    )
+
+
 async def send_to_telephony(session_id: int, message: dict[str, Any]) -> None:
     """A message for the telephone gateway's processes serving the session."""
     await _layer().group_send(telephony_group(session_id), message)

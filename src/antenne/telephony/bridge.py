@@ -312,6 +312,9 @@ class SessionBridge:
         await layer.group_add(push.telephony_group(self.session_id), self._channel)
         while True:
             message = await layer.receive(self._channel)
+            if message.get("type") == "phone.revoke":
+                self._revoked(message)
+                continue
             if message.get("type") != "phone.floor":
                 continue
             try:
@@ -323,6 +326,14 @@ class SessionBridge:
             notify = self.members.get(presence_id)
             if notify is not None:
                 notify("floor", floor)
+
+    def _revoked(self, message: dict[str, Any]) -> None:
+        """Callers whose registration was revoked or erased (`rooms.revocation`): their
+        calls end."""
+        for presence_id in message.get("presence_ids") or []:
+            notify = self.members.get(int(presence_id))
+            if notify is not None:
+                notify("revoked", None)
 
     async def give_floor(self, presence_id: int) -> FloorFeed | None:
         if presence_id in self.floors:

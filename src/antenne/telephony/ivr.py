@@ -258,6 +258,10 @@ class _CallRun:
                     star_at = None
             elif event == "floor":
                 await self._set_floor(bridge, bool(data))
+            elif event == "revoked":  # their registration was revoked or erased: hang up
+                clock.listen(call, None)
+                self.player.stop()
+                return Outcome.COMPLETED
 
     def _enter(self, state: str | None, bridge: SessionBridge, *, first: bool) -> None:
         clock, call = self.ivr.clock, self.call

@@ -36,6 +36,7 @@ const PING_EVERY_MS = 25000;
 const PING_TIMEOUT_MS = 10000;
 const REPLY_TIMEOUT_MS = 15000; // a request never answered (e.g. a frame the server could not read)
 const MAX_DELAY_MS = 6 * 3600 * 1000; // setTimeout overflows past 24.8 days
+const CLOSE_REVOKED = 4403; // put out of the room: a right withdrawn (docs/live-protocol.md)
 
 /** Milliseconds before reconnection attempt `attempt` (0, 1, 2…): 1 s × 2^attempt ± 30 %,
  * at most 30 s. `random` returns a number in [0, 1). */
@@ -134,7 +135,7 @@ export class LiveClient {
     this.socket = ws;
     ws.onopen = () => this.sendJoin(ws);
     ws.onmessage = (event) => this.receive(event.data);
-    ws.onclose = () => this.lost(false);
+    ws.onclose = (event) => this.lost(false, event.code);
   }
 
   sendJoin(ws) {
@@ -252,12 +253,14 @@ export class LiveClient {
   }
 
   /** The connection closed (or stopped answering pings): try again after the backoff. */
-  lost(unanswered) {
+  lost(unanswered, code = 0) {
     const wasJoined = this.isJoined || unanswered;
     if (wasJoined && Date.now() - this.joinedAt > STABLE_MS) this.attempt = 0;
     this.drop();
     if (this.stopped) return;
-    this.retryIn(backoffDelay(this.attempt++), { lost: wasJoined });
+    // Put out of the room: join again now, to be told why (or to stay with the rights left).
+    const delay = code === CLOSE_REVOKED ? 0 : backoffDelay(this.attempt++);
+    this.retryIn(delay, { lost: wasJoined });
   }
 
   retryIn(delay, detail) {
