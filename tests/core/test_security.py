@@ -72,3 +72,12 @@ def test_unknown_pages_are_friendly_404s(client):
 def test_wrong_host_header_is_refused(client):
     response = client.get("/login/", HTTP_HOST="evil.example")
     assert response.status_code == 400
+
+
+def test_pages_let_scripts_connect_to_this_site_only(client):
+    csp = client.get("/login/")["Content-Security-Policy"]
+    [connect_src] = [d.strip() for d in csp.split(";") if d.strip().startswith("connect-src")]
+    # 'self', and the site's own WebSocket address (ANTENNE_BASE_URL is https://antenne.test
+    # in tests) for browsers whose 'self' does not cover ws(s)://: never any host.
+    assert connect_src == "connect-src 'self' wss://antenne.test"
+
