@@ -227,6 +227,9 @@ def antenne_env(args: argparse.Namespace, data_dir: str, base_url: str) -> dict[
         ANTENNE_SECRET_KEY=secrets.token_urlsafe(50),
         ANTENNE_RUN_WORKER="false",
         ANTENNE_BASE_URL=base_url,
+        # Every client of the bench connects from 127.0.0.1: the storm's thousands of
+        # connections waiting for their join would be over one address's share.
+        ANTENNE_LIVE_MAX_UNJOINED=str(args.attendees + args.late + 10),
     )
     if args.servers > 1:
         env["REDIS_URL"] = args.redis_url

@@ -316,6 +316,9 @@ def server_env(data: Path, engine: dict[str, str]) -> dict[str, str]:
         ANTENNE_DATA_DIR=str(data),
         ANTENNE_BASE_URL=BASE,
         ANTENNE_WORKER_INTERVAL="1",
+        # Every subscriber connects from 127.0.0.1: more than one address's share of
+        # connections may be waiting for their join at once.
+        ANTENNE_LIVE_MAX_UNJOINED="1000",
         **engine,
     )
     return env

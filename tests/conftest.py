@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import translation
 
 from antenne.core.permissions import Role
+from antenne.live import admission
 from tests.factories import UserFactory
 from tests.helpers import free_port
 from tests.netns import netns  # noqa: F401 (a fixture for media tests)
@@ -25,6 +26,15 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting_connections():
+    """The live room counts unjoined connections per process; a test's communicator that
+    ends without `disconnect()` must not use up the next tests' share."""
+    admission.WAITING.counts.clear()
+    yield
+    admission.WAITING.counts.clear()
 
 
 @pytest.fixture(autouse=True)

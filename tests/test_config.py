@@ -137,6 +137,8 @@ def as_documented(
         "ANTENNE_CAMPAIGN_CANARY_PAUSE": lambda: str(clean["CAMPAIGN_CANARY_PAUSE"]),
         "ANTENNE_FOLLOWUP_DELAY_MINUTES": lambda: str(clean["FOLLOWUP_DELAY_MINUTES"]),
         "ANTENNE_LIVE_MAX_CONNECTIONS": lambda: str(clean["LIVE_MAX_CONNECTIONS"]),
+        "ANTENNE_LIVE_JOIN_TIMEOUT": lambda: str(clean["LIVE_JOIN_TIMEOUT"]),
+        "ANTENNE_LIVE_MAX_UNJOINED": lambda: str(clean["LIVE_MAX_UNJOINED"]),
         "ANTENNE_LOGIN_LINK_MINUTES": lambda: str(clean["LOGIN_LINK_MINUTES"]),
         "ANTENNE_SESSION_DAYS": lambda: f"{clean['SESSION_COOKIE_AGE'] / 86400:g}",
         "ANTENNE_OIDC_ISSUER": lambda: "" if not clean["OIDC_ENABLED"] else "OpenID Connect on",
@@ -172,6 +174,8 @@ def as_documented(
         "ANTENNE_RATE_LIMIT_SECRET": lambda: rate(clean["RATE_LIMIT_SECRET"]),
         "ANTENNE_RATE_LIMIT_REGISTER": lambda: rate(clean["RATE_LIMIT_REGISTER"]),
         "ANTENNE_RATE_LIMIT_REGISTER_CLIENT": lambda: rate(clean["RATE_LIMIT_REGISTER_CLIENT"]),
+        "ANTENNE_RATE_LIMIT_LIVE_JOIN": lambda: rate(clean["RATE_LIMIT_LIVE_JOIN"]),
+        "ANTENNE_TRUSTED_PROXIES": lambda: ",".join(map(str, clean["TRUSTED_PROXIES"])),
         "ANTENNE_SECURE_COOKIES": secure_cookies_default,
     }
 

@@ -14,6 +14,7 @@ from django.db import close_old_connections
 
 from antenne.accounts.services import issue_setup_url
 from antenne.core import periodic
+from antenne.live.protocol import TRANSPORT_MAX_BYTES
 from antenne.telephony import service
 
 logger = logging.getLogger("antenne.runner")
@@ -153,9 +154,17 @@ def serve(*, host: str, port: int) -> int:
         port=port,
         lifespan="off",
         log_level="warning",
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # X-Forwarded-For and -Proto only from ANTENNE_TRUSTED_PROXIES (none by default: a
+        # client reaching this port directly, or through a relay on this machine that does
+        # not rewrite the headers, must not choose its address or scheme). The application
+        # resolves the same way (`core.ratelimit.client_ip`), for other ASGI servers.
+        proxy_headers=bool(settings.TRUSTED_PROXIES),
+        forwarded_allow_ips=[str(network) for network in settings.TRUSTED_PROXIES],
         server_header=False,
+        # A WebSocket message is read whole before the application sees it: bounded near
+        # the protocol's frame limit, a larger one closes the connection (1009) as soon as
+        # its header arrives, instead of buffering up to uvicorn's default 16 MiB.
+        ws_max_size=TRANSPORT_MAX_BYTES,
         # Live-room frames are small and encoded once per room; compressing them again for
         # each connection cost 1.6x the fan-out CPU and doubled memory per connection
         # (bench/live_room.py, docs/benchmarks.md).

@@ -246,6 +246,8 @@ CAMPAIGN_CANARY_SIZE = config.get_int("ANTENNE_CAMPAIGN_CANARY_SIZE", minimum=0)
 CAMPAIGN_CANARY_PAUSE = config.get_int("ANTENNE_CAMPAIGN_CANARY_PAUSE", minimum=0)
 FOLLOWUP_DELAY_MINUTES = config.get_int("ANTENNE_FOLLOWUP_DELAY_MINUTES", minimum=0)
 LIVE_MAX_CONNECTIONS = config.get_int("ANTENNE_LIVE_MAX_CONNECTIONS", minimum=0)
+LIVE_JOIN_TIMEOUT = config.get_int("ANTENNE_LIVE_JOIN_TIMEOUT", minimum=1)
+LIVE_MAX_UNJOINED = config.get_int("ANTENNE_LIVE_MAX_UNJOINED", minimum=1)
 DEFAULT_FROM_EMAIL = config.get("ANTENNE_EMAIL_FROM")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -296,6 +298,10 @@ RATE_LIMIT_ACCESS_REQUEST = config.get_rate("ANTENNE_RATE_LIMIT_ACCESS_REQUEST")
 RATE_LIMIT_SECRET = config.get_rate("ANTENNE_RATE_LIMIT_SECRET")
 RATE_LIMIT_REGISTER = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER")
 RATE_LIMIT_REGISTER_CLIENT = config.get_rate("ANTENNE_RATE_LIMIT_REGISTER_CLIENT")
+RATE_LIMIT_LIVE_JOIN = config.get_rate("ANTENNE_RATE_LIMIT_LIVE_JOIN")
+# The reverse proxies whose X-Forwarded-For / -Proto are believed (`core.ratelimit.client_ip`,
+# and uvicorn's proxy headers in `antenne run`).
+TRUSTED_PROXIES = config.get_networks("ANTENNE_TRUSTED_PROXIES")
 
 # --- Internationalisation
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]

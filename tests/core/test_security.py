@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from django.test import Client
 
@@ -72,3 +74,35 @@ def test_unknown_pages_are_friendly_404s(client):
 def test_wrong_host_header_is_refused(client):
     response = client.get("/login/", HTTP_HOST="evil.example")
     assert response.status_code == 400
+
+
+def test_pages_let_scripts_connect_to_this_site_only(client):
+    csp = client.get("/login/")["Content-Security-Policy"]
+    [connect_src] = [d.strip() for d in csp.split(";") if d.strip().startswith("connect-src")]
+    # 'self', and the site's own WebSocket address (ANTENNE_BASE_URL is https://antenne.test
+    # in tests) for browsers whose 'self' does not cover ws(s)://: never any host.
+    assert connect_src == "connect-src 'self' wss://antenne.test"
+
+
+def _guess_statuses(peer: str, forwarded: list[str]) -> list[int]:
+    """Wrong join links from `peer`, each with its X-Forwarded-For."""
+    client = Client(REMOTE_ADDR=peer)
+    return [
+        client.get(f"/join/guess{number}/", HTTP_X_FORWARDED_FOR=header).status_code
+        for number, header in enumerate(forwarded)
+    ]
+
+
+def test_x_forwarded_for_is_believed_only_from_trusted_proxies(db, settings):
+    settings.RATE_LIMIT_SECRET = (2, 600)
+    rotating = [f"203.0.113.{n}" for n in range(1, 5)]
+    # By default no proxy is trusted, loopback included: a forged header changes nothing.
+    assert settings.TRUSTED_PROXIES == []
+    assert _guess_statuses("127.0.0.1", rotating) == [404, 404, 429, 429]
+
+    # Behind a trusted proxy, each client has its own count…
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/30")]
+    assert _guess_statuses("10.0.0.1", rotating) == [404, 404, 404, 404]
+    # …kept whatever the client itself prepends, and through a chain of trusted proxies.
+    forged = [f"198.51.100.{n}, 192.0.2.9, 10.0.0.2" for n in range(1, 4)]
+    assert _guess_statuses("10.0.0.1", forged) == [404, 404, 429]

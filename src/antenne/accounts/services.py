@@ -8,6 +8,7 @@ import secrets
 import zoneinfo
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -78,21 +79,24 @@ def issue_login_url(*, user: User) -> str:
     return absolute_url(reverse("public:login_confirm", args=[raw]))
 
 
-def request_login_link(*, email: str) -> None:
+def request_login_link(*, email: str, next_url: str = "") -> None:
     """Answer a login form. The work (lookup, token, email) happens in a background task
     queued identically for every address, so neither the response nor its timing tells
-    whether the address has an account."""
+    whether the address has an account. `next_url`, a path of this site the caller checked,
+    is where the link leads after login."""
     address = normalize_email(email)
-    transaction.on_commit(lambda: send_login_link_task.enqueue(address))
+    transaction.on_commit(lambda: send_login_link_task.enqueue(address, next_url))
 
 
-def send_login_link(*, email: str) -> bool:
+def send_login_link(*, email: str, next_url: str = "") -> bool:
     """Email a login link if `email` belongs to an active member. True when one was sent."""
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:
         return False
     with transaction.atomic():
         url = issue_login_url(user=user)
+        if next_url:  # checked again when the link is used (`public.views.login_confirm`)
+            url += "?" + urlencode({"next": next_url})
         queue_email(
             to=user.email,
             kind="login_link",
@@ -105,9 +109,10 @@ def send_login_link(*, email: str) -> bool:
 
 
 @task()
-def send_login_link_task(email: str) -> bool:
-    """The workers' task for `request_login_link`, beside the service that queues it."""
-    return send_login_link(email=email)
+def send_login_link_task(email: str, next_url: str = "") -> bool:
+    """The workers' task for `request_login_link`, beside the service that queues it (tasks
+    queued before `next_url` existed carry the address only)."""
+    return send_login_link(email=email, next_url=next_url)
 
 
 def redeem_login_token(*, raw: str) -> User:

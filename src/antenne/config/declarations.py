@@ -271,6 +271,20 @@ SETTINGS: tuple[Setting, ...] = (
         "link (0: no limit).",
         "Live room",
     ),
+    Setting(
+        "ANTENNE_LIVE_JOIN_TIMEOUT",
+        "10",
+        "Seconds a live-room connection may stay open without joining (sending `join` with a "
+        "valid link or login); it is then closed (code 4408).",
+        "Live room",
+    ),
+    Setting(
+        "ANTENNE_LIVE_MAX_UNJOINED",
+        "20",
+        "How many live-room connections that have not joined yet one client address may hold "
+        "at once, per web process; more are refused at the handshake.",
+        "Live room",
+    ),
     # --- Accounts
     Setting(
         "ANTENNE_LOGIN_LINK_MINUTES",
@@ -369,8 +383,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ANTENNE_RATE_LIMIT_SECRET",
         "30/600",
-        "Attempts at a secret (login link, setup link, API token) allowed per client "
-        "address, as `count/seconds`.",
+        "Attempts at a secret (login link, setup link, API token; wrong join and speaker "
+        "links, on the pages and in the live room) allowed per client address, as "
+        "`count/seconds`.",
         "Security",
     ),
     Setting(
@@ -386,6 +401,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Public registrations and join-link re-sends allowed per client address, as "
         "`count/seconds` (generous: many people share one office network address).",
         "Security",
+    ),
+    Setting(
+        "ANTENNE_RATE_LIMIT_LIVE_JOIN",
+        "30/60",
+        "Joins of the live room allowed per personal link, speaker link or member, as "
+        "`count/seconds` (a reconnecting page joins again; several devices count together). "
+        "Failed guesses of a link count per client address in `ANTENNE_RATE_LIMIT_SECRET`.",
+        "Security",
+    ),
+    Setting(
+        "ANTENNE_TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or networks of the reverse proxies in front of Antenne "
+        "(`127.0.0.1`, `10.0.0.0/8`). Only a connection from one of them may say who the "
+        "client is (`X-Forwarded-For`) and whether it came over https (`X-Forwarded-Proto`); "
+        "rate limits then count per client address. Set it when a proxy forwards the traffic "
+        "(`127.0.0.1` for nginx on the same machine): otherwise every client behind it shares "
+        "the proxy's address.",
+        "Security",
+        shown="(empty: no proxy is trusted, forwarded headers are ignored)",
     ),
     Setting(
         "ANTENNE_SECURE_COOKIES",

@@ -2,7 +2,8 @@
 
 A connection first sends `["join", id, {...}]` with a join link key, a speaker link token,
 or nothing (a back-office login, by its session cookie). Until then every other action is
-refused. Each joined connection is one attendance row (`rooms.Presence`) until it closes.
+refused, and the connection is closed if it has not joined in time (`live.admission`).
+Each joined connection is one attendance row (`rooms.Presence`) until it closes.
 
 When a revocation names the connection (`live.hub`), it re-checks its right at once and, if
 refused, leaves the room: nothing more is sent, its attendance row, raised hand and stage
@@ -22,9 +23,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings as django_settings
 from django.utils import translation
 
+from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.events.models import Session
 from antenne.live import (
+    admission,
     chat,
     moderation,
     people,
@@ -71,15 +74,47 @@ class RoomConsumer(AsyncWebsocketConsumer):
     ejected = False  # put out of the room (a revocation): closing
     gone = False  # the socket closed
     checks: set[asyncio.Task[None]]  # re-checks of the right under way (`_revoked`)
+    client = ""
+    waiting = False  # holds one of its client address's unjoined places (`live.admission`)
+    joining = False
+    join_deadline: asyncio.TimerHandle | None = None
+    closing: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         chosen = self.scope.get("cookies", {}).get(django_settings.LANGUAGE_COOKIE_NAME, "")
         languages = {code for code, _name in django_settings.LANGUAGES}
         self.language = chosen if chosen in languages else django_settings.LANGUAGE_CODE
+        self.client = ratelimit.websocket_client_ip(self.scope)
+        if not admission.WAITING.admit(self.client):
+            logger.info("refused a live connection: %s holds too many unjoined", self.client)
+            await self.close()  # before accept: the handshake is answered 403
+            return
+        self.waiting = True
         await self.accept()
         self.outbox = Outbox(self._send_text, self._too_slow)
         self.checks = set()
+        self.join_deadline = asyncio.get_running_loop().call_later(
+            django_settings.LIVE_JOIN_TIMEOUT, self._join_timed_out
+        )
+
+    def _join_timed_out(self) -> None:
+        if self.participant is not None:
+            return
+        loop = asyncio.get_running_loop()
+        if self.joining:  # a join is being answered: look again once it is
+            self.join_deadline = loop.call_later(1, self._join_timed_out)
+            return
+        self.closing = loop.create_task(self.close(code=admission.CLOSE_JOIN_TIMEOUT))
+
+    def _joined(self) -> None:
+        """No longer waiting at the door: its place goes back to its client address."""
+        if self.join_deadline is not None:
+            self.join_deadline.cancel()
+            self.join_deadline = None
+        if self.waiting:
+            self.waiting = False
+            admission.WAITING.leave(self.client)
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
@@ -90,6 +125,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.gone = True
+        self._joined()
         if getattr(self, "checks", None):  # a re-check under way finishes first
             await asyncio.gather(*list(self.checks), return_exceptions=True)
         await self._leave()
@@ -196,16 +232,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         # A revocation the room hears from now on, while this join is answered, names it.
         since = time.monotonic()
-        participant = await sync_to_async(participants.identify)(
-            session_id=self.session_id,
-            join_key=data.join_key,
-            speaker_token=data.speaker_token,
-            user=user if not (data.join_key or data.speaker_token) else None,
-        )
-        presence = await sync_to_async(services.record_join)(
-            participant=participant, device=data.device
-        )
+        self.joining = True
+        try:
+            participant = await sync_to_async(admission.identify)(
+                client=self.client,
+                session_id=self.session_id,
+                join_key=data.join_key,
+                speaker_token=data.speaker_token,
+                user=user if not (data.join_key or data.speaker_token) else None,
+            )
+            presence = await sync_to_async(services.record_join)(
+                participant=participant, device=data.device
+            )
+        finally:
+            self.joining = False
         self.participant, self.presence_id = participant, presence.pk
+        self._joined()
         assert self.outbox is not None  # noqa: S101
         # Frames the room sends while this join is answered are held, so that the reply
         # comes first and the replayed frames are neither lost nor doubled.

@@ -15,6 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_FRAME_BYTES = 8192
+# What the ASGI server reads of one message (uvicorn's `ws_max_size` in `antenne run`): a
+# frame up to this size gets `protocol.frame_too_large`, a larger one closes the connection
+# (1009) without being read. Another ASGI server should be given the same limit.
+TRANSPORT_MAX_BYTES = 2 * MAX_FRAME_BYTES
 MAX_REQUEST_ID = 64
 
 

@@ -31,11 +31,11 @@ def registration_from_link(request: HttpRequest, key: str) -> Registration:
     """The registration of a join link, or 404 (unknown or revoked). Failed guesses count
     towards the client's rate limit (raises `ratelimit.Limited` once it is used up)."""
     client = ratelimit.client_ip(request)
-    if ratelimit.exceeded("join-guess", client, settings.RATE_LIMIT_SECRET):
+    if ratelimit.exceeded(ratelimit.JOIN_GUESS, client, settings.RATE_LIMIT_SECRET):
         raise ratelimit.Limited
     registration = services.registration_for_key(key=key)
     if registration is None:
-        ratelimit.hit("join-guess", client, settings.RATE_LIMIT_SECRET)
+        ratelimit.hit(ratelimit.JOIN_GUESS, client, settings.RATE_LIMIT_SECRET)
         raise Http404
     return registration
 

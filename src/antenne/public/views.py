@@ -20,6 +20,21 @@ from antenne.events import speakers
 from antenne.public.forms import AccessRequestForm, LoginForm, SetupForm
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MAX_NEXT = 2000
+
+
+def safe_next(value: str) -> str:
+    """`value` when it is a path of this site (`/app/…`), else "": where to go after login,
+    carried through the emailed link, never to another site."""
+    if (
+        not value
+        or len(value) > MAX_NEXT
+        or not value.startswith("/")
+        or value.startswith(("//", "/\\"))
+        or any(character.isspace() or ord(character) < 32 for character in value)
+    ):
+        return ""
+    return value if url_has_allowed_host_and_scheme(value, allowed_hosts=None) else ""
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,8 +45,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
+    # Where the person was going (`?next=`, kept in the form's address): the emailed link
+    # leads there after login.
+    next_url = safe_next(request.GET.get("next", ""))
     if request.user.is_authenticated:
-        return redirect("control:dashboard")
+        return redirect(next_url or "control:dashboard")
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -39,9 +57,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
         email_ok = ratelimit.hit("login-email", email.lower(), settings.RATE_LIMIT_LOGIN)
         if not (ip_ok and email_ok):
             return rate_limited(request)
-        services.request_login_link(email=email)
+        services.request_login_link(email=email, next_url=next_url)
         return redirect("public:login_sent")
-    return render(request, "public/login.html", {"form": form}, status=422 if form.errors else 200)
+    return render(
+        request,
+        "public/login.html",
+        {"form": form, "next": next_url},
+        status=422 if form.errors else 200,
+    )
 
 
 def login_sent(request: HttpRequest) -> HttpResponse:
@@ -52,7 +75,7 @@ def login_sent(request: HttpRequest) -> HttpResponse:
 def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button and never consumes the link (mail scanners fetch links); the POST
     that button sends logs the person in."""
-    next_url = request.GET.get("next", "")
+    next_url = safe_next(request.GET.get("next", ""))
     if request.method == "POST":
         if not ratelimit.hit("secret-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_SECRET):
             return rate_limited(request)
@@ -61,9 +84,7 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
         except AntenneError as error:
             return render(request, "public/login_invalid.html", {"code": error.code}, status=400)
         login(request, user, backend=MODEL_BACKEND)
-        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-            next_url = reverse("control:dashboard")
-        return redirect(next_url)
+        return redirect(next_url or reverse("control:dashboard"))
     return render(request, "public/login_confirm.html", {"next": next_url})
 
 

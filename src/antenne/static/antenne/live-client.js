@@ -18,7 +18,8 @@
 //       error(code, message, data),  // a join refusal. Return false to stop, a number of ms
 //                               // to knock again after that long, or nothing for the default:
 //                               // stop on room.closed, join.*, speaker.*, permission.*;
-//                               // otherwise retry with the backoff.
+//                               // otherwise retry with the backoff (at least `retry_after`
+//                               // seconds when the refusal gives one: `rate_limited`).
 //     },
 //     strings,                  // optional: messages of the errors made here, by code
 //                               // ("connection.lost", "request.timeout"), flat or in
@@ -172,7 +173,11 @@ export class LiveClient {
     }
     this.drop();
     if (typeof decided === "number" && Number.isFinite(decided)) this.retryIn(Math.max(0, decided), { code });
-    else this.retryIn(backoffDelay(this.attempt++), { code });
+    else {
+      // `rate_limited` says when knocking again can succeed (`retry_after`, seconds).
+      const wait = Number.isFinite(data.retry_after) ? data.retry_after * 1000 : 0;
+      this.retryIn(Math.max(wait, backoffDelay(this.attempt++)), { code });
+    }
   }
 
   /** `[action, id, payload]` out; `done(kind, data)` with the reply, or with an error made
