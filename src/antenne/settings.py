@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "antenne.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "antenne.core.middleware.LanguageMiddleware",
+    "antenne.core.request_checks.RequestChecksMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -178,6 +179,7 @@ LOGIN_URL = "public:login"
 LOGIN_REDIRECT_URL = "control:dashboard"
 LOGOUT_REDIRECT_URL = "public:home"
 LOGIN_LINK_MINUTES = config.get_int("ANTENNE_LOGIN_LINK_MINUTES", minimum=1)
+SESSION_ENGINE = "antenne.core.sessions"
 SESSION_COOKIE_AGE = config.get_int("ANTENNE_SESSION_DAYS", minimum=1) * 86400
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -327,9 +329,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"private_path": {"()": "antenne.core.error_log.PrivatePathFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "errors": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["private_path"],
+        },
+    },
     "loggers": {
         "antenne": {"handlers": ["console"], "level": config.get("ANTENNE_LOG_LEVEL")},
         "django_tasks_db": {"handlers": ["console"], "level": "WARNING"},
+        # A view's unhandled error (a 500), with its traceback and the path without the
+        # secrets some paths carry (`core.error_log`). Django alone only emails ADMINS.
+        "django.request": {"handlers": ["errors"], "level": "ERROR", "propagate": False},
     },
 }
