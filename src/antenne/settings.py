@@ -256,6 +256,7 @@ CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES")
 MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", minimum=1)
 CONSENT_TEXT = config.get("ANTENNE_CONSENT_TEXT")  # empty: the translated default
 PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
+COVER_MAX_BYTES = config.get_int("ANTENNE_COVER_MAX_MB", minimum=1) * 1024 * 1024
 
 # --- Analytics and data protection
 AUTO_EXPORT_ON_END = config.get_bool("ANTENNE_AUTO_EXPORT_ON_END")
