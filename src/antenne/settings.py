@@ -15,10 +15,11 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from antenne import config
+from antenne.config import private_files
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+config.private_dir(DATA_DIR)  # mode 0700: the database, secret key, covers, exports
 
 
 def _secret_key() -> str:
@@ -138,6 +139,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    if _sqlite.parent.is_dir() and not str(_sqlite).startswith((":memory:", "file:")):
+        # 0600 before SQLite creates it: its journal files copy the database's mode.
+        config.private_file(_sqlite)
+        for _suffix in ("-wal", "-shm", "-journal"):
+            config.make_private(_sqlite.with_name(_sqlite.name + _suffix))
 DB_POOL_SIZE = config.get_int("ANTENNE_DB_POOL_SIZE")
 if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -320,6 +327,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
+FILE_UPLOAD_PERMISSIONS = private_files.FILE_MODE  # uploaded covers: 0600, in 0700 folders
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = private_files.DIR_MODE
 WHITENOISE_USE_FINDERS = True
 DSFR_USE_INTEGRITY_CHECKSUMS = True
 
