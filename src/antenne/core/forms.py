@@ -23,15 +23,15 @@ class Form(DsfrBaseForm):
         return context
 
 
-class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     """Django's, refusing a value that is no key of ours before it reaches the database: a
     number too large for its integer fails the query (a server error on SQLite) instead of
     the validation. Every model of Antenne has a whole-number key."""
 
     MAX_DIGITS = 18
 
-    def _check_values(self, value: Any) -> Any:
-        if self.to_field_name is None:
+    def clean(self, value: Any) -> Any:
+        if self.to_field_name is None and isinstance(value, list | tuple):
             for pk in value:
                 text = str(pk)
                 if not (text.isascii() and text.isdigit() and len(text) <= self.MAX_DIGITS):
@@ -40,4 +40,4 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[
                         code="invalid_pk_value",
                         params={"pk": pk},
                     )
-        return super()._check_values(value)
+        return super().clean(value)

@@ -32,7 +32,7 @@ MAX_SIDE = 2400  # stored at most this wide and this high (the page shows it at 
 JPEG_QUALITY = 85
 
 
-class PreparedCover(ContentFile):  # type: ignore[type-arg]
+class PreparedCover(ContentFile):
     """A cover that `prepare_cover` has checked and re-encoded: storing it needs nothing more."""
 
 
