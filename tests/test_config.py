@@ -114,6 +114,7 @@ def as_documented(
         "ANTENNE_MAX_PARALLEL_SESSIONS": lambda: str(clean["MAX_PARALLEL_SESSIONS"]),
         "ANTENNE_CONSENT_TEXT": lambda: clean["CONSENT_TEXT"] or "(a French and English default)",
         "ANTENNE_PRIVACY_URL": lambda: clean["PRIVACY_URL"],
+        "ANTENNE_COVER_MAX_MB": lambda: str(clean["COVER_MAX_BYTES"] // (1024 * 1024)),
         "ANTENNE_AUTO_EXPORT_ON_END": lambda: flag(clean["AUTO_EXPORT_ON_END"]),
         "ANTENNE_EXPORT_LINK_DAYS": lambda: str(clean["EXPORT_LINK_DAYS"]),
         "ANTENNE_RETENTION_DAYS": lambda: str(clean["RETENTION_DAYS"]),

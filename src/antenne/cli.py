@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from antenne.config.private_files import UMASK
+
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
 
@@ -300,5 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Files this process writes (the SQLite database and its journal, exports, covers,
+    # collected static files) are its user's alone, whatever the shell's umask.
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

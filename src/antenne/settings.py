@@ -15,10 +15,11 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from antenne import config
+from antenne.config import private_files
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+config.private_dir(DATA_DIR)  # mode 0700: the database, secret key, covers, exports
 
 
 def _secret_key() -> str:
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "antenne.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "antenne.core.middleware.LanguageMiddleware",
+    "antenne.core.request_checks.RequestChecksMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -137,6 +139,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    if _sqlite.parent.is_dir() and not str(_sqlite).startswith((":memory:", "file:")):
+        # 0600 before SQLite creates it: its journal files copy the database's mode.
+        config.private_file(_sqlite)
+        for _suffix in ("-wal", "-shm", "-journal"):
+            config.make_private(_sqlite.with_name(_sqlite.name + _suffix))
 DB_POOL_SIZE = config.get_int("ANTENNE_DB_POOL_SIZE")
 if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -178,6 +186,7 @@ LOGIN_URL = "public:login"
 LOGIN_REDIRECT_URL = "control:dashboard"
 LOGOUT_REDIRECT_URL = "public:home"
 LOGIN_LINK_MINUTES = config.get_int("ANTENNE_LOGIN_LINK_MINUTES", minimum=1)
+SESSION_ENGINE = "antenne.core.sessions"
 SESSION_COOKIE_AGE = config.get_int("ANTENNE_SESSION_DAYS", minimum=1) * 86400
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -256,6 +265,7 @@ CONFLICT_BUFFER_MINUTES = config.get_int("ANTENNE_CONFLICT_BUFFER_MINUTES")
 MAX_PARALLEL_SESSIONS = config.get_int("ANTENNE_MAX_PARALLEL_SESSIONS", minimum=1)
 CONSENT_TEXT = config.get("ANTENNE_CONSENT_TEXT")  # empty: the translated default
 PRIVACY_URL = config.get("ANTENNE_PRIVACY_URL")
+COVER_MAX_BYTES = config.get_int("ANTENNE_COVER_MAX_MB", minimum=1) * 1024 * 1024
 
 # --- Analytics and data protection
 AUTO_EXPORT_ON_END = config.get_bool("ANTENNE_AUTO_EXPORT_ON_END")
@@ -323,6 +333,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
+FILE_UPLOAD_PERMISSIONS = private_files.FILE_MODE  # uploaded covers: 0600, in 0700 folders
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = private_files.DIR_MODE
 WHITENOISE_USE_FINDERS = True
 DSFR_USE_INTEGRITY_CHECKSUMS = True
 
@@ -333,9 +345,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"private_path": {"()": "antenne.core.error_log.PrivatePathFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "errors": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["private_path"],
+        },
+    },
     "loggers": {
         "antenne": {"handlers": ["console"], "level": config.get("ANTENNE_LOG_LEVEL")},
         "django_tasks_db": {"handlers": ["console"], "level": "WARNING"},
+        # A view's unhandled error (a 500), with its traceback and the path without the
+        # secrets some paths carry (`core.error_log`). Django alone only emails ADMINS.
+        "django.request": {"handlers": ["errors"], "level": "ERROR", "propagate": False},
     },
 }

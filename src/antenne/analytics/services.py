@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
+from antenne import config
 from antenne.accounts.models import User
 from antenne.analytics import exports, rows
 from antenne.analytics.models import Export
@@ -185,7 +186,9 @@ def run_export(*, export_id: int) -> str:
     path = exports_dir() / name
     partial = path.with_name(path.name + ".part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        config.private_dir(exports_dir())
+        config.private_dir(path.parent)
+        config.new_private_file(partial)  # 0600 before a row is written; the writers keep it
         total = Registration.objects.filter(session=session).count()
         with translation.override(settings.LANGUAGE_CODE):
             exports.WRITERS[export.format](

@@ -17,7 +17,8 @@ SETTINGS: tuple[Setting, ...] = (
         "ANTENNE_DATA_DIR",
         "",
         "Directory holding the SQLite database, the generated secret key, uploaded files "
-        "and exports. `antenne run --data-dir DIR` sets it too.",
+        "and exports. `antenne run --data-dir DIR` sets it too. It is private to the user "
+        "running Antenne: mode 0700, its files 0600.",
         "General",
         shown="$XDG_DATA_HOME/antenne (~/.local/share/antenne)",
     ),
@@ -117,6 +118,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Address of the organisation's privacy notice, linked from registration pages.",
         "Webinars",
         shown="(empty: no link)",
+    ),
+    Setting(
+        "ANTENNE_COVER_MAX_MB",
+        "5",
+        "Largest cover image a webinar may have, in megabytes (JPEG, PNG or WebP). Covers "
+        "are re-encoded on upload, at most 2400 pixels wide and high, without their metadata.",
+        "Webinars",
     ),
     # --- Analytics and data protection
     Setting(

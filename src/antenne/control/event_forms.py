@@ -10,11 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import Team, User
 from antenne.core.exceptions import AntenneError
-from antenne.core.forms import Form
+from antenne.core.forms import Form, ModelMultipleChoiceField
 from antenne.core.permissions import Role
+from antenne.events import covers
 from antenne.events.timeutils import local_to_utc
 
 TIME_ZONES = sorted(zoneinfo.available_timezones())
+# Seats of a session: far beyond any webinar, far below what the database's integer holds.
+MAX_CAPACITY = 1_000_000
 
 
 def animator_choices() -> Any:
@@ -34,14 +37,31 @@ class EventForm(Form):
     )
     language = forms.ChoiceField(label=_("Language of the webinar"), choices=settings.LANGUAGES)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all())
-    cover_image = forms.ImageField(
+    cover_image = forms.FileField(
         label=_("Cover image"),
         required=False,
-        help_text=_("JPEG or PNG, shown on the registration page."),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(covers.CONTENT_TYPES.values())}),
     )
     show_speakers = forms.BooleanField(
         label=_("List the speakers on the registration page"), required=False, initial=True
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cover_image"].help_text = _(
+            "JPEG, PNG or WebP, at most %(size)s MB, shown on the registration page. Its "
+            "metadata (such as the place a photo was taken) is removed."
+        ) % {"size": covers.max_megabytes()}
+
+    def clean_cover_image(self) -> covers.PreparedCover | None:
+        """Checked and re-encoded here, so a refused file is told beside its field."""
+        upload = self.cleaned_data.get("cover_image")
+        if not upload:
+            return None
+        try:
+            return covers.prepare_cover(upload)
+        except AntenneError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
 
 
 class SlotForm(Form):
@@ -89,9 +109,10 @@ class SessionForm(SlotForm):
         label=_("Capacity"),
         required=False,
         min_value=1,
+        max_value=MAX_CAPACITY,
         help_text=_("Maximum number of registrants. Leave empty for no limit."),
     )
-    animators = forms.ModelMultipleChoiceField(
+    animators = ModelMultipleChoiceField(
         label=_("Animators"),
         queryset=User.objects.none(),
         help_text=_("They can start and end the broadcast."),
@@ -103,8 +124,10 @@ class SessionForm(SlotForm):
 
 
 class SessionTeamForm(Form):
-    animators = forms.ModelMultipleChoiceField(label=_("Animators"), queryset=User.objects.none())
-    capacity = forms.IntegerField(label=_("Capacity"), required=False, min_value=1)
+    animators = ModelMultipleChoiceField(label=_("Animators"), queryset=User.objects.none())
+    capacity = forms.IntegerField(
+        label=_("Capacity"), required=False, min_value=1, max_value=MAX_CAPACITY
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

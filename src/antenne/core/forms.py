@@ -21,3 +21,23 @@ class Form(DsfrBaseForm):
         context = forms.Form.get_context(self)
         context["DSFR_MARK_OPTIONAL_FIELDS"] = True
         return context
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, refusing a value that is no key of ours before it reaches the database: a
+    number too large for its integer fails the query (a server error on SQLite) instead of
+    the validation. Every model of Antenne has a whole-number key."""
+
+    MAX_DIGITS = 18
+
+    def clean(self, value: Any) -> Any:
+        if self.to_field_name is None and isinstance(value, list | tuple):
+            for pk in value:
+                text = str(pk)
+                if not (text.isascii() and text.isdigit() and len(text) <= self.MAX_DIGITS):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super().clean(value)

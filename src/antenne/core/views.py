@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -11,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 logger = logging.getLogger("antenne.core")
+
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 
 @require_GET
@@ -36,6 +39,15 @@ def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpRe
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, TOO_LARGE) and not request.path.startswith("/api/"):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB of form fields, files aside) or
+        # with too many fields. The API answers its own (antenne.api).
+        return _error(
+            request,
+            413,
+            "request.too_large",
+            _("This request is too large. Send less at once, for example a shorter text."),
+        )
     return _error(request, 400, "request.bad", _("The request could not be understood."))
 
 

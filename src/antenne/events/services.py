@@ -17,7 +17,7 @@ from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid
 from antenne.core.locks import serialize
 from antenne.core.permissions import is_admin
-from antenne.events import hooks
+from antenne.events import covers, hooks
 from antenne.events.conflicts import ConflictReport, find_conflicts
 from antenne.events.hooks import SessionChange, StaffChange
 from antenne.events.models import Event, Session
@@ -124,6 +124,7 @@ def create_event(
     if not title:
         raise Invalid(_("A webinar needs a title."), code="event.title_required")
     _check_language(language)
+    cover = covers.prepare_cover(cover_image) if cover_image is not None else None
     with transaction.atomic():
         event = Event(
             title=title,
@@ -134,8 +135,8 @@ def create_event(
             show_speakers=show_speakers,
             published=published,
         )
-        if cover_image is not None:
-            event.cover_image = cover_image
+        if cover is not None:
+            event.cover_image = cover
         event.save()
         log_action(
             event,
@@ -159,6 +160,8 @@ def update_event(*, actor: Any, event: Event, **changes: Any) -> Event:
         raise Invalid(_("The owner must be an animator."), code="event.owner_invalid")
     if "language" in changes:
         _check_language(changes["language"])
+    if changes.get("cover_image"):
+        changes["cover_image"] = covers.prepare_cover(changes["cover_image"])
     changed = {}
     with transaction.atomic():
         previous_owner = event.owner_id
