@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -110,6 +111,41 @@ def test_login_requests_are_rate_limited(client, admin, settings):
     settings.RATE_LIMIT_LOGIN = (3, 900)
     statuses = [client.post(LOGIN, {"email": admin.email}).status_code for _ in range(5)]
     assert statuses == [302, 302, 302, 429, 429]
+
+
+def test_strangers_cannot_lock_a_member_out_of_login(admin, settings):
+    """The audit's attack: posts of the login form for a member's address from many client
+    addresses. None is refused, the member's own request answers as always, at most the
+    limit's links reach the mailbox, and the member can log in with the last one."""
+    settings.RATE_LIMIT_LOGIN = (5, 900)
+    for number in range(8):
+        attack = Client(REMOTE_ADDR=f"203.0.113.{number}").post(LOGIN, {"email": admin.email})
+        assert attack.status_code == 302, number
+        assert attack["Location"] == reverse("public:login_sent")
+    own = Client(REMOTE_ADDR="198.51.100.7")
+    response = own.post(LOGIN, {"email": admin.email})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("public:login_sent")
+    assert own.get(response["Location"]).status_code == 200
+    drain_tasks()
+    messages = MailboxMessage.objects.filter(to=admin.email).order_by("pk")
+    assert messages.count() == 5  # what is limited per address is what is sent
+    [link] = [u for u in links_in(messages.last().body_text) if "/login/" in u]
+    assert own.post(link.removeprefix("https://antenne.test")).status_code == 302
+    assert own.get(reverse("control:dashboard")).status_code == 200
+
+
+def test_one_client_address_is_still_refused_whatever_the_addresses_it_types(db, settings):
+    settings.RATE_LIMIT_LOGIN = (3, 900)
+    browser = Client(REMOTE_ADDR="203.0.113.50")
+    statuses = [
+        browser.post(LOGIN, {"email": f"x{n}@service.example"}).status_code for n in range(5)
+    ]
+    assert statuses == [302, 302, 302, 429, 429]
+    # Another client is not affected.
+    assert (
+        Client(REMOTE_ADDR="203.0.113.51").post(LOGIN, {"email": "y@x.example"}).status_code == 302
+    )
 
 
 def test_guessing_links_is_rate_limited(client, db, settings):

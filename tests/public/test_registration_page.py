@@ -1,6 +1,7 @@
-"""The public registration page: registering, the confirmation page that shows a join link
-only to the browser that created the registration, custom questions, the honeypot, the
-staff rule, capacity, "lost your link?", rate limits, framing and hostile input."""
+"""The public registration page: registering, the confirmation page that answers the same
+for every address (the join link goes only by email), custom questions, the honeypot, the
+staff rule, capacity, "lost your link?", rate limits that never refuse an address's owner,
+framing and hostile input."""
 
 from __future__ import annotations
 
@@ -52,31 +53,67 @@ def confirmation_text(response) -> str:
     return text[text.index("<h1>") : text.index("</main>")]
 
 
-def test_registering_redirects_and_only_the_creating_browser_sees_the_link(session):
-    first = Client()
-    response = first.post(f"/e/{session.event.pk}/", form_data(session))
-    assert response.status_code == 302
-    assert response["Location"] == f"/e/{session.event.pk}/registered/"
-    registration = Registration.objects.get()
-    shown = first.get(response["Location"])
-    assert shown.status_code == 200
-    assert f"/join/{registration.join_key}/" in page(shown)
-    assert f"/join/{registration.join_key}/calendar.ics" in page(shown)
-    assert "alix@public.example" in page(shown)
+def same_page(response, email: str) -> str:
+    """The confirmation page's message with the address typed (which it repeats) blanked."""
+    return confirmation_text(response).replace(email, "ADDRESS")
 
-    second = Client()
-    again = second.post(f"/e/{session.event.pk}/", form_data(session, email=" ALIX@public.example"))
-    assert again.status_code == 302
-    other = second.get(again["Location"])
-    assert registration.join_key not in page(other)
-    assert Registration.objects.count() == 1
-    # Same words for a new and an existing registration, apart from the link block.
-    again_first = first.post(f"/e/{session.event.pk}/", form_data(session))
-    repeat = first.get(again_first["Location"])
-    assert registration.join_key not in page(repeat)  # an existing one: never shown again
-    assert confirmation_text(repeat) == confirmation_text(other)
+
+def test_the_page_answers_the_same_whatever_the_address_and_the_link_goes_by_email(session, member):
+    """The audit's enumeration: a new address, a registered one, a revoked one, a workspace
+    member's and a honeypot hit get the same redirect and the same page, with no join link
+    on it; what differs goes by email to the address's owner."""
+    known = RegistrationFactory(session=session, email="known@public.example")
+    RegistrationFactory(
+        session=session, email="revoked@public.example", status=Registration.Status.REVOKED
+    )
+    tried = {
+        "new@public.example": {},
+        "known@public.example": {},
+        "revoked@public.example": {},
+        "membre@service.example": {},
+        "bot@public.example": {"website": "http://x"},
+    }
+    pages = {}
+    for email, extra in tried.items():
+        browser = Client()
+        response = browser.post(f"/e/{session.event.pk}/", form_data(session, email, **extra))
+        assert response.status_code == 302, email
+        assert response["Location"] == f"/e/{session.event.pk}/registered/", email
+        shown = browser.get(response["Location"])
+        assert shown.status_code == 200
+        assert email in page(shown)
+        assert "/join/" not in page(shown), email
+        pages[email] = same_page(shown, email)
+    assert len(set(pages.values())) == 1, pages
+    assert set(Registration.objects.values_list("email", flat=True)) == {
+        "known@public.example",
+        "revoked@public.example",
+        "new@public.example",
+    }
+    new = Registration.objects.get(email="new@public.example")
     drain_tasks()
-    assert MailboxMessage.objects.filter(to="alix@public.example").count() == 3
+    [to_new] = MailboxMessage.objects.filter(to="new@public.example")
+    assert f"/join/{new.join_key}/" in to_new.body_text
+    [to_known] = MailboxMessage.objects.filter(to="known@public.example")
+    assert f"/join/{known.join_key}/" in to_known.body_text
+    [to_member] = MailboxMessage.objects.filter(to="membre@service.example")
+    assert f"/app/sessions/{session.pk}/" in to_member.body_text
+    assert "/join/" not in to_member.body_text
+    assert not MailboxMessage.objects.filter(to="revoked@public.example").exists()
+    assert not MailboxMessage.objects.filter(to="bot@public.example").exists()
+
+
+def test_registering_again_re_sends_the_link_and_never_duplicates(session):
+    for _ in range(2):
+        response = Client().post(
+            f"/e/{session.event.pk}/", form_data(session, " ALIX@public.example")
+        )
+        assert response.status_code == 302
+    registration = Registration.objects.get()
+    drain_tasks()
+    messages = MailboxMessage.objects.filter(to="alix@public.example")
+    assert messages.count() == 2
+    assert all(f"/join/{registration.join_key}/" in m.body_text for m in messages)
 
 
 def test_the_confirmation_page_needs_a_registration_in_this_browser(session):
@@ -151,7 +188,11 @@ def test_the_waiting_list_takes_registrations_once_full(session):
     assert response.status_code == 302
     registration = Registration.objects.get(email="alix@public.example")
     assert registration.status == Registration.Status.WAITLISTED
-    assert registration.join_key in page(browser.get(response["Location"]))
+    assert registration.join_key not in page(browser.get(response["Location"]))
+    drain_tasks()
+    [message] = MailboxMessage.objects.filter(to="alix@public.example")
+    assert registration.join_key in message.body_text
+    assert "liste d’attente" in message.subject.lower() or "waiting list" in message.subject.lower()
 
 
 @pytest.mark.parametrize("published", [False, None])
@@ -234,23 +275,27 @@ def test_the_honeypot_is_hidden_and_skipped_by_the_keyboard(session):
 
 
 @pytest.mark.parametrize("typed", ["membre@service.example", "  MEMBRE@Service.EXAMPLE "])
-def test_staff_get_the_staff_page_and_are_not_registered(session, member, typed):
+def test_staff_are_not_registered_and_are_told_so_by_email(session, member, typed):
     response = Client().post(f"/e/{session.event.pk}/", form_data(session, email=typed))
-    assert response.status_code == 200
-    assert f"/app/sessions/{session.pk}/" in page(response)
+    assert response.status_code == 302
+    assert response["Location"] == f"/e/{session.event.pk}/registered/"
     assert not Registration.objects.exists()
+    drain_tasks()
+    [message] = MailboxMessage.objects.filter(to="membre@service.example")
+    assert f"https://antenne.test/app/sessions/{session.pk}/" in message.body_text
+    assert "/join/" not in message.body_text
 
 
 def test_closed_sessions_say_so(session, monkeypatch):
-    from antenne.registrations import services
+    from antenne.registrations import self_service
 
-    original = services.register
+    original = self_service.register
 
     def end_meanwhile(**kwargs):
         Session.objects.filter(pk=session.pk).update(state=Session.State.ENDED)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "register", end_meanwhile)
+    monkeypatch.setattr(self_service, "register", end_meanwhile)
     response = Client().post(f"/e/{session.event.pk}/", form_data(session))
     assert response.status_code == 409
     assert 'id="registration-closed"' in page(response)
@@ -287,15 +332,42 @@ def test_lost_link_for_one_chosen_session(event):
     assert Registration.objects.get(session=second).join_key in message.body_text
 
 
-def test_registration_rate_limit_is_keyed_by_email_across_client_addresses(session):
-    statuses = []
-    for number in range(7):
-        response = Client(REMOTE_ADDR=f"10.0.0.{number}").post(
-            f"/e/{session.event.pk}/", form_data(session)
+def test_strangers_cannot_block_an_address_from_registering(event):
+    """The audit's attack: many posts for someone's address from many client addresses.
+    None is refused, the owner's own registration goes through, and what is limited per
+    address is what is sent to it."""
+    first, second = SessionFactory(event=event), SessionFactory(event=event)
+    for number in range(8):
+        attack = Client(REMOTE_ADDR=f"203.0.113.{number}").post(
+            f"/e/{event.pk}/", form_data(first, email="victim@public.example")
         )
-        statuses.append(response.status_code)
-    assert statuses[:5] == [302] * 5
-    assert statuses[5:] == [429, 429]
+        assert attack.status_code == 302, number
+    own = Client(REMOTE_ADDR="198.51.100.7").post(
+        f"/e/{event.pk}/", form_data(second, email="victim@public.example")
+    )
+    assert own.status_code == 302
+    assert own["Location"] == f"/e/{event.pk}/registered/"
+    mine = Registration.objects.get(session=second, email="victim@public.example")
+    drain_tasks()
+    messages = MailboxMessage.objects.filter(to="victim@public.example")
+    assert messages.count() == 5 + 1  # the limit per address, then the new registration's
+    assert any(f"/join/{mine.join_key}/" in m.body_text for m in messages)
+
+
+def test_one_client_address_is_still_refused_whatever_the_addresses_it_types(session, settings):
+    settings.RATE_LIMIT_REGISTER_CLIENT = (3, 900)
+    statuses = [
+        Client(REMOTE_ADDR="203.0.113.9")
+        .post(f"/e/{session.event.pk}/", form_data(session, email=f"p{n}@x.example"))
+        .status_code
+        for n in range(5)
+    ]
+    assert statuses == [302, 302, 302, 429, 429]
+    lost = Client(REMOTE_ADDR="203.0.113.9").post(
+        f"/e/{session.event.pk}/lost/", {"email": "p0@x.example"}
+    )
+    assert lost.status_code == 429
+    assert Registration.objects.count() == 3
 
 
 def test_ten_people_behind_one_address_can_all_register(session):
@@ -308,14 +380,19 @@ def test_ten_people_behind_one_address_can_all_register(session):
     assert Registration.objects.count() == 10
 
 
-def test_lost_link_is_rate_limited_by_email(session):
+def test_lost_link_never_refuses_the_address_and_limits_what_it_sends(session):
+    registration = RegistrationFactory(session=session, email="x@public.example")
     statuses = [
         Client(REMOTE_ADDR=f"10.0.1.{n}")
         .post(f"/e/{session.event.pk}/lost/", {"email": "x@public.example"})
         .status_code
-        for n in range(6)
+        for n in range(7)
     ]
-    assert statuses == [302] * 5 + [429]
+    assert statuses == [302] * 7
+    drain_tasks()
+    messages = MailboxMessage.objects.filter(to="x@public.example")
+    assert messages.count() == 5
+    assert all(registration.join_key in m.body_text for m in messages)
 
 
 def test_the_public_pages_may_be_framed_and_others_may_not(session):

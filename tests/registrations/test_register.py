@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from antenne.core.exceptions import Conflict, Invalid
-from antenne.registrations import services
+from antenne.registrations import self_service, services
 from antenne.registrations.models import Registration
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.helpers import drain_tasks, links_in
@@ -81,6 +81,21 @@ def test_capacity_is_never_exceeded_and_the_waiting_list_takes_the_rest(session)
     waiting, _created = register(session, email="c@p.example")
     assert waiting.status == Registration.Status.WAITLISTED
     assert Registration.objects.filter(status="confirmed").count() == 2
+
+
+def test_from_the_public_page_a_full_session_is_full_for_every_address(session):
+    """ "Full" must not tell a registered address from a new one (the page answers the same
+    for both); the back office and the API still find the existing registration."""
+    session.capacity = 1
+    session.save()
+    register(session, email="a@p.example")
+    for email in ("a@p.example", "b@p.example"):
+        with pytest.raises(Conflict) as error:
+            register(session, email=email)
+        assert error.value.code == "registration.full"
+    existing, created = register(session, email="a@p.example", source="api")
+    assert not created
+    assert existing.email == "a@p.example"
 
 
 def test_consent_is_required_and_recorded(session):
@@ -153,8 +168,8 @@ def test_lost_link_resend_is_silent_for_unknown_addresses(session):
     from antenne.outbox.models import MailboxMessage
 
     before = MailboxMessage.objects.count()
-    services.resend_link(email="nobody@p.example", session=session)
-    services.resend_link(email="ALIX@public.example", session=session)
+    self_service.resend_links(email="nobody@p.example", session_ids=[session.pk])
+    self_service.resend_links(email="ALIX@public.example", session_ids=[session.pk])
     drain_tasks()
     assert MailboxMessage.objects.count() == before + 1
 

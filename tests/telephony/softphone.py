@@ -41,9 +41,11 @@ class Phone:
         host: str = "127.0.0.1",
         codec: str = "PCMU",
         record: bool = True,
+        asserted: str = "",
     ) -> None:
         self.gateway = gateway
         self.number = number
+        self.asserted = asserted  # the trunk's P-Asserted-Identity (RFC 3325), if any
         self.host = host
         self.codec = codec
         self.record = record
@@ -133,7 +135,11 @@ class Phone:
         invite = SipMessage(
             method="INVITE",
             uri=f"sip:antenne@{self.gateway[0]}:{self.gateway[1]}",
-            headers=[*self._headers("INVITE", 1, branch), ("Content-Type", "application/sdp")],
+            headers=[
+                *self._headers("INVITE", 1, branch),
+                *([("P-Asserted-Identity", f"<tel:{self.asserted}>")] if self.asserted else []),
+                ("Content-Type", "application/sdp"),
+            ],
             body=self._offer(),
         )
         self._send(invite)

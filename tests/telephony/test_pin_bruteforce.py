@@ -11,6 +11,11 @@ day with 10 open sessions. The guesses here are drawn apart from the real PINs, 
 test is deterministic; what it checks is that nothing *else* than a real PIN (a prefix,
 an extension, a neighbour, a PIN of the other kind's length) is accepted, and that a
 throttled number is refused even with the right PIN.
+
+Callers with no number at all are counted per bucket of the PIN typed (10 buckets, keyed):
+together they get at most 10 × 10 wrong PINs looked at per window (what ten numbers get),
+and one of them typing wrong PINs never refuses another's right PIN unless that very PIN's
+bucket is full.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from antenne.events.models import Session
 from antenne.rooms.models import PhoneCall
 from antenne.telephony import services
 from tests.factories import RegistrationFactory, SessionFactory
-from tests.telephony.calls import call_of, ended
+from tests.telephony.calls import call_of, ended, joined
 from tests.telephony.softphone import Phone
 
 db = sync_to_async
@@ -214,3 +219,126 @@ async def test_one_over_long_entry_counts_as_one_wrong_pin(phones):
     await asyncio.sleep(2)
     call = await db(call_of)(phone)
     assert call.wrong_pins == 1
+
+
+# --- Callers with no number --------------------------------------------------------------
+
+
+def _hidden_wrong_pins(count: int, avoid: set[str], real: set[str]) -> list[str]:
+    """`count` random wrong PINs of the real PINs' lengths, none in the buckets of `avoid`."""
+    buckets = {services.pin_bucket(pin) for pin in avoid}
+    guesses: list[str] = []
+    while len(guesses) < count:
+        length = secrets.choice((9, 11))
+        guess = f"{secrets.randbelow(10**length):0{length}d}"
+        if guess not in real and services.pin_bucket(guess) not in buckets:
+            guesses.append(guess)
+    return guesses
+
+
+@pytest.mark.django_db
+def test_hidden_callers_never_lock_out_another_hidden_caller_with_the_right_pin():
+    """The audit's attack: callers with a withheld number type wrong PINs (far more than
+    the limit that used to lock every hidden caller out); a hidden caller with the right
+    PIN still gets in, at once. Only a PIN whose own bucket is full is refused."""
+    sessions, real = _open_sessions()
+    right = sessions[0].phone_pin
+    personal = sessions[3].registrations.first().phone_pin
+    with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
+        key = services.caller_hash("anonymous")
+        for guess in _hidden_wrong_pins(20 * LIMIT, {right, personal}, real):
+            call = services.start_call(
+                call_id=secrets.token_hex(8), caller="anonymous", codec="PCMA"
+            )
+            result = services.check_pin(call_pk=call.pk, caller_key=key, digits=guess, hidden=True)
+            assert result.match is None
+        for pin, session in [(right, sessions[0]), (personal, sessions[3])]:
+            call = services.start_call(call_id=secrets.token_hex(8), caller="", codec="PCMU")
+            result = services.check_pin(call_pk=call.pk, caller_key=key, digits=pin, hidden=True)
+            assert not result.throttled
+            assert result.match is not None
+            assert result.match.session_id == session.pk
+
+        # That very PIN under attack: its bucket full, it is refused unseen for the window.
+        bucket = services.pin_bucket(right)
+        near = []
+        while len(near) < LIMIT:
+            guess = f"{secrets.randbelow(10**9):09d}"
+            if guess not in real and services.pin_bucket(guess) == bucket:
+                near.append(guess)
+        for guess in near:
+            services.check_pin(call_pk=call.pk, caller_key=key, digits=guess, hidden=True)
+        refused = services.check_pin(call_pk=call.pk, caller_key=key, digits=right, hidden=True)
+        assert refused == services.PinResult(None, throttled=True)
+
+
+@pytest.mark.django_db
+def test_hidden_callers_together_get_a_bounded_number_of_guesses():
+    """10,000 wrong PINs from callers with no number: none lets anyone in, and at most
+    HIDDEN_PIN_BUCKETS × the limit of them were even looked at."""
+    _sessions, real = _open_sessions()
+    guesses = _wrong_pins(real)
+    with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
+        key = services.caller_hash("anonymous")
+        call = services.start_call(call_id="hidden-1", caller="anonymous", codec="PCMA")
+        results = [
+            services.check_pin(call_pk=call.pk, caller_key=key, digits=guess, hidden=True)
+            for guess in guesses
+        ]
+    assert all(result.match is None for result in results)
+    looked_at = sum(not result.throttled for result in results)
+    assert looked_at <= services.HIDDEN_PIN_BUCKETS * LIMIT
+    assert looked_at >= LIMIT  # every bucket is used: the guesses spread over them
+
+
+def test_only_callers_with_no_number_at_all_are_hidden():
+    assert services.throttle_identity("+33612345678") == "+33612345678"
+    assert services.throttle_identity("anonymous", "+33612345678") == "+33612345678"
+    assert services.throttle_identity("0612345678", "+33699999999") == "0612345678"
+    for caller in ("anonymous", "", "restricted", "12", "tester"):
+        assert services.throttle_identity(caller) == ""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.e2e
+async def test_hidden_callers_wrong_pins_do_not_refuse_a_hidden_caller_with_the_right_pin(phones):
+    """Through the gateway: two calls with a withheld number type the limit's wrong PINs
+    (which used to refuse every hidden caller for 15 minutes); the next hidden caller is
+    not refused and joins with the right PIN."""
+    session = await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
+    with override_settings(RATE_LIMIT_PIN=(LIMIT, 900)):
+        for _attacker in range(LIMIT // TRIES_PER_CALL):
+            attacker = await phones(number="anonymous")
+            assert await attacker.call() == 200
+            await _wrong(attacker, TRIES_PER_CALL)
+            assert (await ended(attacker)).outcome == Outcome.WRONG_PIN
+        innocent = await phones(number="anonymous")
+        assert await innocent.call() == 200
+        await asyncio.sleep(0.3)
+        await innocent.dial(session.phone_pin + "#", gap=0.05)
+        call = await joined(innocent)
+    assert call.session_id == session.pk
+    assert call.caller_masked == "••"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.e2e
+async def test_a_withheld_number_the_trunk_asserts_is_throttled_as_that_number(phones):
+    """A trunk sends the real number in P-Asserted-Identity when the caller withholds it:
+    wrong PINs count against that number (still shown masked as `••`), and other hidden
+    callers are not affected."""
+    session = await db(SessionFactory)(starts_at=timezone.now() + timedelta(hours=1))
+    with override_settings(RATE_LIMIT_PIN=(TRIES_PER_CALL, 900)):
+        first = await phones(number="anonymous", asserted="+33700000011")
+        assert await first.call() == 200
+        await _wrong(first, TRIES_PER_CALL)
+        assert (await ended(first)).caller_masked == "••"
+        again = await phones(number="anonymous", asserted="+33700000011")
+        assert await again.call() == 200
+        call = await ended(again)
+        assert (call.outcome, call.wrong_pins) == (Outcome.THROTTLED, 0)
+        other = await phones(number="anonymous")
+        assert await other.call() == 200
+        await asyncio.sleep(0.3)
+        await other.dial(session.phone_pin + "#", gap=0.05)
+        assert (await joined(other)).session_id == session.pk

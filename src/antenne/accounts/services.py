@@ -4,6 +4,7 @@ API tokens. Every function takes keyword arguments and the acting user as `actor
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -29,7 +30,7 @@ from antenne.accounts.models import (
     hash_secret,
     normalize_email,
 )
-from antenne.core import actions
+from antenne.core import actions, ratelimit
 from antenne.core.audit import log_action
 from antenne.core.exceptions import Conflict, Invalid, PermissionDenied
 from antenne.core.links import absolute_url
@@ -37,6 +38,7 @@ from antenne.core.permissions import Role, is_admin, is_member
 from antenne.outbox.services import queue_email
 
 SETUP_LINK_HOURS = 24
+logger = logging.getLogger("antenne.accounts")
 
 
 def require_admin(actor: Any) -> None:
@@ -89,9 +91,17 @@ def request_login_link(*, email: str, next_url: str = "") -> None:
 
 
 def send_login_link(*, email: str, next_url: str = "") -> bool:
-    """Email a login link if `email` belongs to an active member. True when one was sent."""
+    """Email a login link if `email` belongs to an active member. True when one was sent.
+
+    At most `ANTENNE_RATE_LIMIT_LOGIN` links go to one address per window; further requests
+    send nothing (the form answered the same). By default a link lives as long as the
+    window (15 minutes), so when one is dropped the owner already has a link sent in this
+    window that still works: a stranger asking for their address cannot lock them out."""
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:
+        return False
+    if not ratelimit.hit("login-email", user.email, settings.RATE_LIMIT_LOGIN):
+        logger.info("login link for member %s not sent: over its limit", user.pk)
         return False
     with transaction.atomic():
         url = issue_login_url(user=user)

@@ -379,7 +379,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ANTENNE_RATE_LIMIT_LOGIN",
         "5/900",
-        "Login-link requests allowed per email address and per client address, as `count/seconds`.",
+        "Login-link requests allowed per client address, and login links sent per email "
+        "address (further requests for that address are answered the same and send "
+        "nothing), as `count/seconds`.",
         "Security",
     ),
     Setting(
@@ -399,8 +401,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ANTENNE_RATE_LIMIT_REGISTER",
         "5/900",
-        "Public registrations and join-link re-sends allowed per email address and per "
-        "webinar, as `count/seconds`.",
+        "Emails the public registration page and “lost your link?” send to one address "
+        "for one webinar (further requests are answered the same and send nothing), as "
+        "`count/seconds`.",
         "Security",
     ),
     Setting(

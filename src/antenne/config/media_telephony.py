@@ -135,7 +135,8 @@ TELEPHONY: tuple[Setting, ...] = (
         "ANTENNE_RATE_LIMIT_PIN",
         "10/900",
         "Wrong PINs allowed per calling number, as `count/seconds`; beyond, that number's "
-        "calls are refused until the window passes.",
+        "calls are refused until the window passes. Callers with no number are counted per "
+        "bucket of the PIN typed instead (see docs/telephony.md).",
         "Telephony",
     ),
 )

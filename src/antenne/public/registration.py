@@ -1,8 +1,11 @@
 """The public registration page of a webinar, its confirmation, and "lost your link?".
 
-Nothing here tells a visitor whether an address is registered: an existing registration,
-a new one and a honeypot hit all land on the same confirmation text; only the browser that
-created a registration just now is shown its join link."""
+Nothing here tells a visitor anything about an address: a new registration, an existing
+one, a revoked one, a workspace member's address and a honeypot hit all land on the same
+"check your email" page, and what differs goes by email to the address's owner
+(`registrations.self_service`). The join link is therefore never shown on a page: it goes
+only to the mailbox of the address typed. Only client addresses are ever refused for
+asking too often; a limit on an address limits what is sent to it."""
 
 from __future__ import annotations
 
@@ -31,12 +34,12 @@ from antenne.public.registration_forms import (
     RegistrationForm,
     SessionChoice,
 )
-from antenne.registrations import services, tasks
+from antenne.registrations import self_service, services, tasks
 from antenne.registrations.models import Registration
 
-# The visitor's session remembers, per event, the address of their last registration and,
-# only when that registration was created by this very request, its id.
-SESSION_KEY = "antenne_registered"  # {event id: {"email": ..., "created": id | None}}
+# The visitor's session remembers, per event, the address they last typed (to say where
+# the email went), and nothing about what it holds.
+SESSION_KEY = "antenne_registered"  # {event id: {"email": ...}}
 
 
 def _published_event(event_id: int) -> Event:
@@ -92,19 +95,15 @@ def _base(request: HttpRequest) -> str:
     return "public/registration/base_embed.html" if request.GET.get("embed") else "base.html"
 
 
-def _within_limits(request: HttpRequest, event: Event, email: str) -> bool:
-    email_ok = ratelimit.hit(
-        "register-email", f"{event.pk}:{normalize_email(email)}", settings.RATE_LIMIT_REGISTER
-    )
-    client_ok = ratelimit.hit(
+def _within_limits(request: HttpRequest) -> bool:
+    return ratelimit.hit(
         "register-client", ratelimit.client_ip(request), settings.RATE_LIMIT_REGISTER_CLIENT
     )
-    return email_ok and client_ok
 
 
-def _remember(request: HttpRequest, event: Event, email: str, created: int | None) -> None:
+def _remember(request: HttpRequest, event: Event, email: str) -> None:
     registered = dict(request.session.get(SESSION_KEY, {}))
-    registered[str(event.pk)] = {"email": normalize_email(email), "created": created}
+    registered[str(event.pk)] = {"email": normalize_email(email)}
     request.session[SESSION_KEY] = registered
 
 
@@ -139,15 +138,14 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if not _within_limits(request, event, email):
+        if not _within_limits(request):
             return rate_limited(request)
         if form.is_bot:
-            _remember(request, event, email, None)
+            _remember(request, event, email)
             return redirect("public:registered", event_id=event.pk)
-        chosen = form.chosen.session
         try:
-            registration, created = services.register(
-                session=chosen,
+            self_service.register_from_page(
+                session=form.chosen.session,
                 email=email,
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
@@ -157,14 +155,6 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
                 utm=form.utm(),
             )
         except AntenneError as error:
-            if error.code == "registration.staff_member":
-                return _frameable(
-                    render(
-                        request,
-                        "public/registration/staff.html",
-                        {**context, "session": chosen},
-                    )
-                )
             if error.code == "registration.closed":
                 context["closed"] = True
                 status = 409
@@ -183,7 +173,7 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
             else:
                 form.add_error(None, error.message)
         else:
-            _remember(request, event, registration.email, registration.pk if created else None)
+            _remember(request, event, email)
             return redirect("public:registered", event_id=event.pk)
     if form.has_error("session", "full"):
         context["full"] = True
@@ -199,25 +189,10 @@ def registered(request: HttpRequest, event_id: int) -> HttpResponse:
     remembered = request.session.get(SESSION_KEY, {}).get(str(event.pk))
     if not remembered:
         return redirect("public:register", event_id=event.pk)
-    # Only the registration this browser has just created, for this webinar.
-    mine = None
-    if remembered.get("created"):
-        mine = (
-            Registration.objects.select_related("session")
-            .filter(pk=remembered["created"], session__event=event, email=remembered["email"])
-            .exclude(status=Registration.Status.REVOKED)
-            .first()
-        )
     response = render(
         request,
         "public/registration/registered.html",
-        {
-            "event": event,
-            "email": remembered["email"],
-            "registration": mine,
-            "join_url": services.join_url(mine) if mine else "",
-            "base_template": _base(request),
-        },
+        {"event": event, "email": remembered["email"], "base_template": _base(request)},
     )
     response.headers["Cache-Control"] = "private, no-store"
     return _frameable(response)
@@ -231,7 +206,7 @@ def lost_link(request: HttpRequest, event_id: int) -> HttpResponse:
     form = LostLinkForm(request.POST if request.method == "POST" else None, sessions=sessions)
     if request.method == "POST" and form.is_valid():
         email = normalize_email(form.cleaned_data["email"])
-        if not _within_limits(request, event, email):
+        if not _within_limits(request):
             return rate_limited(request)
         ids = form.session_ids()
         transaction.on_commit(lambda: tasks.resend_link.enqueue(email, ids))

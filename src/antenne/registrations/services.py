@@ -91,7 +91,7 @@ def dial_in_sentence(number: str, pin: str) -> str:
     }
 
 
-def _clean_name(value: str, field: str) -> str:
+def clean_name(value: str, field: str) -> str:
     cleaned = " ".join(value.replace("\x00", "").split())[:NAME_MAX]
     if not cleaned:
         raise Invalid(_("This field is required."), code=f"registration.{field}_required")
@@ -141,10 +141,13 @@ def register(
     utm: dict[str, str] | None = None,
     source: str = "public",
     actor: Any = None,
+    resend: bool = True,
 ) -> tuple[Registration, bool]:
     """Register someone to a session. Returns (registration, created). Registering again
-    with the same email re-sends the link and creates nothing. Never exceeds capacity, even
-    under concurrent registrations: the session row is locked while seats are counted."""
+    with the same email re-sends the link (unless `resend` is False) and creates nothing.
+    Never exceeds capacity, even under concurrent registrations: the session row is locked
+    while seats are counted. From the public page a full session is refused before the
+    address is looked at, so "full" never depends on whether the address is registered."""
     address = checked_email(email)
     if is_staff_email(address):
         raise Conflict(
@@ -157,8 +160,8 @@ def register(
             _("Tick the box to agree to the processing of your data."),
             code="registration.consent_required",
         )
-    first = _clean_name(first_name, "first_name")
-    last = _clean_name(last_name, "last_name")
+    first = clean_name(first_name, "first_name")
+    last = clean_name(last_name, "last_name")
     text = consent_text(language)
     with transaction.atomic():
         locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
@@ -166,20 +169,18 @@ def register(
             raise Conflict(
                 _("Registration for this session is closed."), code="registration.closed"
             )
+        if source == "public" and not locked.waitlist_enabled and session_is_full(locked):
+            raise Conflict(_("This session is full."), code="registration.full")
         existing = Registration.objects.filter(session=locked, email=address).first()
         if existing is not None:
-            if existing.status != Registration.Status.REVOKED:
+            if existing.status != Registration.Status.REVOKED and resend:
                 send_confirmation(existing)
             return existing, False
         status = Registration.Status.CONFIRMED
-        if locked.capacity is not None:
-            taken = Registration.objects.filter(
-                session=locked, status=Registration.Status.CONFIRMED
-            ).count()
-            if taken >= locked.capacity:
-                if not locked.waitlist_enabled:
-                    raise Conflict(_("This session is full."), code="registration.full")
-                status = Registration.Status.WAITLISTED
+        if session_is_full(locked):
+            if not locked.waitlist_enabled:
+                raise Conflict(_("This session is full."), code="registration.full")
+            status = Registration.Status.WAITLISTED
         try:
             with transaction.atomic():
                 registration = Registration.objects.create(
@@ -213,6 +214,16 @@ def register(
     return registration, True
 
 
+def session_is_full(session: Session) -> bool:
+    """Whether every seat of `session` is taken by a confirmed registration."""
+    if session.capacity is None:
+        return False
+    taken = Registration.objects.filter(
+        session=session, status=Registration.Status.CONFIRMED
+    ).count()
+    return taken >= session.capacity
+
+
 def _change(registration: Registration, actor: Any) -> RegistrationChange:
     return RegistrationChange(
         registration_id=registration.pk,
@@ -221,19 +232,6 @@ def _change(registration: Registration, actor: Any) -> RegistrationChange:
         status=registration.status,
         actor=actor,
     )
-
-
-def resend_link(*, email: str, session: Session) -> None:
-    """The "lost your link?" form: re-send if registered, silently do nothing otherwise."""
-    registration = (
-        Registration.objects.select_related("session__event")
-        .filter(session=session, email=normalize_email(email))
-        .exclude(status=Registration.Status.REVOKED)
-        .first()
-    )
-    if registration is not None:
-        with transaction.atomic():
-            send_confirmation(registration)
 
 
 def registration_for_key(*, key: str) -> Registration | None:

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from antenne.events.models import Session
-from antenne.registrations import services
+from antenne.registrations import self_service, services
 
 
 @task()
-def resend_link(email: str, session_ids: list[int]) -> None:
+def resend_link(email: str, session_ids: list[int]) -> int:
     """The "lost your link?" form's work, queued identically for every address."""
-    for session in Session.objects.filter(pk__in=session_ids).select_related("event"):
-        services.resend_link(email=email, session=session)
+    return self_service.resend_links(email=email, session_ids=session_ids)
 
 
 @task()

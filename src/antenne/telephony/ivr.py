@@ -1,7 +1,8 @@
 """The voice menu: what happens on a call once it is answered.
 
 Greeting (French, then English), PIN by DTMF followed by # (typing interrupts the prompt),
-at most `MAX_TRIES` tries, a calling number over its wrong-PIN limit refused at once; then
+at most `MAX_TRIES` tries, a calling number over its wrong-PIN limit refused at once (a
+caller with no number is never refused for others' wrong PINs: see `services`); then
 hold music until the session starts, the live audio, `*1` to raise or lower a hand, the
 floor when the animator gives it, and a goodbye when the session ends. Every step writes
 through `antenne.telephony.services`; every call ends with its outcome and packet counts.
@@ -23,6 +24,7 @@ from . import prompts, services
 from .audio import AudioClock, Player
 from .bridge import Bridges, SessionBridge
 from .call import Call
+from .sip import uri_user
 
 logger = logging.getLogger("antenne.telephony")
 
@@ -60,7 +62,10 @@ class Ivr:
     async def on_call(self, call: Call) -> None:
         try:
             record = await db(services.start_call)(
-                call_id=call.call_id, caller=call.caller, codec=call.offer.codec
+                call_id=call.call_id,
+                caller=call.caller,
+                codec=call.offer.codec,
+                asserted=asserted_number(call),
             )
         except Exception:
             logger.exception("call %s: not recorded; refusing it", call.call_id)
@@ -96,6 +101,12 @@ class Ivr:
             pass
         finally:
             self.clock.detach(call)
+
+
+def asserted_number(call: Call) -> str:
+    """The caller's number as the trunk asserts it (RFC 3325 `P-Asserted-Identity`), which
+    trunks send with a withheld number; calls come only from allowed sources."""
+    return uri_user(call.invite.get("P-Asserted-Identity") or "")
 
 
 async def _until(awaitable: Any, call: Call, timeout: float | None = None) -> Any:
@@ -142,7 +153,8 @@ class _CallRun:
 
     async def run(self) -> str:
         caller_key = self.record.caller_hash
-        if await db(services.throttled)(caller_key):
+        hidden = not services.throttle_identity(self.call.caller, asserted_number(self.call))
+        if not hidden and await db(services.throttled)(caller_key):
             await self.say("throttled")
             return Outcome.THROTTLED
         self.player.say(
@@ -158,10 +170,10 @@ class _CallRun:
                 continue
             typed_any = True
             result = await db(services.check_pin)(
-                call_pk=self.record.pk, caller_key=caller_key, digits=digits
+                call_pk=self.record.pk, caller_key=caller_key, digits=digits, hidden=hidden
             )
             if result.throttled:
-                await self.say("throttled")
+                await self.say("pin_throttled" if hidden else "throttled")
                 return Outcome.THROTTLED
             if result.match is not None:
                 joined = await db(services.join)(call_pk=self.record.pk, match=result.match)

@@ -62,6 +62,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Trop de tentatives depuis ce numéro. Merci de rappeler plus tard. Au revoir.",
         "en": "Too many attempts from this number. Please call again later. Goodbye.",
     },
+    "pin_throttled": {
+        "fr": "Trop de tentatives avec ce code. Merci de rappeler plus tard. Au revoir.",
+        "en": "Too many attempts with this PIN. Please call again later. Goodbye.",
+    },
     "no_pin": {
         "fr": "Aucun code n'a été saisi. Au revoir.",
         "en": "No PIN was entered. Goodbye.",

@@ -1,6 +1,15 @@
 """What the gateway writes: a call's row, PIN checks with their throttling, the caller's
 attendance in the room, the call's end and metrics. Synchronous (run through
-`services.db` by the IVR)."""
+`services.db` by the IVR).
+
+Wrong PINs count against the calling number (or, when it is withheld, the number the trunk
+asserts in `P-Asserted-Identity`): a number over `ANTENNE_RATE_LIMIT_PIN` is refused. Callers
+with no number at all cannot be told apart, so they share no bucket that one of them could
+fill: their wrong PINs count against the *PIN typed*, in one of `HIDDEN_PIN_BUCKETS` buckets
+chosen by a keyed hash of it, and a PIN is refused only when its own bucket is full. A right
+PIN thus always lets its caller in unless that very PIN's bucket is under attack, while all
+hidden callers together still get at most `HIDDEN_PIN_BUCKETS` times the limit wrong PINs per
+window."""
 
 from __future__ import annotations
 
@@ -17,6 +26,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from antenne.core import ratelimit
 from antenne.events.models import Session
 from antenne.registrations.pins import PinMatch, find_by_pin
 from antenne.rooms import stage_media
@@ -24,6 +34,7 @@ from antenne.rooms.attendance import touch as touch_presences
 from antenne.rooms.models import PhoneCall, Presence, StageFeed
 
 MAX_PIN_DIGITS = 12
+HIDDEN_PIN_BUCKETS = 10
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -53,6 +64,30 @@ def caller_hash(number: str) -> str:
     return hmac.new(key, b"antenne.telephony.caller:" + number.encode(), hashlib.sha256).hexdigest()
 
 
+def is_number(value: str) -> bool:
+    """Whether a caller's user part is a number one can throttle: at least four digits
+    (`anonymous`, `restricted`, an empty or short value, a SIP user name are not)."""
+    return sum(ch.isdigit() for ch in value) >= 4
+
+
+def throttle_identity(caller: str, asserted: str = "") -> str:
+    """The number a call's wrong PINs count against: the calling number, else the one the
+    trunk asserts (`P-Asserted-Identity`, kept from staff as the caller asked); '' for a
+    caller with neither (a hidden caller)."""
+    for number in (caller, asserted):
+        if is_number(number):
+            return number
+    return ""
+
+
+def pin_bucket(pin: str) -> str:
+    """The bucket of hidden callers' wrong PINs a typed PIN belongs to: keyed, so nobody can
+    aim guesses at the bucket of a PIN they do not know."""
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, b"antenne.telephony.pin:" + pin.encode(), hashlib.sha256).digest()
+    return str(int.from_bytes(digest[:8], "big") % HIDDEN_PIN_BUCKETS)
+
+
 def mask_number(number: str) -> str:
     """A calling number as staff see it: its country prefix and last two digits
     (`+33 •• 42`); a hidden or non-numeric caller is `••`."""
@@ -67,11 +102,13 @@ def mask_number(number: str) -> str:
     return f"{prefix}•• {digits[-2:]}"
 
 
-def start_call(*, call_id: str, caller: str, codec: str) -> PhoneCall:
+def start_call(*, call_id: str, caller: str, codec: str, asserted: str = "") -> PhoneCall:
+    """A call's row: the number staff see masked (a withheld one stays `••`), and the
+    throttling key of `throttle_identity`."""
     return PhoneCall.objects.create(
         call_id=call_id[:200],
         caller_masked=mask_number(caller),
-        caller_hash=caller_hash(caller),
+        caller_hash=caller_hash(throttle_identity(caller, asserted) or caller),
         codec=codec,
     )
 
@@ -92,14 +129,22 @@ class PinResult:
     throttled: bool = False
 
 
-def check_pin(*, call_pk: int, caller_key: str, digits: str) -> PinResult:
+def check_pin(*, call_pk: int, caller_key: str, digits: str, hidden: bool = False) -> PinResult:
     """A PIN typed on call `call_pk`. A wrong one counts against the calling number; a
-    number over its limit is refused before its PIN is even looked at."""
-    if throttled(caller_key):
+    number over its limit is refused before its PIN is even looked at. For a `hidden`
+    caller (no number), it counts against the PIN's bucket instead, and only a PIN whose
+    bucket is full is refused unseen."""
+    pin = digits[:MAX_PIN_DIGITS]
+    if hidden:
+        if pin and ratelimit.exceeded("pin-hidden", pin_bucket(pin), settings.RATE_LIMIT_PIN):
+            return PinResult(None, throttled=True)
+    elif throttled(caller_key):
         return PinResult(None, throttled=True)
-    match = find_by_pin(digits[:MAX_PIN_DIGITS]) if digits else None
-    if match is None and digits:
+    match = find_by_pin(pin) if pin else None
+    if match is None and pin:
         PhoneCall.objects.filter(pk=call_pk).update(wrong_pins=F("wrong_pins") + 1)
+        if hidden:
+            ratelimit.hit("pin-hidden", pin_bucket(pin), settings.RATE_LIMIT_PIN)
     return PinResult(match)
 
 
