@@ -57,7 +57,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         # (`accounts.services.send_login_link`), and the answer is the same either way.
         if not ratelimit.hit("login-ip", ratelimit.client_ip(request), settings.RATE_LIMIT_LOGIN):
             return rate_limited(request)
-        services.request_login_link(email=email, next_url=next_url)
+        services.request_login_link(email=form.cleaned_data["email"], next_url=next_url)
         return redirect("public:login_sent")
     return render(
         request,
