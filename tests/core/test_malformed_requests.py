@@ -154,11 +154,13 @@ def error_log():
     """What the `django.request` logger's configured handler writes (settings.LOGGING)."""
     [handler] = [h for h in logging.getLogger("django.request").handlers if h.name == "errors"]
     stream = io.StringIO()
-    previous = handler.setStream(stream)
+    # Swapped without `setStream`, which flushes the old stream: pytest may have closed the
+    # capture file the handler was configured with.
+    previous, handler.stream = handler.stream, stream
     try:
         yield stream
     finally:
-        handler.setStream(previous)
+        handler.stream = previous
 
 
 def test_a_server_error_of_a_page_is_logged_with_its_path(error_log, settings, tmp_path):
