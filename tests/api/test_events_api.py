@@ -400,7 +400,7 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(animator):
             api.post("/events", {"title": "X", "team_id": event.team_id, "language": "xx"}),
             "request.invalid",
         ),
-        (api.post("/events", {"title": "  ", "team_id": event.team_id}), "request.invalid"),
+        (api.post("/events", {"title": "  ", "team_id": event.team_id}), "event.title_required"),
         (api.post("/events", {"title": "x" * 201, "team_id": event.team_id}), "request.invalid"),
         (api.patch(f"/events/{event.pk}", {"title": None}), "request.invalid"),
         (api.patch(f"/events/{event.pk}", {"owner_id": 999999}), "event.owner_invalid"),

@@ -229,7 +229,7 @@ class EventIn(Strict):
 
 def _patch_json_schema(schema: dict[str, Any], model: Any) -> None:
     """A field that may be left out but not set to null shows no null default."""
-    nullable = getattr(model, "nullable", frozenset())
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
     for name, prop in schema.get("properties", {}).items():
         if name not in nullable and "default" in prop and prop["default"] is None:
             del prop["default"]
