@@ -227,7 +227,7 @@ def test_an_offset_wins_over_the_zone_and_a_skipped_local_time_is_refused(animat
         {"starts_at": f"{spring}T10:00:00", "time_zone": "Europe/Atlantis"},
     )
     assert unknown.status_code == 422
-    assert unknown.json()["code"] == "session.time_zone_invalid"
+    assert unknown.json()["code"] == "request.invalid"  # not in the schema's enum
     assert event.sessions.count() == 1
 
 
@@ -399,7 +399,7 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(animator):
         (api.post("/events", {"title": "X", "team_id": 999999}), "event.team_invalid"),
         (
             api.post("/events", {"title": "X", "team_id": event.team_id, "language": "xx"}),
-            "event.language_invalid",
+            "request.invalid",
         ),
         (api.post("/events", {"title": "  ", "team_id": event.team_id}), "event.title_required"),
         (api.post("/events", {"title": "x" * 201, "team_id": event.team_id}), "request.invalid"),
@@ -412,7 +412,7 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(animator):
         (api.post(f"/events/{event.pk}/sessions", {"starts_at": "demain"}), "request.invalid"),
         (
             api.post(f"/events/{event.pk}/sessions", {"starts_at": "9999-12-31T23:59"}),
-            "request.invalid",
+            "session.date_out_of_range",
         ),
         (
             api.post(f"/events/{event.pk}/sessions", {"starts_at": start, "capacity": 0}),
@@ -420,7 +420,7 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(animator):
         ),
         (
             api.post(f"/events/{event.pk}/sessions", {"starts_at": start, "duration_minutes": 0}),
-            "session.duration_invalid",
+            "request.invalid",
         ),
         (
             api.post(f"/events/{event.pk}/sessions", {"starts_at": "2001-01-01T10:00Z"}),
@@ -429,9 +429,12 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(animator):
         (api.patch(f"/sessions/{mine.pk}", {"starts_at": None}), "request.invalid"),
         (
             api.patch(f"/sessions/{mine.pk}", {"duration_minutes": 10**9}),
-            "session.duration_invalid",
+            "request.invalid",
         ),
-        (api.post(f"/sessions/{mine.pk}/speakers", {"email": "pas-une-adresse"}), "email.invalid"),
+        (
+            api.post(f"/sessions/{mine.pk}/speakers", {"email": "pas-une-adresse"}),
+            "request.invalid",
+        ),
         (
             api.post(f"/sessions/{mine.pk}/speakers", {"email": "a@b.example", "role": "x"}),
             "request.invalid",
@@ -439,7 +442,7 @@ def test_unknown_keys_and_bad_values_are_422_with_a_code(animator):
         (api.post(f"/sessions/{mine.pk}/cancel", {"reason": ""}), "request.invalid"),
         (
             api.get("/conflicts", {"starts_at": start, "duration_minutes": 2000}),
-            "session.duration_invalid",
+            "request.invalid",
         ),
         (api.get("/conflicts?duration_minutes=60"), "request.invalid"),
     ]

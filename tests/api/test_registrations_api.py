@@ -145,7 +145,7 @@ def test_invalid_bodies_answer_422(animator, session, body):
 def test_bad_email_and_blank_names_answer_422_with_a_code(animator, session):
     api = Api(animator)
     bad = api.post(f"/sessions/{session.pk}/registrations", person(email="not-an-email"))
-    assert (bad.status_code, bad.json()["code"]) == (422, "email.invalid")
+    assert (bad.status_code, bad.json()["code"]) == (422, "request.invalid")
     blank = api.post(f"/sessions/{session.pk}/registrations", person(first_name=" \x00 "))
     assert (blank.status_code, blank.json()["code"]) == (422, "registration.first_name_required")
 

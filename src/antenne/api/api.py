@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from antenne.accounts import access_requests, selectors, services
@@ -59,7 +62,20 @@ def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # ninja: the body is not JSON
+        return _error(request, 400, "request.malformed", _("The request body is not valid JSON."))
     return _error(request, exc.status_code, "request.error", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(
+        request,
+        413,
+        "request.too_large",
+        _("The request body is too large (at most %(size)s bytes).")
+        % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+    )
 
 
 @api.exception_handler(Http404)
@@ -73,12 +89,9 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "server.error", "Something went wrong on our side.")
 
 
-ERRORS: dict[int, Any] = {
-    401: schemas.Error,
-    403: schemas.Error,
-    404: schemas.Error,
-    422: schemas.Error,
-}
+ERRORS = schemas.ERRORS
+BODY_WRITE_ERRORS = schemas.BODY_WRITE_ERRORS
+MAX_LIST = 500
 
 
 @api.get("/me", response={200: schemas.UserOut, **ERRORS}, tags=["accounts"])
@@ -89,20 +102,24 @@ def me(request: HttpRequest) -> Any:
 
 @api.get("/members", response={200: list[schemas.UserOut], **ERRORS}, tags=["accounts"])
 def list_members(
-    request: HttpRequest, q: str = "", role: str = "", limit: int = 100, offset: int = 0
+    request: HttpRequest,
+    q: schemas.Search = "",
+    role: schemas.Role | Literal[""] = "",
+    limit: int = 100,
+    offset: schemas.Offset = 0,
 ) -> Any:
-    """Workspace members (admins only)."""
-    limit = max(1, min(limit, 500))
+    """Workspace members (admins only); `limit` is clamped to 1-500."""
+    limit = max(1, min(limit, MAX_LIST))
     members = selectors.list_members(actor=request.user, search=q, role=role)
-    return members[max(offset, 0) : max(offset, 0) + limit]
+    return members[offset : offset + limit]
 
 
 @api.put(
     "/members/{member_id}/role",
-    response={200: schemas.UserOut, **ERRORS, 409: schemas.Error},
+    response={200: schemas.UserOut, **BODY_WRITE_ERRORS},
     tags=["accounts"],
 )
-def set_member_role(request: HttpRequest, member_id: int, body: schemas.RoleIn) -> Any:
+def set_member_role(request: HttpRequest, member_id: schemas.Id, body: schemas.RoleIn) -> Any:
     """Change a member's role (admins only)."""
     member = selectors.access_member(actor=request.user, pk=member_id)
     return services.change_role(actor=request.user, user=member, role=body.role)
@@ -111,17 +128,21 @@ def set_member_role(request: HttpRequest, member_id: int, body: schemas.RoleIn) 
 @api.get(
     "/access-requests", response={200: list[schemas.AccessRequestOut], **ERRORS}, tags=["accounts"]
 )
-def list_access_requests(request: HttpRequest, status: str = "pending") -> Any:
+def list_access_requests(
+    request: HttpRequest, status: Literal["pending", "approved", "refused", ""] = "pending"
+) -> Any:
     """Animator access requests (admins only); `status` = pending, approved, refused or empty."""
-    return list(selectors.list_access_requests(actor=request.user, status=status)[:500])
+    return list(selectors.list_access_requests(actor=request.user, status=status)[:MAX_LIST])
 
 
 @api.post(
     "/access-requests/{request_id}/approve",
-    response={200: schemas.UserOut, **ERRORS, 409: schemas.Error},
+    response={200: schemas.UserOut, **BODY_WRITE_ERRORS},
     tags=["accounts"],
 )
-def approve_access_request(request: HttpRequest, request_id: int, body: schemas.DecisionIn) -> Any:
+def approve_access_request(
+    request: HttpRequest, request_id: schemas.Id, body: schemas.DecisionIn
+) -> Any:
     """Grant animator access; the requester is emailed a login link (admins only)."""
     found = selectors.access_access_request(actor=request.user, pk=request_id)
     return access_requests.approve_access_request(
@@ -131,10 +152,12 @@ def approve_access_request(request: HttpRequest, request_id: int, body: schemas.
 
 @api.post(
     "/access-requests/{request_id}/refuse",
-    response={200: schemas.AccessRequestOut, **ERRORS, 409: schemas.Error},
+    response={200: schemas.AccessRequestOut, **BODY_WRITE_ERRORS},
     tags=["accounts"],
 )
-def refuse_access_request(request: HttpRequest, request_id: int, body: schemas.DecisionIn) -> Any:
+def refuse_access_request(
+    request: HttpRequest, request_id: schemas.Id, body: schemas.DecisionIn
+) -> Any:
     """Refuse with a message emailed to the requester (admins only)."""
     found = selectors.access_access_request(actor=request.user, pk=request_id)
     return access_requests.refuse_access_request(
@@ -143,9 +166,9 @@ def refuse_access_request(request: HttpRequest, request_id: int, body: schemas.D
 
 
 class AuditFilters(schemas.Strict):
-    action: str = ""
-    actor: str = ""
-    limit: int = 100
+    action: schemas.Search = ""
+    actor: schemas.Search = ""
+    limit: int = Field(100, description="Clamped to 1-1000.")
 
 
 @api.get("/audit", response={200: list[schemas.AuditEntryOut], **ERRORS}, tags=["audit"])

@@ -20,14 +20,10 @@ from antenne.events.timeutils import aware_to_utc
 
 router = Router(tags=["events"])
 
-ERRORS: dict[int, Any] = {
-    401: schemas.Error,
-    403: schemas.Error,
-    404: schemas.Error,
-    422: schemas.Error,
-}
-WRITE_ERRORS: dict[int, Any] = {**ERRORS, 409: schemas.Error}
-SLOT_ERRORS: dict[int, Any] = {**ERRORS, 409: schemas.ConflictError}
+ERRORS = schemas.ERRORS
+WRITE_ERRORS = schemas.WRITE_ERRORS
+BODY_WRITE_ERRORS = schemas.BODY_WRITE_ERRORS
+SLOT_ERRORS = schemas.SLOT_ERRORS
 
 
 def _with_sessions(events: list[Event]) -> list[Event]:
@@ -58,16 +54,20 @@ def _animators(request: HttpRequest, pks: list[int]) -> list[Any]:
 
 @router.get("/events", response={200: list[schemas.EventOut], **ERRORS})
 def list_events(
-    request: HttpRequest, q: str = "", team_id: int | None = None, limit: int = 50, offset: int = 0
+    request: HttpRequest,
+    q: schemas.Search = "",
+    team_id: schemas.Id | None = None,
+    limit: int = 50,
+    offset: schemas.Offset = 0,
 ) -> Any:
-    """Webinars, newest first, each with its sessions (any member)."""
+    """Webinars, newest first, each with its sessions (any member); `limit` is clamped to
+    1-200."""
     limit = max(1, min(limit, 200))
-    offset = max(offset, 0)
     found = selectors.list_events(actor=request.user, search=q[:100], team_id=team_id)
     return _with_sessions(list(found[offset : offset + limit]))
 
 
-@router.post("/events", response={201: schemas.EventOut, **WRITE_ERRORS})
+@router.post("/events", response={201: schemas.EventOut, **BODY_WRITE_ERRORS})
 def create_event(request: HttpRequest, body: schemas.EventIn) -> Any:
     """Create a webinar owned by the caller (animators and admins)."""
     event = services.create_event(
@@ -83,13 +83,13 @@ def create_event(request: HttpRequest, body: schemas.EventIn) -> Any:
 
 
 @router.get("/events/{event_id}", response={200: schemas.EventOut, **ERRORS})
-def get_event(request: HttpRequest, event_id: int) -> Any:
+def get_event(request: HttpRequest, event_id: schemas.Id) -> Any:
     """A webinar with its sessions (any member)."""
     return _event(request, event_id)
 
 
-@router.patch("/events/{event_id}", response={200: schemas.EventOut, **WRITE_ERRORS})
-def update_event(request: HttpRequest, event_id: int, body: schemas.EventPatch) -> Any:
+@router.patch("/events/{event_id}", response={200: schemas.EventOut, **BODY_WRITE_ERRORS})
+def update_event(request: HttpRequest, event_id: schemas.Id, body: schemas.EventPatch) -> Any:
     """Change the fields given: the webinar's owner and admins only (403
     `permission.not_owner` for an animator of one of its sessions), since every field reaches
     all its sessions."""
@@ -107,9 +107,9 @@ def update_event(request: HttpRequest, event_id: int, body: schemas.EventPatch) 
 
 @router.post(
     "/events/{event_id}/cancel",
-    response={200: schemas.EventOut, **ERRORS, 409: schemas.EventCancelError},
+    response={200: schemas.EventOut, **BODY_WRITE_ERRORS, 409: schemas.EventCancelError},
 )
-def cancel_event(request: HttpRequest, event_id: int, body: schemas.CancelIn) -> Any:
+def cancel_event(request: HttpRequest, event_id: schemas.Id, body: schemas.CancelIn) -> Any:
     """Cancel every coming session (speakers and registrants are told) and unpublish the
     registration page: the webinar's owner and admins only. While one of its sessions is in
     its green room or live, nothing is cancelled: 409 `session.under_way` lists them."""
@@ -122,7 +122,7 @@ def cancel_event(request: HttpRequest, event_id: int, body: schemas.CancelIn) ->
 
 
 @router.post("/events/{event_id}/sessions", response={201: schemas.SessionOut, **SLOT_ERRORS})
-def schedule_session(request: HttpRequest, event_id: int, body: schemas.SessionIn) -> Any:
+def schedule_session(request: HttpRequest, event_id: schemas.Id, body: schemas.SessionIn) -> Any:
     """Schedule a session. A slot with other sessions on or near it answers 409
     `session.conflict` listing them unless `confirm_conflicts` is true; over the workspace's
     parallel limit answers 422 `session.parallel_limit` (admins may confirm it)."""
@@ -141,13 +141,13 @@ def schedule_session(request: HttpRequest, event_id: int, body: schemas.SessionI
 
 
 @router.get("/sessions/{session_id}", response={200: schemas.SessionOut, **ERRORS})
-def get_session(request: HttpRequest, session_id: int) -> Any:
+def get_session(request: HttpRequest, session_id: schemas.Id) -> Any:
     """A session with its animators and speakers (any member)."""
     return _session(request, session_id)
 
 
 @router.patch("/sessions/{session_id}", response={200: schemas.SessionOut, **SLOT_ERRORS})
-def update_session(request: HttpRequest, session_id: int, body: schemas.SessionPatch) -> Any:
+def update_session(request: HttpRequest, session_id: schemas.Id, body: schemas.SessionPatch) -> Any:
     """Move a session (starts_at, time_zone, duration_minutes, with the same conflict rule
     as scheduling; speakers are told) and/or change its capacity and animators. All or
     nothing."""
@@ -181,8 +181,10 @@ def update_session(request: HttpRequest, session_id: int, body: schemas.SessionP
     return _session(request, session_id)
 
 
-@router.post("/sessions/{session_id}/cancel", response={200: schemas.SessionOut, **WRITE_ERRORS})
-def cancel_session(request: HttpRequest, session_id: int, body: schemas.CancelIn) -> Any:
+@router.post(
+    "/sessions/{session_id}/cancel", response={200: schemas.SessionOut, **BODY_WRITE_ERRORS}
+)
+def cancel_session(request: HttpRequest, session_id: schemas.Id, body: schemas.CancelIn) -> Any:
     """Cancel (never delete) a session that has not started; its speakers are told."""
     session = _session(request, session_id)
     services.cancel_session(actor=request.user, session=session, message=body.message)
@@ -195,7 +197,7 @@ def cancel_session(request: HttpRequest, session_id: int, body: schemas.CancelIn
 @router.post(
     "/sessions/{session_id}/green-room", response={200: schemas.SessionOut, **WRITE_ERRORS}
 )
-def open_green_room(request: HttpRequest, session_id: int) -> Any:
+def open_green_room(request: HttpRequest, session_id: schemas.Id) -> Any:
     """Open the green room (`scheduled` → `green_room`), at most 2 hours before the start;
     pending reminders are withheld. The session's animators and admins."""
     session = _session(request, session_id)
@@ -204,7 +206,7 @@ def open_green_room(request: HttpRequest, session_id: int) -> Any:
 
 
 @router.post("/sessions/{session_id}/start", response={200: schemas.SessionOut, **WRITE_ERRORS})
-def start_session(request: HttpRequest, session_id: int) -> Any:
+def start_session(request: HttpRequest, session_id: schemas.Id) -> Any:
     """Start the broadcast (`scheduled` or `green_room` → `live`, sets `started_at`), at most
     1 hour before the scheduled start. The session's animators and admins."""
     session = _session(request, session_id)
@@ -213,7 +215,7 @@ def start_session(request: HttpRequest, session_id: int) -> Any:
 
 
 @router.post("/sessions/{session_id}/end", response={200: schemas.SessionOut, **WRITE_ERRORS})
-def end_session(request: HttpRequest, session_id: int) -> Any:
+def end_session(request: HttpRequest, session_id: schemas.Id) -> Any:
     """End the broadcast (`live` or `green_room` → `ended`, sets `ended_at`), for good. The
     session's animators and admins."""
     session = _session(request, session_id)
@@ -225,13 +227,15 @@ def end_session(request: HttpRequest, session_id: int) -> Any:
 
 
 @router.get("/sessions/{session_id}/speakers", response={200: list[schemas.SpeakerOut], **ERRORS})
-def list_speakers(request: HttpRequest, session_id: int) -> Any:
+def list_speakers(request: HttpRequest, session_id: schemas.Id) -> Any:
     """A session's speakers, revoked ones included (any member)."""
     return list(_session(request, session_id).speakers.all())
 
 
-@router.post("/sessions/{session_id}/speakers", response={201: schemas.SpeakerOut, **WRITE_ERRORS})
-def add_speaker(request: HttpRequest, session_id: int, body: schemas.SpeakerIn) -> Any:
+@router.post(
+    "/sessions/{session_id}/speakers", response={201: schemas.SpeakerOut, **BODY_WRITE_ERRORS}
+)
+def add_speaker(request: HttpRequest, session_id: schemas.Id, body: schemas.SpeakerIn) -> Any:
     """Invite a speaker (a member or a guest) before the start: they are emailed a personal
     green-room link."""
     session = _session(request, session_id)
@@ -242,7 +246,7 @@ def add_speaker(request: HttpRequest, session_id: int, body: schemas.SpeakerIn) 
 
 
 @router.delete("/sessions/{session_id}/speakers/{speaker_id}", response={204: None, **WRITE_ERRORS})
-def remove_speaker(request: HttpRequest, session_id: int, speaker_id: int) -> Any:
+def remove_speaker(request: HttpRequest, session_id: schemas.Id, speaker_id: schemas.Id) -> Any:
     """Remove a speaker; their link stops working."""
     session = _session(request, session_id)
     speaker = selectors.access_speaker(actor=request.user, session=session, pk=speaker_id)
@@ -254,7 +258,9 @@ def remove_speaker(request: HttpRequest, session_id: int, speaker_id: int) -> An
     "/sessions/{session_id}/speakers/{speaker_id}/resend",
     response={200: schemas.SpeakerOut, **WRITE_ERRORS},
 )
-def resend_speaker_invitation(request: HttpRequest, session_id: int, speaker_id: int) -> Any:
+def resend_speaker_invitation(
+    request: HttpRequest, session_id: schemas.Id, speaker_id: schemas.Id
+) -> Any:
     """Email a fresh link; the previous one stops working."""
     session = _session(request, session_id)
     speaker = selectors.access_speaker(actor=request.user, session=session, pk=speaker_id)
@@ -265,7 +271,9 @@ def resend_speaker_invitation(request: HttpRequest, session_id: int, speaker_id:
     "/sessions/{session_id}/speakers/{speaker_id}/revoke",
     response={200: schemas.SpeakerOut, **WRITE_ERRORS},
 )
-def revoke_speaker_link(request: HttpRequest, session_id: int, speaker_id: int) -> Any:
+def revoke_speaker_link(
+    request: HttpRequest, session_id: schemas.Id, speaker_id: schemas.Id
+) -> Any:
     """Make the speaker's link stop working (resend to issue a new one)."""
     session = _session(request, session_id)
     speaker = selectors.access_speaker(actor=request.user, session=session, pk=speaker_id)

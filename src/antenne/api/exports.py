@@ -20,12 +20,7 @@ from antenne.core.links import absolute_url
 
 router = Router(tags=["exports"])
 
-ERRORS: dict[int, Any] = {
-    401: schemas.Error,
-    403: schemas.Error,
-    404: schemas.Error,
-    422: schemas.Error,
-}
+ERRORS = schemas.ERRORS
 
 
 class ExportIn(schemas.Strict):
@@ -71,8 +66,8 @@ def _out(export: Export) -> dict[str, Any]:
     }
 
 
-@router.post("/sessions/{session_id}/exports", response={202: ExportCreated, **ERRORS})
-def request_export(request: HttpRequest, session_id: int, body: ExportIn) -> Any:
+@router.post("/sessions/{session_id}/exports", response={202: ExportCreated, **schemas.BODY_ERRORS})
+def request_export(request: HttpRequest, session_id: schemas.Id, body: ExportIn) -> Any:
     """Ask for an export of the session (`csv`: a ZIP of CSV files; `xlsx`: one workbook);
     it is prepared in the background and its link emailed to you. Asking again while
     yours is under way returns it."""
@@ -82,14 +77,28 @@ def request_export(request: HttpRequest, session_id: int, body: ExportIn) -> Any
 
 
 @router.get("/exports/{export_id}", response={200: ExportOut, **ERRORS})
-def get_export(request: HttpRequest, export_id: int) -> Any:
+def get_export(request: HttpRequest, export_id: schemas.Id) -> Any:
     """An export's status (`pending`, `running`, `done`, `failed`, `expired`), progress in
     percent, and once done the URL of its file."""
     return _out(selectors.access_export(actor=request.user, pk=export_id))
 
 
-@router.get("/exports/{export_id}/file", response={200: None, **ERRORS})
-def download_export(request: HttpRequest, export_id: int) -> Any:
+@router.get(
+    "/exports/{export_id}/file",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file: a ZIP of CSV files, or an XLSX workbook.",
+                "content": {
+                    "application/zip": {},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                },
+            }
+        }
+    },
+)
+def download_export(request: HttpRequest, export_id: schemas.Id) -> Any:
     """The export's file, with the same bearer token (audited)."""
     export = selectors.access_export(actor=request.user, pk=export_id)
     path = services.open_export(actor=request.user, export=export, via="api")

@@ -20,19 +20,14 @@ from antenne.registrations.models import Registration
 
 router = Router(tags=["registrations"])
 
-ERRORS: dict[int, Any] = {
-    401: schemas.Error,
-    403: schemas.Error,
-    404: schemas.Error,
-    422: schemas.Error,
-}
-WRITE_ERRORS: dict[int, Any] = {**ERRORS, 409: schemas.Error}
+ERRORS = schemas.ERRORS
+WRITE_ERRORS = schemas.WRITE_ERRORS
 
 MAX_ANSWERS = 100
 ANSWER_MAX = 5000
 LIST_MAX = 500
 
-Answer = str | list[str] | bool
+Answer = str | Annotated[list[str], Field(max_length=MAX_ANSWERS)] | bool
 
 
 def _clean(value: str, limit: int) -> str:
@@ -41,14 +36,15 @@ def _clean(value: str, limit: int) -> str:
 
 
 class RegistrationIn(schemas.Strict):
-    email: str = Field(max_length=254)
+    email: schemas.Email
+    # Names and answers may carry NUL: it is dropped (registrations.services), never refused.
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
-    answers: dict[str, Answer] = Field(default_factory=dict)
+    answers: dict[str, Answer] = Field(default_factory=dict, max_length=MAX_ANSWERS)
     # Registrations added by organisers (source "api") need no consent box.
     consent: bool = False
     language: Literal["fr", "en"] = "fr"
-    utm: dict[str, str] = Field(default_factory=dict)
+    utm: dict[str, str] = Field(default_factory=dict, max_length=20)
 
     @field_validator("answers")
     @classmethod
@@ -103,16 +99,16 @@ class RegistrationPage(Schema):
 
 class RegistrationFilters(schemas.Strict):
     limit: Annotated[int, Field(ge=1, le=LIST_MAX)] = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: schemas.Offset = 0
     status: Literal["", "confirmed", "waitlisted", "revoked"] = ""
-    q: str = Field("", max_length=200)
+    q: str = Field("", max_length=200)  # NUL is dropped
 
 
 @router.post(
     "/sessions/{session_id}/registrations",
-    response={200: RegisteredOut, 201: RegisteredOut, **WRITE_ERRORS},
+    response={200: RegisteredOut, 201: RegisteredOut, **schemas.BODY_WRITE_ERRORS},
 )
-def register_attendee(request: HttpRequest, session_id: int, body: RegistrationIn) -> Any:
+def register_attendee(request: HttpRequest, session_id: schemas.Id, body: RegistrationIn) -> Any:
     """Register someone to a session (its animators and admins). 201 when created; 200 with
     the same registration when the email is already registered (the link is re-sent). 409
     `registration.staff_member` for a workspace account, `registration.full` when the
@@ -135,7 +131,7 @@ def register_attendee(request: HttpRequest, session_id: int, body: RegistrationI
 
 @router.get("/sessions/{session_id}/registrations", response={200: RegistrationPage, **ERRORS})
 def list_registrations(
-    request: HttpRequest, session_id: int, filters: Query[RegistrationFilters]
+    request: HttpRequest, session_id: schemas.Id, filters: Query[RegistrationFilters]
 ) -> Any:
     """A session's registrations, newest first (its animators and admins); `q` searches
     email and names, `status` keeps one status."""
@@ -151,14 +147,14 @@ def list_registrations(
 @router.post(
     "/registrations/{registration_id}/revoke", response={200: RegistrationOut, **WRITE_ERRORS}
 )
-def revoke_registration(request: HttpRequest, registration_id: int) -> Any:
+def revoke_registration(request: HttpRequest, registration_id: schemas.Id) -> Any:
     """The join link stops working; the registration stays listed as revoked."""
     registration = selectors.access_registration(actor=request.user, pk=registration_id)
     return services.revoke_registration(actor=request.user, registration=registration)
 
 
 @router.delete("/registrations/{registration_id}", response={204: None, **WRITE_ERRORS})
-def erase_registration(request: HttpRequest, registration_id: int) -> Any:
+def erase_registration(request: HttpRequest, registration_id: schemas.Id) -> Any:
     """Delete the registration and everything the person typed (the audit keeps no
     personal data)."""
     registration = selectors.access_registration(actor=request.user, pk=registration_id)

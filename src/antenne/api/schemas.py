@@ -1,19 +1,72 @@
 from __future__ import annotations
 
+import re
+import zoneinfo
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+# An address Django's validator accepts: dot-atom local part, ASCII domain with a TLD;
+# blanks around it are trimmed.
+EMAIL = (
+    r"^[ \t\r\n]*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}[ \t\r\n]*$"
+)
+MAX_ID = 2**63 - 1  # the database's bigint primary keys
+MAX_OFFSET = 2**31 - 1
 
 
 class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+class FieldError(Schema):
+    loc: list[str]
+    msg: str
+
+
 class Error(Schema):
+    """Every error answer: a stable dotted `code` and a message; some codes add fields."""
+
     code: str
     message: str
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        None, description="What is wrong with the request (422 `request.invalid`)."
+    )
+
+
+# The answers every operation may give: 401 no valid token, 403 not allowed, 404 not found
+# (or not visible), 422 invalid parameters or a domain rule, 429 too many invalid tokens.
+ERRORS: dict[int, Any] = dict.fromkeys((401, 403, 404, 422, 429), Error)
+# Operations with a JSON body add 400 (not JSON) and 413 (body too large).
+BODY_ERRORS: dict[int, Any] = {**ERRORS, 400: Error, 413: Error}
+# Writes add 409 (the resource's state forbids it).
+WRITE_ERRORS: dict[int, Any] = {**ERRORS, 409: Error}
+BODY_WRITE_ERRORS: dict[int, Any] = {**BODY_ERRORS, 409: Error}
+
+
+def _drop_nul(value: str) -> str:
+    """PostgreSQL cannot store NUL in text: it is dropped, as in registrations."""
+    return value.replace("\x00", "")
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # a database primary key
+Ids = Annotated[list[Id], Field(max_length=50)]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+Search = Annotated[str, AfterValidator(_drop_nul)]
+# Lengths count what was sent; NUL is then dropped. A title blank once trimmed is refused
+# by the domain (422 `event.title_required`).
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_drop_nul)]
+Description = Annotated[str, Field(max_length=10000), AfterValidator(_drop_nul)]
+Message = Annotated[str, Field(max_length=5000), AfterValidator(_drop_nul)]
+SpeakerName = Annotated[str, Field(max_length=150), AfterValidator(_drop_nul)]
+SpeakerTitle = Annotated[str, Field(max_length=200), AfterValidator(_drop_nul)]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL)]
+Role = Literal["admin", "animator", "member"]
+Language = Literal["fr", "en"]
 
 
 class TeamOut(Schema):
@@ -48,11 +101,11 @@ class AccessRequestOut(Schema):
 
 
 class DecisionIn(Strict):
-    message: str = ""
+    message: Message = ""
 
 
 class RoleIn(Strict):
-    role: str
+    role: Role
 
 
 class AuditEntryOut(Schema):
@@ -69,17 +122,39 @@ class AuditEntryOut(Schema):
 # --- Events, sessions, speakers ------------------------------------------------------------
 
 
-def _plausible_year(value: datetime) -> datetime:
-    if not 1970 <= value.year <= 2999:
-        raise ValueError("Expected a date between the years 1970 and 2999.")
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_date_time(value: Any) -> Any:
+    """Only an ISO 8601 date and time: not a number, not a date alone (pydantic would read
+    `0.5` or `"0.5"` as seconds since 1970)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
+        raise ValueError("Expected an ISO 8601 date and time, such as 2030-01-31T14:00:00+01:00.")
+    return value
+
+
+TIME_ZONES = sorted(zoneinfo.available_timezones())
+_TIME_ZONE_SET = frozenset(TIME_ZONES)
+
+
+def _known_time_zone(value: str) -> str:
+    if value not in _TIME_ZONE_SET:
+        raise ValueError("Unknown time zone; expected an IANA name such as Europe/Paris.")
     return value
 
 
 # ISO 8601; with an offset it is that instant, without it is wall-clock time in `time_zone`.
-Instant = Annotated[datetime, AfterValidator(_plausible_year)]
-TimeZoneName = Annotated[str, Field(max_length=64)]
+# Years outside 1970-2999 are refused by the domain (422 `session.date_out_of_range`).
+Instant = Annotated[datetime, BeforeValidator(_iso_date_time)]
+TimeZoneName = Annotated[
+    str,
+    AfterValidator(_known_time_zone),
+    WithJsonSchema({"type": "string", "enum": TIME_ZONES}),
+]
 Capacity = Annotated[int, Field(ge=1, le=2_147_483_647)]  # the database's positive range
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a database primary key
+Duration = Annotated[int, Field(ge=1, le=1440)]  # minutes: up to 24 hours
 
 
 class PersonOut(Schema):
@@ -144,17 +219,27 @@ class EventOut(Schema):
 
 
 class EventIn(Strict):
-    title: str = Field(max_length=200)
-    description: str = Field("", max_length=10000)
-    language: str = Field("fr", max_length=8)
+    title: Title
+    description: Description = ""
+    language: Language = "fr"
     team_id: Id
     show_speakers: bool = True
     published: bool = False
 
 
-class Patch(Strict):
-    """A partial update: any field may be left out; only those in `nullable` may be null."""
+def _patch_json_schema(schema: dict[str, Any], model: Any) -> None:
+    """A field that may be left out but not set to null shows no null default."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        if name not in nullable and "default" in prop and prop["default"] is None:
+            del prop["default"]
 
+
+class Patch(Strict):
+    """A partial update: any field may be left out; only those in `nullable` may be null
+    (the others are typed `X | SkipJsonSchema[None]`: left out, never null)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_json_schema)
     nullable: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")
@@ -168,25 +253,25 @@ class Patch(Strict):
 
 
 class EventPatch(Patch):
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=10000)
-    language: str | None = Field(None, max_length=8)
-    team_id: Id | None = None
-    show_speakers: bool | None = None
-    published: bool | None = None
-    owner_id: Id | None = None
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    language: Language | SkipJsonSchema[None] = None
+    team_id: Id | SkipJsonSchema[None] = None
+    show_speakers: bool | SkipJsonSchema[None] = None
+    published: bool | SkipJsonSchema[None] = None
+    owner_id: Id | SkipJsonSchema[None] = None
 
 
 class CancelIn(Strict):
-    message: str = Field("", max_length=5000)
+    message: Message = ""
 
 
 class SessionIn(Strict):
     starts_at: Instant
     time_zone: TimeZoneName = "Europe/Paris"
-    duration_minutes: int = 60
+    duration_minutes: Duration = 60
     capacity: Capacity | None = None
-    animator_ids: list[Id] | None = Field(None, max_length=50)  # default: the caller
+    animator_ids: Ids | None = None  # default: the caller
     confirm_conflicts: bool = False
 
 
@@ -196,18 +281,18 @@ class SessionPatch(Patch):
 
     nullable = frozenset({"capacity"})  # null: no limit
 
-    starts_at: Instant | None = None
-    time_zone: TimeZoneName | None = None
-    duration_minutes: int | None = None
+    starts_at: Instant | SkipJsonSchema[None] = None
+    time_zone: TimeZoneName | SkipJsonSchema[None] = None
+    duration_minutes: Duration | SkipJsonSchema[None] = None
     confirm_conflicts: bool = False
     capacity: Capacity | None = None
-    animator_ids: list[Id] | None = Field(None, max_length=50)
+    animator_ids: Ids | SkipJsonSchema[None] = None
 
 
 class SpeakerIn(Strict):
-    email: str = Field(max_length=254)
-    name: str = Field("", max_length=150)
-    title: str = Field("", max_length=200)
+    email: Email
+    name: SpeakerName = ""
+    title: SpeakerTitle = ""
 
 
 class ConflictOut(Schema):
@@ -230,13 +315,18 @@ class ConflictsOut(Schema):
 
 class ConflictQuery(Strict):
     starts_at: Instant
-    duration_minutes: int = 60
+    duration_minutes: Duration = 60
     time_zone: TimeZoneName = "Europe/Paris"
     exclude_session: Id | None = None
 
 
 class ConflictError(Error):
-    conflicts: list[ConflictOut]
+    """409: `session.conflict` lists the sessions on or near the slot; other 409s do not."""
+
+    conflicts: list[ConflictOut] | SkipJsonSchema[None] = None
+
+
+SLOT_ERRORS: dict[int, Any] = {**BODY_ERRORS, 409: ConflictError}
 
 
 class SessionUnderWayOut(Schema):

@@ -32,9 +32,18 @@ def local_to_utc(day: date, clock: time, zone_name: str) -> datetime:
     return instant
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
 def aware_to_utc(value: datetime, zone_name: str) -> datetime:
     """An API timestamp: with an offset it is taken as is; without, as wall-clock time in
-    `zone_name`."""
+    `zone_name`. Years outside 1970-2999 are refused (and never overflow a conversion)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise Invalid(
+            _("Dates must fall between the years %(first)s and %(last)s.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR},
+            code="session.date_out_of_range",
+        )
     if value.tzinfo is None:
         return local_to_utc(value.date(), value.time(), zone_name)
     zone(zone_name)
