@@ -319,8 +319,11 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             assert any(o["bytes"] > 0 for o in stats(chloe)["out"])
             remove = strings["actions"]["remove_label"].replace("%(name)s", "Chloé")
             animator.locator("#console-people-refresh").click()
+            # The list is drawn again when the refresh answers: click its new button.
+            expect(animator.get_by_role("button", name=remove)).to_be_visible()
             animator.get_by_role("button", name=remove).click()
-            expect(chloe.locator("#room-stage-self")).to_be_hidden()
+            expect(animator.locator("#console-people-messages")).to_contain_text("Chloé")
+            expect(chloe.locator("#room-stage-self")).to_be_hidden(timeout=15000)
             for page in (alix, bob, chloe):
                 expect(page.locator("#room-stage-tiles figure")).to_have_count(2)
                 receives(page, videos=2)  # the stage goes on playing after the change

@@ -26,11 +26,22 @@ async def connect(session_id: int, cookie: str = "") -> WebsocketCommunicator:
 
 
 async def call(communicator, action, payload, request_id="r1"):
+    """Send an action and return its reply. Pushes that arrive first (a room's tick may
+    deliver what the action published before its reply is sent) are kept for `held`."""
     await communicator.send_to(text_data=json.dumps([action, request_id, payload]))
     while True:
-        message = json.loads(await communicator.receive_from(timeout=3))
+        text = await communicator.receive_from(timeout=3)
+        message = json.loads(text)
         if message[0] in ("success", "error") and message[1] == request_id:
             return message
+        held(communicator).append(text)
+
+
+def held(communicator) -> list[str]:
+    """The messages `call` read while it waited for its reply, oldest first."""
+    if not hasattr(communicator, "held_messages"):
+        communicator.held_messages = []
+    return communicator.held_messages
 
 
 async def next_frame(communicator, timeout=2.0):
