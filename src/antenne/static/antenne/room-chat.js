@@ -22,6 +22,7 @@ export function setupChat(ctx) {
   const messages = new Map(); // message id -> <li>
   const own = new Set(); // ids of messages sent from this page (not announced back)
   let sending = false;
+  const OWN_REPLY_MS = 300;
   let news = [];
   let lastNewsAt = 0;
   let newsTimer = 0;
@@ -29,13 +30,14 @@ export function setupChat(ctx) {
   function queueNews(message) {
     news.push(message);
     if (newsTimer) return;
-    const wait = Math.max(0, lastNewsAt + ANNOUNCE_EVERY_MS - Date.now());
+    // A short wait at least: the reply to this page's own send may follow its frame.
+    const wait = Math.max(OWN_REPLY_MS, lastNewsAt + ANNOUNCE_EVERY_MS - Date.now());
     newsTimer = window.setTimeout(flushNews, wait);
   }
 
   function flushNews() {
     newsTimer = 0;
-    const batch = news;
+    const batch = news.filter((message) => !own.has(message.id));
     news = [];
     if (!batch.length || !ctx.isLive()) return;
     lastNewsAt = Date.now();
@@ -65,7 +67,7 @@ export function setupChat(ctx) {
     empty.hidden = true;
     if (stick) list.scrollTop = list.scrollHeight;
     if (announce && !own.has(data.id)) {
-      queueNews({ author: String(data.author ?? strings.someone), text: String(data.text ?? "") });
+      queueNews({ id: data.id, author: String(data.author ?? strings.someone), text: String(data.text ?? "") });
       ctx.markNew("chat");
     }
   }
