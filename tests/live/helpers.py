@@ -51,6 +51,16 @@ async def next_frame(communicator, timeout=2.0):
             return message[1]
 
 
+async def next_event(communicator, name: str, timeout=3.0):
+    """The data of the next `name` event, whatever frames come first (a presence change or a
+    state change may be delivered in a frame of its own before it)."""
+    while True:
+        frame = await next_frame(communicator, timeout=timeout)
+        found = [data for event, data in frame["events"] if event == name]
+        if found:
+            return found[-1]
+
+
 def login_cookie(user) -> str:
     """A back-office login session for `user`, as the browser's cookie holds it."""
     store = SessionStore()

@@ -21,7 +21,7 @@ from antenne.media import signaling
 from antenne.media.signaling import get_engine, set_engine
 from antenne.rooms.models import Presence, StageFeed, StageInvitation
 from tests.factories import RegistrationFactory, SessionFactory
-from tests.live.helpers import call, connect, next_frame
+from tests.live.helpers import call, connect, next_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,8 +149,7 @@ async def test_a_speaker_publishes_from_the_green_room_and_everyone_is_told(stag
     assert "opus" in answer
     feed_id = int(response["X-Antenne-Feed"])
     assert response["Location"] == f"/media/sessions/{session.pk}/feeds/{feed_id}"
-    frame = await next_frame(attendee_ws)
-    [(_event, data)] = [e for e in frame["events"] if e[0] == "media.feeds"]
+    data = await next_event(attendee_ws, "media.feeds")
     assert [(f["id"], f["name"], f["role"], f["source"]) for f in data["feeds"]] == [
         (feed_id, "Guest", "speaker", "camera")
     ]
@@ -248,10 +247,9 @@ async def test_a_closed_connection_and_the_end_stop_every_feed(stage, animator, 
     watcher_ws, _watcher = await joined(session.pk, {"join_key": alix.join_key})
     response = await publish(client, session.pk, speaker["media"], await peers().offer())
     assert response.status_code == 201
-    await next_frame(watcher_ws)  # the feed arrives
+    assert (await next_event(watcher_ws, "media.feeds"))["feeds"]  # the feed arrives
     await speaker_ws.disconnect()
-    frame = await next_frame(watcher_ws)
-    assert ["media.feeds", {"feeds": []}] in frame["events"]
+    assert await next_event(watcher_ws, "media.feeds") == {"feeds": []}
     # The token dies with its connection.
     late = await publish(client, session.pk, speaker["media"], await peers().offer())
     assert late.status_code == 403
