@@ -9,11 +9,14 @@ session, and an ended one with attendance, chat, questions, a follow-up and an e
 
 Every URL name of the site has a place here: walked (`WALK`), not a page (`NOT_PAGES`), or
 checked by another browser test (`ELSEWHERE`); a new back-office or public page without one
-fails `test_every_page_is_walked_or_excused`, like tests/test_permission_matrix.py."""
+fails `test_every_page_is_walked_or_excused`, like tests/test_permission_matrix.py.
+
+To walk some pages only while fixing them: ANTENNE_AXE_PAGES=control:events,public:login."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import textwrap
@@ -70,6 +73,29 @@ def _open_menu(page: Any) -> None:
     """On a phone the header's menu is a dialog behind the "Menu" button: open it."""
     page.locator("#button-menu").click()
     page.locator("#modal-menu.fr-modal--opened").wait_for()
+
+
+IMPORT = (
+    "courriel;prenom;nom\n"
+    "nina.nouvelle@public.example;Nina;Nouvelle\n"
+    "inscrit0@public.example;Alix;Durand-0\n"
+    "pas-une-adresse;Paul;Erreur\n"
+    "claire.admin@demo.antenne.example;Claire;Lefèvre\n"
+)
+
+
+def _preview_import(page: Any) -> Any:
+    """Upload a CSV file with rows to import and rows skipped (each with its status)."""
+    page.locator("#content input[type=file]").set_input_files(
+        {"name": "inscrits.csv", "mimeType": "text/csv", "buffer": IMPORT.encode()}
+    )
+    with page.expect_navigation() as navigation:
+        page.locator("#content form[enctype] [type=submit]").click()
+    return navigation.value
+
+
+def _import(d: dict[str, Any]) -> str:
+    return f"/app/sessions/{d['upcoming']}/registrants/import/"
 
 
 def _session(key: str) -> Callable[[dict[str, Any]], str]:
@@ -160,6 +186,7 @@ WALK: dict[str, list[State]] = {
     "control:campaign": [
         State("message, draft", lambda d: f"/app/messages/{d['message']}/"),
         State("follow-up, draft", lambda d: f"/app/messages/{d['followup']}/"),
+        State("message, approved", lambda d: f"/app/messages/{d['approved_message']}/"),
     ],
     "control:workspace_texts": [State("email texts", lambda d: "/app/email-texts/", (ADMIN,))],
     "control:workspace_text": [
@@ -173,7 +200,9 @@ WALK: dict[str, list[State]] = {
         ),
     ],
     "control:registrants_import": [
-        State("import", lambda d: f"/app/sessions/{d['upcoming']}/registrants/import/")
+        State("import", _import),
+        State("import, no file sent", _import, status=422, act=_submit),
+        State("import, preview", _import, act=_preview_import),
     ],
     "control:registrant_delete": [
         State("delete a registrant", lambda d: f"/app/registrations/{d['registration']}/delete/")
@@ -347,6 +376,11 @@ DATA = textwrap.dedent(
     followup = campaigns.create_campaign(actor=animator, session=ended, audience="attendees",
                                          is_followup=True)
     message = campaigns.create_campaign(actor=animator, session=upcoming, audience="registered")
+    approved = campaigns.create_campaign(actor=animator, session=ended, audience="registered")
+    for flag in campaigns.unconfirmed_flags(approved):
+        campaigns.confirm_flag(actor=animator, campaign=approved, flag_id=flag.id)
+    campaigns.approve(actor=animator, campaign=approved,
+                      expected_count=campaigns.segment_queryset(ended, "registered").count())
     accounts.create_api_token(actor=admin, user=admin, name="Tableau de bord")
     accounts.create_api_token(actor=animator, user=animator, name="Synchronisation")
     speaker = upcoming.speakers.first()
@@ -366,6 +400,7 @@ DATA = textwrap.dedent(
         "event": upcoming.event_id, "published": upcoming.event_id, "upcoming": upcoming.pk,
         "live": live.pk, "ended": ended.pk, "ended_event": ended.event_id,
         "registration": registration.pk, "message": message.pk, "followup": followup.pk,
+        "approved_message": approved.pk,
         "team": animator.team_id,
         "member": User.objects.get(email="ines.moreau@demo.antenne.example").pk,
         "pending": pending.pk,
@@ -423,8 +458,10 @@ def _walk(page: Any, base: str, role: str, data: dict[str, Any], found: list[str
         page.goto(data[f"{role}_login"])
         with page.expect_navigation():
             page.locator("#content form button[type=submit]").click()
+    only = [name for name in os.environ.get("ANTENNE_AXE_PAGES", "").split(",") if name]
+    walked = [states for name, states in WALK.items() if not only or name in only]
     checked = 0
-    for state in (s for states in WALK.values() for s in states if role in s.roles):
+    for state in (s for states in walked for s in states if role in s.roles):
         for n, width in enumerate(state.widths):
             label = f"{state.name}, {role}, {width} px"
             if page.viewport_size["width"] != width:
