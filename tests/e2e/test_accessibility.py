@@ -59,10 +59,21 @@ class State:
     widths: tuple[int, ...] = WIDTHS
 
 
+def _fill(**fields: str) -> Callable[[Any], Any]:
+    """Fill the page's main form with `fields` (by name), then send it."""
+
+    def act(page: Any) -> Any:
+        for name, value in fields.items():
+            page.locator(f"#content form[method=post] [name={name}]").last.fill(value)
+        return _submit(page)
+
+    return act
+
+
 def _submit(page: Any) -> Any:
     """Send the page's main form as it is (empty: the form's errors), bypassing the
     browser's own checks so that the server's answer is what is seen."""
-    form = page.locator("#content form[method=post]").first
+    form = page.locator("#content form[method=post]").last
     form.evaluate("form => form.setAttribute('novalidate', '')")
     with page.expect_navigation() as navigation:
         form.locator("[type=submit]").last.click()
@@ -221,10 +232,19 @@ WALK: dict[str, list[State]] = {
     ],
     "control:calendar_feed": [State("calendar feed", lambda d: "/app/calendar/feed/")],
     "control:profile": [State("profile", lambda d: "/app/profile/")],
-    "control:tokens": [State("API tokens", lambda d: "/app/tokens/")],
-    "control:teams": [State("teams", lambda d: "/app/teams/")],
+    "control:tokens": [
+        State("API tokens", lambda d: "/app/tokens/"),
+        State("API tokens, a new one shown", lambda d: "/app/tokens/", act=_fill(name="Script")),
+    ],
+    "control:teams": [
+        State("teams", lambda d: "/app/teams/"),
+        State("teams, errors", lambda d: "/app/teams/", (ADMIN,), 422, _submit),
+    ],
     "control:team": [State("team", lambda d: f"/app/teams/{d['team']}/", (ADMIN,))],
-    "control:members": [State("members", lambda d: "/app/members/", (ADMIN,))],
+    "control:members": [
+        State("members", lambda d: "/app/members/", (ADMIN,)),
+        State("members, errors", lambda d: "/app/members/", (ADMIN,), 422, _submit),
+    ],
     "control:member": [State("member", lambda d: f"/app/members/{d['member']}/", (ADMIN,))],
     "control:access_requests": [
         State("access requests", lambda d: "/app/access-requests/", (ADMIN,)),
