@@ -143,10 +143,12 @@ WALK: dict[str, list[State]] = {
     ],
     "public:access_request_update": [
         State("access request update", lambda d: d["request_update"], (ANONYMOUS,)),
+        State("access request updated", lambda d: d["request_update"], (ANONYMOUS,), act=_submit),
         State("update link invalid", lambda d: "/access/request/update/x/", (ANONYMOUS,), 400),
     ],
     "public:speaker": [
         State("speaker's page", lambda d: d["speaker"], (ANONYMOUS,)),
+        State("speaker's page, confirmed", lambda d: d["speaker"], (ANONYMOUS,), act=_submit),
         State("speaker link invalid", lambda d: "/speaker/not-a-token/", (ANONYMOUS,), 403),
     ],
     "public:unsubscribe": [
