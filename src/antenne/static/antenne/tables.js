@@ -1,7 +1,9 @@
 // A wide table scrolls sideways inside its DSFR box (`.fr-table > table` is the scrolling
-// element); a keyboard user can scroll it only once it takes the focus. Each table that
-// overflows gets tabindex=0, and a name for that stop (its caption, else the heading before
-// it); it loses the stop again when it fits, so that tables that fit add no tab stop.
+// element); a keyboard user can scroll it only once it takes the focus (recent Chromium
+// focuses such boxes by itself, Firefox and Safari do not). Each table that overflows gets
+// tabindex=0 and a name for that stop (a table's caption names it; a box without one is
+// named by the heading before it); it loses the stop again when it fits, so that tables
+// that fit add no tab stop. Loaded on every page by base.html.
 const BOXES = ".fr-table > table, .fr-table__container";
 const MARK = "antenneScroll";
 let named = 0;
