@@ -9,7 +9,7 @@ const when = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "shor
 for (const line of document.querySelectorAll(".antenne-when__visitor[data-instant]")) {
   if (!visitorZone || line.dataset.zone === visitorZone) continue;
   const range = when.formatRange(new Date(line.dataset.instant), new Date(line.dataset.end));
-  line.textContent = line.dataset.pattern.replace("{zone}", visitorZone).replace("{time}", range);
+  line.textContent = `${line.dataset.prefix} ${range} (${visitorZone})`;
   line.hidden = false;
 }
 
