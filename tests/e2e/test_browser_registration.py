@@ -98,9 +98,6 @@ def test_visitor_registers_and_reaches_the_waiting_page(tmp_path):
             assert "days" in english_when.locator("[data-unit=day]").inner_text()
             assert english_when.locator(".antenne-when__visitor").is_hidden()  # same zone
             assert_accessible(english_page, "registration page, English")
-            screenshot(english_page, "registration-page-en", full_page=True)
-            english_page.set_viewport_size({"width": 390, "height": 844})
-            screenshot(english_page, "registration-page-en-390", full_page=True)
             english.close()
 
             page.get_by_role("textbox", name="Adresse électronique").fill("Visiteur@Public.example")

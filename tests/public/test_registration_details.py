@@ -50,7 +50,7 @@ def links(page: str) -> dict[str, str]:
 def test_the_date_and_time_come_right_under_the_title(session):
     page = html(french().get(f"/e/{session.event.pk}/"))
     title = page.index("<h1>Données &amp; ouvertes</h1>")
-    when = page.index("mardi 25 mars 2031, 09:00 – 10:30")
+    when = page.index("mardi 25 mars 2031, 09:00\u00a0– 10:30")
     assert title < when < page.index('<form method="post" novalidate>')
     assert "(Europe/Paris)" in page[when : when + 200]
     assert 'datetime="2031-03-25T08:00:00+00:00"' in page
@@ -133,7 +133,7 @@ def test_the_page_after_registering_and_the_email_repeat_the_date_and_time(sessi
         },
     )
     page = html(client.get(response["Location"]))
-    assert "mardi 25 mars 2031, 09:00 – 10:30" in page
+    assert "mardi 25 mars 2031, 09:00\u00a0– 10:30" in page
     assert set(links(page)) >= {"Google", "Outlook"}
     assert "/join/" not in page
     drain_tasks()

@@ -98,7 +98,8 @@ class When:
         end = timezone.localtime(self.session.ends_at, self.session.local_start.tzinfo)
         same_day = start.date() == end.date()
         end_text = date_format(end, "H:i" if same_day else "l j F Y H:i")
-        return f"{date_format(start, 'l j F Y')}, {date_format(start, 'H:i')} \u2013 {end_text}"
+        dash = "\u00a0\u2013 "  # an en dash that never starts a line
+        return f"{date_format(start, 'l j F Y')}, {date_format(start, 'H:i')}{dash}{end_text}"
 
     @property
     def left(self) -> tuple[int, int, int]:
