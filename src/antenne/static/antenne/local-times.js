@@ -8,7 +8,8 @@ const visitorZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 const when = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "short" });
 for (const line of document.querySelectorAll(".antenne-when__visitor[data-instant]")) {
   if (!visitorZone || line.dataset.zone === visitorZone) continue;
-  const range = when.formatRange(new Date(line.dataset.instant), new Date(line.dataset.end));
+  const [start, end] = [new Date(line.dataset.instant), new Date(line.dataset.end)];
+  const range = when.formatRange ? when.formatRange(start, end) : when.format(start);
   line.textContent = `${line.dataset.prefix} ${range} (${visitorZone})`;
   line.hidden = false;
 }
