@@ -138,21 +138,13 @@ def _count(model: type[Model], **filters: Any) -> Coalesce:
     return Coalesce(Subquery(rows), 0)
 
 
-def _answer(value: Any) -> str:
-    """An answer as stored by the registration page ({"label", "value"}) or the API (the
-    value itself), as one line of text."""
-    if isinstance(value, dict) and "value" in value:
-        value = value["value"]
-    return answer_text(value)
-
-
 def _other_answers(answers: dict[str, Any], known: set[str]) -> str:
     parts = []
     for key, value in answers.items():
         if key in known:
             continue
         label = value.get("label", key) if isinstance(value, dict) else key
-        parts.append(f"{label}: {_answer(value)}")
+        parts.append(f"{label}: {answer_text(value)}")
     return "; ".join(parts)
 
 
@@ -258,7 +250,7 @@ def registrant_rows(
                 r.n_messages,
                 r.n_questions,
                 r.n_upvotes,
-                *(_answer(answers.get(key)) for key in keys),
+                *(answer_text(answers.get(key)) for key in keys),
                 _other_answers(answers, known),
                 *(chosen[r.pk] if r.pk in chosen else [""] * len(polls)),
             ]
