@@ -70,8 +70,11 @@ def _viewers_chart(session: Session, figures: dict[str, Any]) -> charts.Chart:
     )
 
 
-def _registrations_chart(figures: dict[str, Any]) -> charts.Chart:
-    series = charts.daily_cumulative(figures["registrations_per_day"])
+def _registrations_chart(session: Session, figures: dict[str, Any]) -> charts.Chart:
+    """The running total of registrations, day by day, on to the session's day (or today,
+    before it)."""
+    until = min(session.local_start.date(), timezone.localdate(timezone=session.local_start.tzinfo))
+    series = charts.daily_cumulative(figures["registrations_per_day"], until=until)
     points = [(formats.date_format(day, "SHORT_DATE_FORMAT"), n) for day, n in series]
     if not points:
         return charts.line_chart([], chart_id="registrations", title="", description="")
@@ -132,7 +135,7 @@ def session_report(request: HttpRequest, pk: int) -> HttpResponse:
             "figures": _shown(figures),
             "frozen": frozen is not None,
             "viewers_chart": _viewers_chart(session, figures),
-            "registrations_chart": _registrations_chart(figures),
+            "registrations_chart": _registrations_chart(session, figures),
             "header": header,
             "preview": preview,
             "exports": made,
