@@ -21,6 +21,7 @@ from antenne.core import action_labels, actions
 from antenne.core.audit import log_action
 from antenne.mailing import reminders
 from antenne.mailing.models import Reminder
+from antenne.media.views import media_strings
 from antenne.outbox import kinds
 from antenne.outbox.models import MailboxMessage, OutgoingEmail
 from antenne.rooms.models import Question
@@ -84,6 +85,15 @@ def test_every_reason_a_reminder_is_withheld_has_a_label():
     reasons = {reminders.MOVED, reminders.CANCELLED, reminders.STARTED_EARLY, reminders.MISSED}
     assert set(REMINDER_REASONS) == reasons
     assert all(marked(label, code) for code, label in REMINDER_REASONS.items())
+
+
+def test_the_media_quality_table_names_track_kinds():
+    """The console's media table shows "picture · download", not "video · download"."""
+    labels = media_strings()["kinds"]
+    assert set(labels) == {"audio", "video"}
+    assert all(str(label) != code for code, label in labels.items())  # gettext'd
+    script = (SRC / "static" / "antenne" / "console-media.js").read_text()
+    assert "s.kinds || {})[track.kind]" in script
 
 
 # --- The pages ----------------------------------------------------------------------------
