@@ -370,6 +370,15 @@ def test_export_is_formula_safe_utf8_with_bom_and_audited(animator, session):
     assert AuditEntry.objects.get(action=actions.REGISTRANTS_EXPORTED).actor == animator
 
 
+def test_the_csv_for_a_french_page_separates_fields_with_semicolons(animator, session):
+    RegistrationFactory(session=session, email="zoe@public.example", last_name="Zoé")
+    body = b"".join(french_client(animator).get(url(session, "export.csv")).streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("email;first_name;last_name;status;")
+    assert lines[1].startswith("zoe@public.example;")
+
+
 def test_export_queries_do_not_grow_with_rows(animator, session, django_assert_num_queries):
     RegistrationFactory(session=session)
     client = client_for(animator)
