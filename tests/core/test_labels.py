@@ -82,7 +82,13 @@ def test_every_email_kind_has_a_translatable_label():
 
 
 def test_every_reason_a_reminder_is_withheld_has_a_label():
-    reasons = {reminders.MOVED, reminders.CANCELLED, reminders.STARTED_EARLY, reminders.MISSED}
+    reasons = {
+        reminders.MOVED,
+        reminders.CANCELLED,
+        reminders.STARTED_EARLY,
+        reminders.MISSED,
+        reminders.TOO_LATE,
+    }
     assert set(REMINDER_REASONS) == reasons
     assert all(marked(label, code) for code, label in REMINDER_REASONS.items())
 

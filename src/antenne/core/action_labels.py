@@ -68,6 +68,7 @@ LABELS: dict[str, str | Promise] = {
     a.REMINDER_REMOVED: _("Reminder removed"),
     a.REMINDER_SENT: _("Reminder sent"),
     a.REMINDER_WITHHELD: _("Reminder withheld"),
+    a.REMINDER_DUE_AGAIN: _("Reminder due again (session moved later)"),
     a.TEMPLATE_UPDATED: _("Email text updated"),
     a.FOLLOWUP_RULE_CHANGED: _("Follow-up settings changed"),
     a.CAMPAIGN_CREATED: _("Message created"),

@@ -23,6 +23,7 @@ REMINDER_REASONS: dict[str, str | Promise] = {
     reminders.CANCELLED: _("the session was cancelled"),
     reminders.STARTED_EARLY: _("the session started before it was due"),
     reminders.MISSED: _("it was not sent in time"),
+    reminders.TOO_LATE: _("its time had passed when the session was scheduled"),
 }
 # A question is feminine in French ("ouverte"), a poll masculine ("ouvert").
 QUESTION_STATES: dict[str, str | Promise] = {
