@@ -268,6 +268,7 @@ WALK: dict[str, list[State]] = {
 NOT_PAGES = {
     "public:logout": "POST, back to the home page",
     "public:join_ics": "a calendar file",
+    "public:session_ics": "a calendar file",
     "public:event_cover": "an image",
     "public:calendar_feed": "a calendar feed",
     "control:event_publish": "POST",
@@ -300,7 +301,7 @@ NOT_PAGES = {
 
 # Pages checked with axe-core by the browser test of their own part (issue 17).
 ELSEWHERE = {
-    "public:join": "tests/e2e/test_room.py (the join page, before the room)",
+    "public:join": "tests/e2e/test_browser_registration.py (before the room opens)",
     "public:room": "tests/e2e/test_room.py (room before, live, ended; 1280 and 390 px)",
     "public:register": "tests/e2e/test_browser_registration.py (registration and embed)",
     "public:registered": "tests/e2e/test_browser_registration.py",
