@@ -189,7 +189,7 @@ def test_the_room_in_every_state_at_1280_and_390_px_passes_axe(tmp_path):
             dialog = bob.locator("#room-stage-dialog")
             expect(dialog).to_be_visible()
             assert bob.evaluate(LIVE_TRACKS) == 0  # no camera before the person asks
-            bob.get_by_role("button", name="Check my camera and microphone").click()
+            bob.locator("#room-devices-check").click()
             video = bob.locator("#room-devices-video")
             expect(video).to_be_visible()
             bob.wait_for_function(
