@@ -331,14 +331,17 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             expect(dialog).not_to_contain_text("later version")
             assert chloe.evaluate("window.__deviceRequests") == 0
             chloe.locator("#room-devices-check").click()
-            chloe.wait_for_function("document.getElementById('room-devices-video').videoWidth > 0")
-            chloe.wait_for_function("document.getElementById('room-devices-level').value > 0")
+            chloe.wait_for_function(
+                "() => document.getElementById('room-devices-video').videoWidth > 0"
+            )
+            chloe.wait_for_function("() => document.getElementById('room-devices-level').value > 0")
             chloe.wait_for_timeout(1500)  # time enough for anything sent to show
             assert feeds_open(data) == 2  # the speaker's camera and screen: nothing of hers
             assert not stats(chloe)["out"], "Chloé sends before accepting"
             expect(alix.locator("#room-stage-tiles figure")).to_have_count(2)
             chloe.locator("#room-stage-accept").click()
-            expect(chloe.locator("#room-stage-self")).to_be_visible()
+            # (Publishing waits for the ICE candidates: up to 4 s, more on a busy machine.)
+            expect(chloe.locator("#room-stage-self")).to_be_visible(timeout=15000)
             assert feeds_open(data) == 3
             # What she checked is what goes on stage: the browser was asked once.
             assert chloe.evaluate("window.__deviceRequests") == 1

@@ -16,9 +16,9 @@ export function setupDevices(ctx) {
   const video = $("room-devices-video");
   const level = $("room-devices-level");
   const error = $("room-devices-error");
-  let stream = null;
+  let stream = null; // shown in the preview
+  let request = null; // {promise, cancelled, taken} while the browser asks the person
   let audio = null; // {context, timer}
-  let asking = false;
 
   function meter(source) {
     const context = new AudioContext();
@@ -36,56 +36,85 @@ export function setupDevices(ctx) {
     return { context, timer };
   }
 
-  async function start() {
-    if (stream || asking) return;
-    asking = true;
-    error.hidden = true;
-    try {
-      if (!navigator.mediaDevices) throw Object.assign(new Error("insecure"), { name: "Insecure" });
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-      video.srcObject = stream;
-      preview.hidden = false;
-      check.hidden = true;
-      audio = stream.getAudioTracks().length ? meter(stream) : null;
-      video.play().catch(() => {});
-    } catch (problem) {
-      stop();
-      error.textContent = problem.name === "Insecure" ? s.insecure
-        : problem.name === "NotAllowedError" ? s.permission_refused
-        : problem.name === "NotFoundError" ? s.no_device : errorText(strings, problem);
-      error.hidden = false;
-    } finally {
-      asking = false;
-    }
+  function release(tracksOf) {
+    if (tracksOf) for (const track of tracksOf.getTracks()) track.stop();
   }
 
-  function stopMeter() {
-    if (!audio) return;
-    window.clearInterval(audio.timer);
-    audio.context.close().catch(() => {});
-    audio = null;
+  async function start() {
+    if (stream || request) return;
+    error.hidden = true;
+    if (!navigator.mediaDevices) {
+      showError(s.insecure);
+      return;
+    }
+    const mine = {
+      promise: navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }),
+      cancelled: false,
+      taken: false,
+    };
+    request = mine;
+    let got;
+    try {
+      got = await mine.promise;
+    } catch (problem) {
+      if (request === mine) request = null;
+      if (!mine.cancelled && !mine.taken) {
+        showError(problem.name === "NotAllowedError" ? s.permission_refused
+          : problem.name === "NotFoundError" ? s.no_device : errorText(strings, problem));
+      }
+      return;
+    }
+    if (request === mine) request = null;
+    if (mine.taken) return; // accepted meanwhile: this stream went on stage
+    if (mine.cancelled) {
+      release(got); // the dialog closed meanwhile
+      return;
+    }
+    stream = got;
+    video.srcObject = stream;
+    preview.hidden = false;
+    check.hidden = true;
+    audio = stream.getAudioTracks().length ? meter(stream) : null;
+    video.play().catch(() => {});
+  }
+
+  function showError(text) {
+    error.textContent = text;
+    error.hidden = false;
+  }
+
+  function reset() {
+    if (audio) {
+      window.clearInterval(audio.timer);
+      audio.context.close().catch(() => {});
+      audio = null;
+    }
     level.value = 0;
+    stream = null;
+    video.srcObject = null;
+    preview.hidden = true;
+    check.hidden = false;
   }
 
   /** The dialog closed without accepting: the camera and microphone are released. */
   function stop() {
-    stopMeter();
-    if (stream) for (const track of stream.getTracks()) track.stop();
-    stream = null;
-    video.srcObject = null;
-    preview.hidden = true;
-    check.hidden = false;
+    if (request) request.cancelled = true;
+    request = null;
+    release(stream);
+    reset();
   }
 
-  /** Accepted: the checked stream goes on stage (null if the person did not check). */
+  /** Accepted: a promise of the checked stream, to go on stage (null if the person did not
+   * check, or the browser refused). A check still waiting for the browser is handed over. */
   function take() {
-    const taken = stream && stream.getTracks().some((track) => track.readyState === "live") ? stream : null;
-    stopMeter();
-    stream = null;
-    video.srcObject = null;
-    preview.hidden = true;
-    check.hidden = false;
-    return taken;
+    const ready = stream && stream.getTracks().some((track) => track.readyState === "live") ? stream : null;
+    const waiting = request;
+    request = null;
+    reset();
+    if (ready) return Promise.resolve(ready);
+    if (!waiting) return Promise.resolve(null);
+    waiting.taken = true;
+    return waiting.promise.catch(() => null);
   }
 
   check.addEventListener("click", start);

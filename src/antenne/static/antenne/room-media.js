@@ -87,7 +87,7 @@ export function setupMedia(ctx, sessionId) {
   async function goOnStage() {
     selfError.hidden = true;
     try {
-      local = (ctx.takePreview && ctx.takePreview())
+      local = (ctx.takePreview && await ctx.takePreview())
         || await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
       await session.publish(local, "camera");
       self.hidden = false;
