@@ -109,6 +109,8 @@ def room_strings() -> dict[str, Any]:
         "stage_invited": _("You are invited on stage."),
         "stage_on": _("You are on stage: everyone sees and hears you."),
         "announce_stage_ended": _("You are no longer on stage."),
+        # A camera or microphone whose name the browser does not give.
+        "device_fallback": _("Device %(count)s"),
         "reactions": reaction_labels(),
         "errors": {
             "chat.empty": _("Write a message first."),

@@ -1,10 +1,11 @@
 // The check before going on stage (templates/public/room/_stage_dialog.html): at the
-// person's click, their camera's preview and their microphone's level, seen by them alone.
+// person's click, their camera's preview and their microphone's level, seen by them alone,
+// and a choice of camera and microphone when there are several.
 // Nothing is sent: the stream stays in the page until they accept, when room-media.js
 // publishes this very stream (`take()`), so the browser does not ask again; closing the
 // dialog otherwise stops it.
 
-import { errorText } from "./ui.js";
+import { el, errorText, fill } from "./ui.js";
 
 const LEVEL_EVERY_MS = 100;
 
@@ -16,6 +17,10 @@ export function setupDevices(ctx) {
   const video = $("room-devices-video");
   const level = $("room-devices-level");
   const error = $("room-devices-error");
+  const choices = {
+    video: { select: $("room-devices-camera"), group: $("room-devices-camera-group"), kind: "videoinput" },
+    audio: { select: $("room-devices-microphone"), group: $("room-devices-microphone-group"), kind: "audioinput" },
+  };
   let stream = null; // shown in the preview
   let request = null; // {promise, cancelled, taken} while the browser asks the person
   let audio = null; // {context, timer}
@@ -76,6 +81,61 @@ export function setupDevices(ctx) {
     check.hidden = true;
     audio = stream.getAudioTracks().length ? meter(stream) : null;
     video.play().catch(() => {});
+    listDevices();
+  }
+
+  /** The cameras and microphones to choose from (their names are known once allowed). */
+  async function listDevices() {
+    const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+    if (!stream) return;
+    for (const [type, { select, group, kind }] of Object.entries(choices)) {
+      const found = devices.filter((device) => device.kind === kind && device.deviceId);
+      select.replaceChildren(...found.map((device, index) => el("option", {
+        text: device.label || fill(strings.device_fallback, { count: index + 1 }),
+        attrs: { value: device.deviceId },
+      })));
+      const [track] = type === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
+      const current = track && track.getSettings().deviceId;
+      if (current) select.value = current;
+      group.hidden = found.length < 2;
+    }
+  }
+
+  /** The person chose another camera or microphone: its track replaces the previous one. */
+  async function switchDevice(type, deviceId) {
+    if (!stream) return;
+    const constraints = type === "video"
+      ? { video: { deviceId: { exact: deviceId }, width: 640, height: 480 } }
+      : { audio: { deviceId: { exact: deviceId } } };
+    let fresh;
+    try {
+      fresh = await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (problem) {
+      showError(errorText(strings, problem));
+      return;
+    }
+    if (!stream) {
+      release(fresh); // closed meanwhile
+      return;
+    }
+    error.hidden = true;
+    const [track] = type === "video" ? fresh.getVideoTracks() : fresh.getAudioTracks();
+    for (const old of type === "video" ? stream.getVideoTracks() : stream.getAudioTracks()) {
+      stream.removeTrack(old);
+      old.stop();
+    }
+    stream.addTrack(track);
+    if (type === "audio") {
+      stopMeter();
+      audio = meter(stream);
+    } else {
+      video.srcObject = stream;
+      video.play().catch(() => {});
+    }
+  }
+
+  for (const [type, { select }] of Object.entries(choices)) {
+    select.addEventListener("change", () => switchDevice(type, select.value));
   }
 
   function showError(text) {
@@ -83,13 +143,17 @@ export function setupDevices(ctx) {
     error.hidden = false;
   }
 
+  function stopMeter() {
+    if (!audio) return;
+    window.clearInterval(audio.timer);
+    audio.context.close().catch(() => {});
+    audio = null;
+  }
+
   function reset() {
-    if (audio) {
-      window.clearInterval(audio.timer);
-      audio.context.close().catch(() => {});
-      audio = null;
-    }
+    stopMeter();
     level.value = 0;
+    for (const { group } of Object.values(choices)) group.hidden = true;
     stream = null;
     video.srcObject = null;
     preview.hidden = true;
