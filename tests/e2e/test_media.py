@@ -180,6 +180,14 @@ def receives(page, *, videos: int, audio: bool = True, timeout: float = 30) -> d
         before = now
 
 
+def feeds_open(data: Path) -> int:
+    """Stage feeds not ended, as the server knows them."""
+    with closing(sqlite3.connect(data / "antenne.sqlite3")) as db:
+        return db.execute("SELECT count(*) FROM rooms_stagefeed WHERE ended_at IS NULL").fetchone()[
+            0
+        ]
+
+
 def shot(page, name: str) -> None:
     if SCREENSHOTS:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"media-{name}.png"), full_page=True)
@@ -268,6 +276,7 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             # Attendees wait; the animator starts; they receive the speaker.
             step[0] = "start"
             alix, bob, chloe = page_for(), page_for(), page_for()
+            chloe.context.add_cookies([{"name": "django_language", "value": "en", "url": base}])
             for page, name in [(alix, "Alix"), (chloe, "Chloé")]:
                 page.goto(f"{links[name]}room/")
                 page.locator("#room-connection[data-connection=connected]").wait_for()
@@ -312,8 +321,30 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             animator.locator("#console-people-refresh").click()
             animator.get_by_role("button", name=invite).click()
             expect(animator.locator("#console-people-messages")).to_contain_text("Chloé")
+            # The invitation says what accepting does and lets her check her devices first;
+            # nothing is published before she accepts.
+            dialog = chloe.locator("#room-stage-dialog")
+            expect(dialog).to_be_visible()
+            expect(dialog).to_contain_text(
+                "If you accept, your camera and your microphone are shared with everyone"
+            )
+            expect(dialog).not_to_contain_text("later version")
+            assert chloe.evaluate("window.__deviceRequests") == 0
+            chloe.locator("#room-devices-check").click()
+            chloe.wait_for_function(
+                "() => document.getElementById('room-devices-video').videoWidth > 0"
+            )
+            chloe.wait_for_function("() => document.getElementById('room-devices-level').value > 0")
+            chloe.wait_for_timeout(1500)  # time enough for anything sent to show
+            assert feeds_open(data) == 2  # the speaker's camera and screen: nothing of hers
+            assert not stats(chloe)["out"], "Chloé sends before accepting"
+            expect(alix.locator("#room-stage-tiles figure")).to_have_count(2)
             chloe.locator("#room-stage-accept").click()
-            expect(chloe.locator("#room-stage-self")).to_be_visible()
+            # (Publishing waits for the ICE candidates: up to 4 s, more on a busy machine.)
+            expect(chloe.locator("#room-stage-self")).to_be_visible(timeout=15000)
+            assert feeds_open(data) == 3
+            # What she checked is what goes on stage: the browser was asked once.
+            assert chloe.evaluate("window.__deviceRequests") == 1
             expect(alix.locator("#room-stage-tiles figure")).to_have_count(3)
             receives(alix, videos=3)
             assert any(o["bytes"] > 0 for o in stats(chloe)["out"])

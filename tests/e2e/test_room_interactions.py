@@ -159,10 +159,22 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             staff("room.settings", {"show_attendee_names": True})
 
             # --- Questions -----------------------------------------------------------------
-            # The tabs work with the keyboard (DSFR): Chat → Questions with the right arrow.
+            # The tabs follow the ARIA tabs pattern: the right arrow selects Questions and
+            # moves the focus to it; only the selected tab is in the Tab order.
             alix.locator("#room-tab-chat").focus()
             alix.keyboard.press("ArrowRight")
             expect(alix.locator("#room-tab-qa")).to_have_attribute("aria-selected", "true")
+            assert alix.evaluate("document.activeElement.id") == "room-tab-qa"
+            expect(alix.locator("#room-panel-qa")).to_be_visible()
+            expect(alix.locator("#room-panel-chat")).to_be_hidden()
+            assert alix.locator("#room-tabs [role=tab][tabindex='0']").count() == 1
+            alix.keyboard.press("End")
+            assert alix.evaluate("document.activeElement.id") == "room-tab-polls"
+            alix.keyboard.press("ArrowRight")  # wraps round to the first
+            assert alix.evaluate("document.activeElement.id") == "room-tab-chat"
+            alix.keyboard.press("ArrowLeft")
+            alix.keyboard.press("ArrowLeft")
+            assert alix.evaluate("document.activeElement.id") == "room-tab-qa"
             alix.locator("#room-qa-text").fill("Peut-on revoir la session ?")
             alix.locator("#room-qa-anonymous").check(force=True)  # DSFR draws its own box
             alix.locator("#room-qa-form button[type=submit]").click()
@@ -173,11 +185,13 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             expect(mine.locator("button")).to_have_count(0)  # never one's own
             expect(mine).to_contain_text(strings["alix"]["own_question"])
 
-            # Bob, on another tab, is told that there are new questions.
+            # Bob, on another tab, is told how many new questions there are.
             bob_qa_tab = bob.locator("#room-tab-qa")
-            expect(bob_qa_tab.locator("[data-new]")).to_be_visible()
+            expect(bob_qa_tab.locator("[data-unread]")).to_be_visible()
+            expect(bob_qa_tab).to_have_accessible_name("Questions (1 new)")
+            expect(bob_qa_tab.locator(".antenne-tabs__count")).to_have_text("1")
             bob_qa_tab.click()
-            expect(bob_qa_tab.locator("[data-new]")).to_be_hidden()
+            expect(bob_qa_tab.locator("[data-unread]")).to_be_hidden()
             hers = bob.locator(".antenne-qa__item").filter(has_text="revoir la session")
             expect(hers.locator(".antenne-qa__author")).to_have_text("Anonymous")
             bob.locator("#room-qa-text").fill(HOSTILE)
@@ -206,6 +220,16 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             # Nothing on Bob's page names Alix, and nothing ran on either page.
             assert "Alix" not in bob.locator("#antenne-room").inner_text()
             assert bob.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+            # Bob opens the room again (a reload, another tab): his own question still
+            # offers no upvote, which the server would refuse.
+            again = bob.context.new_page()
+            watch(again, problems)
+            again.goto(f"{links['Bob']}room/")
+            again.locator("#room-tab-qa").click()
+            his_again = again.locator(".antenne-qa__item").filter(has_text="sécurité")
+            expect(his_again).to_contain_text("Your question")
+            expect(his_again.get_by_role("button")).to_have_count(0)
+            again.close()
             shot(alix, "qa-desktop")
             shot(bob, "qa-390")
 
@@ -216,7 +240,7 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             )["id"]
             staff("poll.open", {"poll_id": poll})
             bob_polls_tab = bob.locator("#room-tab-polls")
-            expect(bob_polls_tab.locator("[data-new]")).to_be_visible()
+            expect(bob_polls_tab).to_have_accessible_name("Polls (1 new)")
             expect(bob.locator("#room-status")).to_have_text(
                 "New poll: Quel format préférez-vous ?"
             )
@@ -275,18 +299,21 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             shot(bob, "polls-390")
 
             # --- Hands ---------------------------------------------------------------------
+            # The button says what it does: "Raise my hand", then "Lower my hand".
             hand = bob.locator("#room-hand")
-            expect(hand).to_have_attribute("aria-pressed", "false")
+            expect(hand).to_have_accessible_name("Raise my hand")
             hand.click()
-            expect(hand).to_have_attribute("aria-pressed", "true")
+            expect(hand).to_have_accessible_name("Lower my hand")
             staff_saw("hand.raised", name="Bob")
             expect(bob.locator("#room-hand-status")).to_have_text(
                 "Your hand is raised: the organisers can see it."
             )
             shot(bob, "hand-390")
             hand.click()
-            expect(hand).to_have_attribute("aria-pressed", "false")
+            expect(hand).to_have_accessible_name("Raise my hand")
             staff_saw("hand.lowered", name="Bob")
+            hand.click()  # up again: going on stage will lower it
+            expect(hand).to_have_accessible_name("Lower my hand")
 
             # --- Reactions: Alix's applause floats by on Bob's page --------------------------
             alix.locator(".antenne-reactions__button[data-emoji='👏']").click()
@@ -306,7 +333,24 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             expect(dialog).to_be_visible()
             expect(bob.get_by_role("dialog", name="You are invited on stage")).to_be_visible()
             expect(bob.locator("#room-status")).to_have_text("You are invited on stage.")
-            assert bob.evaluate("document.activeElement.id") == "room-stage-accept"
+            # It says what accepting does, and focus is inside (a modal dialog keeps it).
+            expect(dialog).to_contain_text("your camera and your microphone are shared")
+            expect(dialog).not_to_contain_text("later version")
+            assert bob.evaluate("document.activeElement.closest('dialog')?.id") == (
+                "room-stage-dialog"
+            )
+            # Tab goes round the dialog's buttons (and out to the browser's own controls,
+            # the document's body for the page), never to the room behind it.
+            visited = set()
+            for key in ["Tab"] * 8 + ["Shift+Tab"] * 8:
+                bob.keyboard.press(key)
+                where = bob.evaluate(
+                    """() => { const e = document.activeElement;
+                        return e === document.body ? "" : e.closest("dialog") ? e.id : "out"; }"""
+                )
+                assert where != "out"
+                visited.add(where)
+            assert {"room-devices-check", "room-stage-accept", "room-stage-decline"} <= visited
             shot(bob, "stage-390")
             alix.wait_for_timeout(400)  # a frame or two after Bob's
             assert not alix.locator("#room-stage-dialog").is_visible()
@@ -316,10 +360,16 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
             expect(dialog).to_be_hidden()
             bob.get_by_role("button", name="Answer the invitation").click()
             expect(dialog).to_be_visible()
-            bob.get_by_role("button", name="Accept").click()
+            bob.get_by_role("button", name="Accept and go on stage").click()
             expect(dialog).to_be_hidden()
             staff_saw("stage.accepted", invitation_id=invitation["invitation_id"])
             expect(bob.locator("#room-stage-notice")).to_contain_text("You are on stage")
+            # On stage, his hand went down: staff's queue and his button say so.
+            animator.wait_for_function(
+                """() => staffEvents.filter(([e, d]) => e === "hand.lowered"
+                    && d.name === "Bob").length === 2"""
+            )
+            expect(hand).to_have_accessible_name("Raise my hand")
 
             # --- Settings: closed chat and questions, muted ----------------------------------
             alix.locator("#room-tab-chat").click()

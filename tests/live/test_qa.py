@@ -459,3 +459,28 @@ def test_the_snapshot_lists_the_top_questions_in_each_audiences_variant(
     ]
     assert for_staff["questions"][3]["author"] == "Xanthippe"
     assert for_staff["voted"] == []
+
+
+async def test_after_a_reload_the_snapshot_names_ones_own_questions_and_votes(room, animator):
+    """A page loaded again must not offer "Upvote" on the person's own question (the server
+    refuses it): the join snapshot says which questions are theirs and which they upvoted."""
+    asker = await attendee(room, "Xanthippe")
+    other = await attendee(room, "Bertille")
+    guest = await speaker(room)
+    mine = (await asker.call("qa.ask", {"text": "La mienne"}))[2]["id"]
+    theirs = (await other.call("qa.ask", {"text": "La sienne"}))[2]["id"]
+    from_speaker = (await guest.call("qa.ask", {"text": "Celle de l'intervenant"}))[2]["id"]
+    assert await asker.answer("qa.upvote", {"question_id": theirs}) == "success"
+    # The same person again, from another tab or after a reload.
+    again = await attendee(room, registration=asker.registration)
+    qa = again.joined[2]["snapshot"]["qa"]
+    assert (qa["own"], qa["voted"]) == ([mine], [theirs])
+    assert await again.answer("qa.upvote", {"question_id": mine}) == "qa.own_question"
+    assert other.joined[2]["snapshot"]["qa"]["own"] == []
+    assert (await attendee(room, registration=other.registration)).joined[2]["snapshot"]["qa"][
+        "own"
+    ] == [theirs]
+    # A guest speaker's question is theirs on their connection, and nobody else's.
+    assert (await sync_to_async(qa_snapshot)(participant_of(again, room)))["own"] == [mine]
+    assert from_speaker not in qa["own"]
+    await leave(asker, other, guest, again)

@@ -187,6 +187,30 @@ async def test_an_invited_attendee_recognises_their_invitation_accepts_and_is_re
     await close(guest, watcher, staff)
 
 
+async def test_going_on_stage_lowers_the_hand_for_staff_and_on_every_page(room, animator):
+    guest, registration = await join_attendee(room, first_name="Zéphyrine")
+    phone = await join_again(room, registration)
+    staff = await join_staff(room, animator)
+    await call(guest, "hand.raise", {})
+    invitation = (await call(staff, "stage.invite", {"registration_id": registration.pk}))[2]
+    await pushes(guest), await pushes(phone), await pushes(staff)
+    accepted = await call(guest, "stage.accept", {"invitation_id": invitation["invitation_id"]})
+    assert accepted[2]["state"] == "accepted"
+    # Staff's queue loses the hand; both of the person's pages lower their button.
+    assert events(await pushes(staff), "hand.lowered") == [
+        ("backstage", {"registration_id": registration.pk, "name": "Zéphyrine"})
+    ]
+    for page in (guest, phone):
+        assert ("frame", {"target": stage_target(registration.pk), "hand": False}) in events(
+            await pushes(page), "attendee.state"
+        )
+    assert await sync_to_async(hands.hands_count)(room.pk) == 0
+    # Accepting again changes nothing and says nothing more.
+    await call(guest, "stage.accept", {"invitation_id": invitation["invitation_id"]}, "a2")
+    assert events(await pushes(staff), "hand.lowered") == []
+    await close(guest, phone, staff)
+
+
 async def test_an_invitation_can_be_declined_sent_again_or_withdrawn(room, animator):
     guest, registration = await join_attendee(room)
     staff = await join_staff(room, animator)

@@ -210,7 +210,8 @@ def test_the_live_room_renders_questions_polls_hand_reactions_and_the_stage_dial
     english = Client()
     english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = english.get(room_path(registration)).content.decode()
-    # Three DSFR tabs, each controlling its panel; the chat's is shown first.
+    # Three tabs (tabs.js, not DSFR's script), each controlling its panel; the chat's is
+    # shown first, the others hidden until their tab is chosen.
     tabs = re.findall(r'<button [^>]*role="tab"[^>]*>', html)
     assert [re.search(r'aria-controls="([^"]+)"', tab).group(1) for tab in tabs] == [
         "room-panel-chat",
@@ -218,22 +219,33 @@ def test_the_live_room_renders_questions_polls_hand_reactions_and_the_stage_dial
         "room-panel-polls",
     ]
     assert 'aria-selected="true"' in tabs[0]
+    assert "fr-tabs" not in html
+    for panel in ("qa", "polls"):
+        assert re.search(rf'<div id="room-panel-{panel}"[^>]*\bhidden>', html)
     for panel in ("chat", "qa", "polls"):
         assert f'id="room-panel-{panel}"' in html
     assert 'id="room-qa-anonymous"' in html
     assert "Ask anonymously" in html
     assert "only the organisers see it" in html  # who sees an anonymous asker's name
     hand = re.search(r'<button [^>]*id="room-hand"[^>]*>', html).group(0)
-    assert 'aria-pressed="false"' in hand
+    # It says what it does next (room-stage.js switches the words).
+    assert 'data-raise="Raise my hand"' in hand
+    assert 'data-lower="Lower my hand"' in hand
+    # A skip link past the stage, the hand and the reactions, to the chat.
+    assert re.search(r'<a [^>]*href="#room-tabs-title"', html)
     # One button per reaction the server takes, each with a name for screen readers.
     buttons = re.findall(r'data-emoji="([^"]+)" aria-label="([^"]+)"', html)
     assert [emoji for emoji, _label in buttons] == list(EMOJIS)
     assert all(label and label != emoji for emoji, label in buttons)
-    # The stage invitation: a dialog that says media come later.
+    # The stage invitation: a dialog that says what accepting does, with a check first.
     dialog = re.search(r'<dialog id="room-stage-dialog"[^>]*>(.*?)</dialog>', html, re.S)
     assert dialog
     assert "You are invited on stage" in dialog.group(1)
-    assert "Camera and microphone come with a later version" in dialog.group(1)
+    assert "later version" not in dialog.group(1)
+    assert "your camera and your microphone are shared with everyone" in dialog.group(1)
+    assert "nothing is shared before you accept" in dialog.group(1)
+    assert 'id="room-devices-check"' in dialog.group(1)
+    assert '<meter id="room-devices-level"' in dialog.group(1)
     assert 'id="room-chat-closed"' in html
     assert 'id="room-qa-closed"' in html
     assert 'id="room-muted"' in html
@@ -250,4 +262,5 @@ def test_the_script_gets_its_words_for_questions_polls_and_the_stage(registratio
     assert strings["anonymous"] == "Anonymous"
     for code in ("qa.disabled", "qa.already_voted", "qa.own_question", "poll.already_voted"):
         assert strings["errors"][code]
-    assert "later version" in strings["stage_on"]
+    assert strings["stage_on"] == "You are on stage: everyone sees and hears you."
+    assert strings["unread"] == {"one": "%(count)s new", "other": "%(count)s new"}

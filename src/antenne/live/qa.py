@@ -143,7 +143,8 @@ def qa_snapshot(participant: Participant) -> dict[str, Any]:
     """The Q&A part of the join reply (synchronous: call it inside the snapshot's
     `sync_to_async`): whether questions are open, the open and answered questions (and the
     dismissed ones for staff), 100 at most, most upvoted first, each in the variant this
-    participant sees live, and the ids of those they upvoted. Three queries."""
+    participant sees live, the ids of those they upvoted and of those they asked (`own`: the
+    page offers no upvote on them, which the server refuses). Three queries."""
     settings = room_settings(participant.session_id)
     questions = qa.questions_for(participant=participant)
     ids = [question.pk for question in questions]
@@ -159,4 +160,5 @@ def qa_snapshot(participant: Participant) -> dict[str, Any]:
             for question in questions
         ],
         "voted": qa.voted_question_ids(participant=participant, question_ids=ids),
+        "own": qa.own_question_ids(participant=participant, questions=questions),
     }

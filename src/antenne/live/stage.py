@@ -161,11 +161,14 @@ async def decline(ctx: Context, data: InvitationPayload) -> dict[str, Any]:
 
 
 async def _answer(ctx: Context, invitation_id: int, *, accept: bool) -> dict[str, Any]:
-    invitation, person, changed = await sync_to_async(room_stage.answer_invitation)(
+    invitation, person, changed, lowered = await sync_to_async(room_stage.answer_invitation)(
         participant=ctx.participant, invitation_id=invitation_id, accept=accept
     )
     if changed:
         await _stage_changed(invitation, person)
+    if lowered:  # on stage, the hand has done its job: staff's queue and the person's pages
+        await _hand_changed(ctx.session_id, person, raised=False)
+        await moderation.tell_attendee(ctx.session_id, person.registration_id, "hand", False)
     return _reply(invitation, person)
 
 

@@ -66,6 +66,11 @@ def room_strings() -> dict[str, Any]:
             "one": ngettext("%(count)s new message", "%(count)s new messages", 1),
             "other": ngettext("%(count)s new message", "%(count)s new messages", 2),
         },
+        # After a tab's name, for screen readers, when it got news while another was shown.
+        "unread": {
+            "one": ngettext("%(count)s new", "%(count)s new", 1),
+            "other": ngettext("%(count)s new", "%(count)s new", 2),
+        },
         "roles": {"staff": _("Organiser"), "speaker": _("Speaker")},
         # The author of an attendee's message when the room does not show names.
         "someone": _("Attendee"),
@@ -102,10 +107,10 @@ def room_strings() -> dict[str, Any]:
         "hand_lowered": _("Your hand is lowered."),
         "announce_invited": _("You are invited on stage."),
         "stage_invited": _("You are invited on stage."),
-        "stage_on": _(
-            "You are on stage. Camera and microphone come with a later version of Antenne."
-        ),
+        "stage_on": _("You are on stage: everyone sees and hears you."),
         "announce_stage_ended": _("You are no longer on stage."),
+        # A camera or microphone whose name the browser does not give.
+        "device_fallback": _("Device %(count)s"),
         "reactions": reaction_labels(),
         "errors": {
             "chat.empty": _("Write a message first."),

@@ -46,17 +46,18 @@ def lower_hand(*, participant: Participant) -> bool:
     if participant.registration_id is None:
         raise PermissionDenied(_("Only attendees raise their hand."), code="permission.denied")
     require_in_room(participant)
-    return _lower(participant.session_id, participant.registration_id)
+    return lower_person(participant.session_id, participant.registration_id)
 
 
 def lower_hand_for(*, participant: Participant, registration_id: int) -> tuple[Person, bool]:
     """Staff lower someone's hand."""
     require_staff(participant)
     person = person_of(participant, registration_id)
-    return person, _lower(participant.session_id, person.registration_id)
+    return person, lower_person(participant.session_id, person.registration_id)
 
 
-def _lower(session_id: int, registration_id: int) -> bool:
+def lower_person(session_id: int, registration_id: int) -> bool:
+    """The person's hand goes down on all their connections. False if it was down."""
     return bool(
         open_presences(session_id, registration_id)
         .filter(hand_raised_at__isnull=False)

@@ -142,6 +142,13 @@ def questions_for(*, participant: Participant, limit: int = SNAPSHOT_LIMIT) -> l
     return list(questions.select_related("presence").order_by("-votes", "id")[:limit])
 
 
+def own_question_ids(*, participant: Participant, questions: list[Question]) -> list[int]:
+    """Which of `questions` the participant asked, from any of their connections (the page
+    offers no upvote on those: the server refuses it). `questions` come from
+    `questions_for` (their presence is loaded)."""
+    return sorted(q.pk for q in questions if _is_author(q, participant, None))
+
+
 def voted_question_ids(*, participant: Participant, question_ids: list[int]) -> list[int]:
     """Which of `question_ids` the participant upvoted (the page disables those buttons)."""
     if not question_ids:

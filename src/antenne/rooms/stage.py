@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from antenne.core import actions
 from antenne.core.exceptions import Conflict, NotFound
-from antenne.rooms.hands import open_presences
+from antenne.rooms.hands import lower_person, open_presences
 from antenne.rooms.models import StageInvitation
 from antenne.rooms.moderation import OPEN_STAGE, Person, audit_moderation, person_of
 from antenne.rooms.participants import Participant, require_in_room, require_staff
@@ -54,8 +54,10 @@ def _open_invitation(session_id: int, registration_id: int) -> StageInvitation |
 
 def answer_invitation(
     *, participant: Participant, invitation_id: int, accept: bool
-) -> tuple[StageInvitation, Person, bool]:
-    """The invitee accepts or declines. Answering the same again changes nothing (False)."""
+) -> tuple[StageInvitation, Person, bool, bool]:
+    """The invitee accepts or declines. Answering the same again changes nothing (False).
+    Accepting lowers the person's raised hand: they have the floor now. Returns the
+    invitation, the person, whether it changed and whether a hand went down."""
     if participant.registration_id is None:
         raise NotFound(_("No such invitation."), code="stage.not_found")
     require_in_room(participant)
@@ -74,14 +76,15 @@ def answer_invitation(
             raise NotFound(_("No such invitation."), code="stage.not_found")
         person = Person(registration_id=participant.registration_id, name=participant.name)
         if invitation.state == wanted:
-            return invitation, person, False
+            return invitation, person, False, False
         if invitation.state != StageInvitation.State.INVITED:
             raise Conflict(
                 _("This invitation has been answered or withdrawn."), code="stage.not_pending"
             )
         invitation.state = wanted
         invitation.save(update_fields=["state", "updated_at"])
-    return invitation, person, True
+        lowered = accept and lower_person(participant.session_id, participant.registration_id)
+    return invitation, person, True, lowered
 
 
 def leave_stage(*, participant: Participant) -> tuple[StageInvitation, Person]:

@@ -1,8 +1,9 @@
 // The stage in the attendee's room (templates/public/room/_stage.html): once the broadcast is
 // live, receive every feed on stage and play it — no camera or microphone permission is
 // asked for watching. An attendee invited on stage who accepts gets their camera and
-// microphone published (and the buttons to switch them or leave); taken off the stage, their
-// stream stops.
+// microphone published — the stream they checked in the invitation, if they did
+// (room-devices.js) — and the buttons to switch them or leave; taken off the stage, their
+// stream stops. Nothing is published before they accept.
 
 import { MediaSession, StageView, StageWatcher, qualityLoop } from "./media.js";
 import { errorText } from "./ui.js";
@@ -86,7 +87,8 @@ export function setupMedia(ctx, sessionId) {
   async function goOnStage() {
     selfError.hidden = true;
     try {
-      local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      local = (ctx.takePreview && await ctx.takePreview())
+        || await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
       await session.publish(local, "camera");
       self.hidden = false;
       setToggle(micButton, true);

@@ -20,7 +20,7 @@ export function setupQa(ctx) {
   const feedback = $("room-qa-feedback");
   const questions = new Map(); // id -> {data, item}
   const voted = new Set(); // ids upvoted by this person
-  const own = new Set(); // ids asked from this page
+  const own = new Set(); // ids asked by this person (from this page, or the join snapshot)
   let showNames = false;
   let asking = false;
 
@@ -180,6 +180,8 @@ export function setupQa(ctx) {
     questions.clear();
     voted.clear();
     for (const id of qa.voted || []) voted.add(id);
+    // Asked before a reload or from another tab: no upvote offered (the server refuses it).
+    for (const id of qa.own || []) own.add(id);
     for (const data of qa.questions || []) {
       if (data.state !== "dismissed" && data.id != null) questions.set(data.id, { data, item: null });
     }

@@ -2,12 +2,15 @@
 // _stage_dialog.html): raise and lower their hand (a toggle button), react with an emoji
 // (the room's reactions summed per frame float by, still when the person prefers less
 // motion), answer an invitation on stage (a modal dialog, when a public `stage.invitation`
-// names this attendee's own `target`, given by the join reply), and see that they are muted.
+// names this attendee's own `target`, given by the join reply: it says that camera and
+// microphone will be shared and lets them check both first, room-devices.js), and see that
+// they are muted. Going on stage lowers the hand (the server says so too).
 //
 // Staff muting or unmuting the attendee, or lowering their hand, reaches them as a public
 // `attendee.state` event naming their own `target` (docs/live-protocol.md).
 
 import { el, errorText } from "./ui.js";
+import { setupDevices } from "./room-devices.js";
 
 const REACTION_PACE_MS = 1000; // the server takes one reaction per second per connection
 const BURST_MS = 2600;
@@ -16,6 +19,7 @@ const MAX_BURSTS = 4;
 export function setupStage(ctx) {
   const { strings, $ } = ctx;
   const hand = $("room-hand");
+  const handLabel = hand.querySelector("[data-label]");
   const handStatus = $("room-hand-status");
   const muted = $("room-muted");
   const notice = $("room-stage-notice");
@@ -45,7 +49,9 @@ export function setupStage(ctx) {
   function showHand(value, { say = true } = {}) {
     const changed = raised !== value;
     raised = value;
-    hand.setAttribute("aria-pressed", value ? "true" : "false");
+    // The button says what it does next: "Raise my hand", then "Lower my hand".
+    hand.dataset.raised = value ? "true" : "false";
+    handLabel.textContent = value ? hand.dataset.lower : hand.dataset.raise;
     hand.classList.toggle("fr-btn--secondary", !value);
     if (changed && say) handStatus.textContent = value ? strings.hand_raised : strings.hand_lowered;
     else if (!value && !say) handStatus.textContent = "";
@@ -95,10 +101,19 @@ export function setupStage(ctx) {
     answer.hidden = !withAnswer;
   }
 
+  const devices = setupDevices(ctx);
+  ctx.takePreview = () => devices.take();
+
   function openDialog() {
     dialogError.hidden = true;
     if (!dialog.open && ctx.isLive()) dialog.showModal();
   }
+
+  // Closed without going on stage (Escape, Decline, the invitation withdrawn): the camera
+  // and microphone the person checked are released.
+  dialog.addEventListener("close", () => {
+    if (invitation?.state !== "accepted") devices.stop();
+  });
 
   function closeDialog() {
     if (dialog.open) dialog.close();
@@ -118,6 +133,7 @@ export function setupStage(ctx) {
     } else if (invitation?.state === "accepted") {
       closeDialog();
       showNotice(strings.stage_on, false);
+      showHand(false, { say: false }); // on stage, the hand has done its job
     } else {
       closeDialog();
       showNotice("", false);

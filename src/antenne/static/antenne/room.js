@@ -15,6 +15,7 @@ import { setupPolls } from "./room-polls.js";
 import { setupQa } from "./room-qa.js";
 import { setupStage } from "./room-stage.js";
 import { setupMedia } from "./room-media.js";
+import { tabs } from "./tabs.js";
 
 export { backoffDelay };
 
@@ -87,19 +88,13 @@ function startRoom(root, strings) {
   const stage = setupStage(ctx);
   const media = setupMedia(ctx, root.dataset.sessionId);
 
-  // --- Tabs: a tab that got news while another was shown is marked until shown --------------
+  // --- Tabs (tabs.js, the ARIA tabs pattern): news on a tab not shown counts as unread ------
 
-  const tabs = { chat: $("room-tab-chat"), qa: $("room-tab-qa"), polls: $("room-tab-polls") };
+  const panel = tabs($("room-tabs"), { unreadLabel: (count) => fill(ctx.plural(strings.unread, count), { count }) });
 
   function markNew(name) {
-    const tab = tabs[name];
-    if (tab && tab.getAttribute("aria-selected") !== "true") tab.querySelector("[data-new]").hidden = false;
+    panel.notify(name);
   }
-
-  const seen = new MutationObserver(() => {
-    for (const tab of Object.values(tabs)) if (tab.getAttribute("aria-selected") === "true") tab.querySelector("[data-new]").hidden = true;
-  });
-  for (const tab of Object.values(tabs)) seen.observe(tab, { attributes: true, attributeFilter: ["aria-selected"] });
 
   // --- Phases: waiting, live, ended, cancelled, closed ----------------------------------
 
