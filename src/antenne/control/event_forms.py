@@ -20,6 +20,14 @@ TIME_ZONES = sorted(zoneinfo.available_timezones())
 MAX_CAPACITY = 1_000_000
 
 
+def conflicts_context(error: AntenneError) -> list[dict[str, Any]]:
+    """The conflicting sessions of a refused slot, with datetimes for the page to localise."""
+    return [
+        {**c, "starts_at": datetime.fromisoformat(c["starts_at"])}
+        for c in error.data.get("conflicts", [])
+    ]
+
+
 def animator_choices() -> Any:
     return User.objects.filter(is_active=True, role__in=(Role.ANIMATOR, Role.ADMIN)).order_by(
         "full_name", "email"
