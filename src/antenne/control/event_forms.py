@@ -92,6 +92,16 @@ class SlotForm(Form):
         label=_("I have seen the sessions on or near this slot and confirm it"), required=False
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Asked only once a slot runs into other sessions (`ask_confirmation`); until then a
+        # hidden field carries a confirmation already given.
+        self.fields["confirm_conflicts"].widget = forms.HiddenInput()
+
+    def ask_confirmation(self) -> None:
+        """Show the confirmation box: the slot proposed runs into other sessions."""
+        self.fields["confirm_conflicts"].widget = forms.CheckboxInput()
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("date") and data.get("time") and data.get("time_zone"):

@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.html import escape
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,9 +20,10 @@ from antenne.control import event_forms as forms
 from antenne.control.questions import QuestionForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
+from antenne.core.links import absolute_url
 from antenne.events import permissions as event_permissions
 from antenne.events import selectors, services
-from antenne.events.models import Session
+from antenne.events.models import Event, Session
 
 
 def _page_status(*forms_: Any) -> int:
@@ -77,8 +80,22 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
             "cancel_form": forms.CancelForm(),
             "questions": found.registration_fields.all(),
             "question_form": QuestionForm(prefix="question"),
+            **share_context(found),
         },
     )
+
+
+def share_context(event: Event) -> dict[str, str]:
+    """The registration page's public link and the code that embeds it (docs/embed.md)."""
+    url = absolute_url(reverse("public:register", args=[event.pk]))
+    title = _("Registration: %(title)s") % {"title": event.title}
+    return {
+        "register_url": url,
+        "embed_code": (
+            f'<iframe src="{escape(url)}?embed=1" title="{escape(title)}" width="100%" '
+            'height="600" loading="lazy"></iframe>'
+        ),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -119,11 +136,13 @@ def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
     except AntenneError as error:
         messages.error(request, error.message)
     else:
+        if publish:
+            messages.success(
+                request, _("The registration page is published: share its link from here.")
+            )
+            return redirect(reverse("control:event", args=[pk]) + "#share")
         messages.success(
-            request,
-            _("The registration page is published.")
-            if publish
-            else _("The registration page is unpublished."),
+            request, _("The registration page is unpublished: nobody can register any more.")
         )
     return redirect("control:event", pk=pk)
 
@@ -156,7 +175,13 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         except AntenneError as error:
             messages.error(request, _error_with_sessions(error))
         else:
-            messages.success(request, _("The webinar and its coming sessions are cancelled."))
+            messages.success(
+                request,
+                _(
+                    "The webinar and its coming sessions are cancelled; their speakers and "
+                    "registrants are told by email."
+                ),
+            )
     return redirect("control:event", pk=pk)
 
 
@@ -193,6 +218,8 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except AntenneError as error:
             conflicts = forms.conflicts_context(error)
+            if conflicts:
+                form.ask_confirmation()
             form.add_error(
                 "confirm_conflicts" if error.code == "session.conflict" else None, error.message
             )

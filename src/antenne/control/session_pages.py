@@ -151,6 +151,8 @@ def session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                 confirm_conflicts=data["confirm_conflicts"],
             )
         except AntenneError as error:
+            if error.data.get("conflicts"):
+                form.ask_confirmation()
             form.add_error(
                 "confirm_conflicts" if error.code == "session.conflict" else None, error.message
             )
