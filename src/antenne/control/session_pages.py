@@ -77,6 +77,7 @@ def _render(request: HttpRequest, session: Session, section: str, **extra: Any) 
                     session.starts_at, session.time_zone, session.duration_minutes
                 ),
                 prefix="slot",
+                current_zone=session.time_zone,
             ),
             "team_form": forms.SessionTeamForm(
                 initial={"animators": list(session.animators.all()), "capacity": session.capacity},
@@ -137,7 +138,7 @@ def _told(session: Session, *, registrants: bool) -> str:
 @member_required
 def session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.access_managed_session(actor=request.user, pk=pk)
-    form = forms.SlotForm(request.POST, prefix="slot")
+    form = forms.SlotForm(request.POST, prefix="slot", current_zone=found.time_zone)
     if form.is_valid():
         data = form.cleaned_data
         before = found.starts_at
