@@ -52,6 +52,14 @@ API_MANAGE_CREATE = {A: 401, M: 403, N: 403, C: 403, D: 201}
 
 MEDIA = {A: 401, M: 403, N: 403, C: 403, D: 403}
 
+# A kept email with one attachment, as the mailbox backend stores it.
+MAIL_RAW = (
+    'Content-Type: multipart/mixed; boundary="b"\nMIME-Version: 1.0\nSubject: s\n\n'
+    "--b\nContent-Type: text/plain\n\nb\n"
+    '--b\nContent-Type: text/calendar\nContent-Disposition: attachment; filename="s.ics"\n\n'
+    "BEGIN:VCALENDAR\nEND:VCALENDAR\n--b--\n"
+)
+
 DRAFT_CONTENT = {
     language: {"subject": "{event_title}", "body": "Bonjour {first_name}"}
     for language in ("fr", "en")
@@ -133,6 +141,16 @@ MATRIX: dict[str, Row] = {
     ),
     "control:audit": ("get", lambda o: "/app/audit/", BACK_OFFICE_ADMIN),
     "control:mailbox": ("get", lambda o: "/app/mailbox/", BACK_OFFICE_ADMIN),
+    "control:mailbox_html": (
+        "get",
+        lambda o: f"/app/mailbox/{o['mail'].pk}/html/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:mailbox_attachment": (
+        "get",
+        lambda o: f"/app/mailbox/{o['mail'].pk}/attachments/0/",
+        BACK_OFFICE_ADMIN,
+    ),
     "control:mailbox_message": (
         "get",
         lambda o: f"/app/mailbox/{o['mail'].pk}/",
@@ -565,7 +583,7 @@ def test_answer(name, role):
         "team": TeamFactory(),
         "request": AccessRequestFactory(),
         "mail": MailboxMessage.objects.create(
-            to="x@y.example", subject="s", body_text="b", raw="r"
+            to="x@y.example", subject="s", body_text="b", body_html="<p>b</p>", raw=MAIL_RAW
         ),
     }
     objects["event"] = EventFactory()  # owned by an animator who is none of `users`

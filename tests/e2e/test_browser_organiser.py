@@ -47,6 +47,9 @@ DATA = textwrap.dedent(
             session=session, email=f"p{n}@public.example", first_name=f"P{n}",
             last_name="Public", join_key=f"k{n:060d}",
         )
+    from antenne.registrations.services import register
+    register(session=session, email="ines@public.example", first_name="Inès",
+             last_name="Martin", consent=True)
     draft = Event.objects.create(title="Atelier accessibilité", team=team, owner=admin)
     later = Session.objects.create(event=draft, starts_at=start + timedelta(days=6))
     later.animators.set([admin])
@@ -98,7 +101,7 @@ def test_organiser_path_dashboard_share_link_and_session_sections(tmp_path):
             page.goto(f"{base}/app/")
             mine = page.locator("#my-sessions + .fr-table")
             assert "Ouvrir les données des collectivités" in mine.inner_text()
-            assert "12 / 200" in mine.inner_text()
+            assert "13 / 200" in mine.inner_text()
             assert page.get_by_role("link", name="Créer un webinaire").is_visible()
             assert_accessible(page, "dashboard")
             screenshot(page, "dashboard", full_page=True)
@@ -140,6 +143,22 @@ def test_organiser_path_dashboard_share_link_and_session_sections(tmp_path):
             assert_accessible(page, "webinar form")
             page.goto(f"{base}/app/profile/")
             assert_accessible(page, "profile")
+            # The profile's time zone: type a city, the list follows.
+            page.locator("#id_time_zone-search").fill("cayenne")
+            assert page.locator("#id_time_zone").input_value() == "America/Cayenne"
+
+            # The mailbox shows the confirmation as its recipient sees it, and its .ics.
+            for _ in range(40):
+                page.goto(f"{base}/app/mailbox/")
+                mail = page.locator("a", has_text="Ouvrir les données des collectivités")
+                if mail.count():
+                    break
+                page.wait_for_timeout(500)
+            mail.first.click()
+            frame = page.frame_locator("iframe.antenne-mail-frame")
+            frame.locator("body").filter(has_text="Inès").wait_for()
+            assert page.locator("#attachments + ul a").first.inner_text().endswith(".ics")
+            assert_accessible(page, "mailbox message")
 
             # A phone: the sections wrap, nothing is clipped.
             page.set_viewport_size({"width": 390, "height": 844})

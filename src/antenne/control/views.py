@@ -29,7 +29,6 @@ from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events import selectors as event_selectors
 from antenne.events.permissions import can_create_events
-from antenne.outbox.models import MailboxMessage
 from antenne.registrations.models import Registration
 
 # A view, whatever response it returns: the decorators keep its signature.
@@ -323,23 +322,6 @@ def audit(request: HttpRequest) -> HttpResponse:
         "control/audit.html",
         {"page": _page(request, entries), "filters": filters, "query": query.urlencode()},
     )
-
-
-# --- Mailbox ------------------------------------------------------------------------------
-
-
-@require_GET
-@admin_required
-def mailbox(request: HttpRequest) -> HttpResponse:
-    messages_qs = MailboxMessage.objects.defer("raw", "body_html").order_by("-created_at", "-id")
-    return render(request, "control/mailbox.html", {"page": _page(request, messages_qs)})
-
-
-@require_GET
-@admin_required
-def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(MailboxMessage, pk=pk)
-    return render(request, "control/mailbox_message.html", {"message": message})
 
 
 # --- API tokens (one's own) ---------------------------------------------------------------
