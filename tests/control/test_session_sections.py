@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 
 from antenne.core.permissions import Role
@@ -16,6 +17,7 @@ from antenne.events.models import Speaker
 from antenne.outbox.models import OutgoingEmail
 from tests.conftest import client_for
 from tests.factories import EventFactory, RegistrationFactory, SessionFactory, UserFactory
+from tests.helpers import links_in
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +188,19 @@ def test_the_dashboard_lists_ones_sessions_with_state_registrants_and_what_is_le
     member_page = english(UserFactory(role=Role.MEMBER)).get("/app/").content.decode()
     assert 'href="/app/events/new/"' not in member_page
     assert "Other coming sessions with items to fix" in member_page
+
+
+def test_a_speakers_confirmation_says_what_happened_and_emails_nobody(animator):
+    session = SessionFactory(event=EventFactory(owner=animator))
+    english(animator).post(
+        f"/app/sessions/{session.pk}/speakers/", {"speaker-email": "sam@x.example"}
+    )
+    [invitation] = OutgoingEmail.objects.filter(to="sam@x.example")
+    [link] = [u for u in links_in(invitation.body_text) if "/speaker/" in u]
+    guest = Client()
+    guest.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    path = link.removeprefix(settings.BASE_URL)
+    response = guest.post(path, follow=True)
+    assert "your participation is confirmed" in response.content.decode()
+    assert "know you will speak" not in response.content.decode()
+    assert OutgoingEmail.objects.count() == 1  # the invitation only

@@ -111,7 +111,7 @@ def mailbox_attachment(request: HttpRequest, pk: int, index: int) -> HttpRespons
     response = HttpResponse(
         payload if isinstance(payload, bytes) else b"", content_type="application/octet-stream"
     )
-    disposition = content_disposition_header(True, part.get_filename() or f"file-{index + 1}")
+    disposition = content_disposition_header(True, part.get_filename() or f"attachment-{index + 1}")
     response["Content-Disposition"] = disposition or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     return response
