@@ -130,6 +130,7 @@ def test_organiser_path_dashboard_share_link_and_session_sections(tmp_path):
                 current = page.locator(".antenne-section-nav [aria-current=page]")
                 assert current.count() == 1, name
                 assert_accessible(page, f"session page, {name}")
+                page.screenshot(path=str(tmp_path / f"section-{name}.png"), full_page=True)
                 if name == "overview":
                     screenshot(page, "session-page", full_page=True)
                     assert page.locator("#session-register-url").get_attribute("href") == (
@@ -146,6 +147,7 @@ def test_organiser_path_dashboard_share_link_and_session_sections(tmp_path):
             # The profile's time zone: type a city, the list follows.
             page.locator("#id_time_zone-search").fill("cayenne")
             assert page.locator("#id_time_zone").input_value() == "America/Cayenne"
+            page.screenshot(path=str(tmp_path / "profile.png"), full_page=True)
 
             # The mailbox shows the confirmation as its recipient sees it, and its .ics.
             for _ in range(40):
@@ -159,6 +161,7 @@ def test_organiser_path_dashboard_share_link_and_session_sections(tmp_path):
             frame.locator("body").filter(has_text="Inès").wait_for()
             assert page.locator("#attachments + ul a").first.inner_text().endswith(".ics")
             assert_accessible(page, "mailbox message")
+            page.screenshot(path=str(tmp_path / "mailbox-message.png"), full_page=True)
 
             # A phone: the sections wrap, nothing is clipped.
             page.set_viewport_size({"width": 390, "height": 844})
