@@ -204,3 +204,19 @@ def test_a_speakers_confirmation_says_what_happened_and_emails_nobody(animator):
     assert "your participation is confirmed" in response.content.decode()
     assert "know you will speak" not in response.content.decode()
     assert OutgoingEmail.objects.count() == 1  # the invitation only
+
+
+def test_a_started_session_on_the_dashboard_has_no_checklist_left(animator):
+    session = SessionFactory(
+        event=EventFactory(owner=animator, title="En direct"),
+        starts_at=timezone.now() - timedelta(minutes=5),
+        state="live",
+    )
+    page = english(animator).get("/app/").content.decode()
+    row = page.split("En direct", 1)[1].split("</tr>", 1)[0]
+    assert "Live" in row
+    assert "Do a test run" not in row
+    assert (
+        f'href="/app/sessions/{session.pk}/room/"'
+        in english(animator).get(f"/app/sessions/{session.pk}/").content.decode()
+    )

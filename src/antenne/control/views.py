@@ -28,6 +28,7 @@ from antenne.control import forms
 from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events import selectors as event_selectors
+from antenne.events.models import Session
 from antenne.events.permissions import can_create_events
 from antenne.registrations.models import Registration
 
@@ -92,7 +93,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             {
                 "session": session,
                 "registrants": counts.get(session.pk, 0),
-                "to_do": [item for item in checklist if not item.ok],
+                # The checklist is for before the day; once started it no longer applies.
+                "to_do": [item for item in checklist if not item.ok]
+                if session.state == Session.State.SCHEDULED
+                else None,
             }
         )
     shown = {session.pk for session in mine}
