@@ -132,6 +132,8 @@ def test_organiser_path_dashboard_share_link_and_session_sections(tmp_path):
                 assert_accessible(page, f"session page, {name}")
                 page.screenshot(path=str(tmp_path / f"section-{name}.png"), full_page=True)
                 if name == "overview":
+                    console = page.get_by_role("link", name="Ouvrir la console")
+                    assert console.bounding_box()["width"] > 120  # its words, not an icon alone
                     screenshot(page, "session-page", full_page=True)
                     assert page.locator("#session-register-url").get_attribute("href") == (
                         f"{base}/e/{event_id}/"
