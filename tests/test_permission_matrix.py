@@ -52,6 +52,14 @@ API_MANAGE_CREATE = {A: 401, M: 403, N: 403, C: 403, D: 201}
 
 MEDIA = {A: 401, M: 403, N: 403, C: 403, D: 403}
 
+# A kept email with one attachment, as the mailbox backend stores it.
+MAIL_RAW = (
+    'Content-Type: multipart/mixed; boundary="b"\nMIME-Version: 1.0\nSubject: s\n\n'
+    "--b\nContent-Type: text/plain\n\nb\n"
+    '--b\nContent-Type: text/calendar\nContent-Disposition: attachment; filename="s.ics"\n\n'
+    "BEGIN:VCALENDAR\nEND:VCALENDAR\n--b--\n"
+)
+
 DRAFT_CONTENT = {
     language: {"subject": "{event_title}", "body": "Bonjour {first_name}"}
     for language in ("fr", "en")
@@ -141,6 +149,16 @@ MATRIX: dict[str, Row] = {
     ),
     "control:audit": ("get", lambda o: "/app/audit/", BACK_OFFICE_ADMIN),
     "control:mailbox": ("get", lambda o: "/app/mailbox/", BACK_OFFICE_ADMIN),
+    "control:mailbox_html": (
+        "get",
+        lambda o: f"/app/mailbox/{o['mail'].pk}/html/",
+        BACK_OFFICE_ADMIN,
+    ),
+    "control:mailbox_attachment": (
+        "get",
+        lambda o: f"/app/mailbox/{o['mail'].pk}/attachments/0/",
+        BACK_OFFICE_ADMIN,
+    ),
     "control:mailbox_message": (
         "get",
         lambda o: f"/app/mailbox/{o['mail'].pk}/",
@@ -190,6 +208,22 @@ MATRIX: dict[str, Row] = {
         MANAGE_POST,
     ),
     "control:session": ("get", lambda o: f"/app/sessions/{o['session'].pk}/", BACK_OFFICE_ALL),
+    # The session's sections: every member sees them; only managers see their forms.
+    "control:session_live": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/broadcast/",
+        BACK_OFFICE_ALL,
+    ),
+    "control:session_settings": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/settings/",
+        BACK_OFFICE_ALL,
+    ),
+    "control:session_speakers": (
+        "get",
+        lambda o: f"/app/sessions/{o['session'].pk}/speakers/",
+        BACK_OFFICE_ALL,
+    ),
     "control:session_reschedule": (
         "post",
         lambda o: f"/app/sessions/{o['session'].pk}/reschedule/",
@@ -221,11 +255,6 @@ MATRIX: dict[str, Row] = {
         "get",
         lambda o: f"/app/sessions/{o['session'].pk}/room/",
         BACK_OFFICE_ADMIN,
-    ),
-    "control:speaker_add": (
-        "post",
-        lambda o: f"/app/sessions/{o['session'].pk}/speakers/",
-        {**MANAGE_POST, D: 422},
     ),
     "control:speaker_action": (
         "post",
@@ -514,6 +543,20 @@ def _names(patterns: list[Any], prefix: str = "") -> list[str]:
     return names
 
 
+# URLs answering a second method: each its own row, named after the URL and the method.
+SECOND_METHODS: dict[str, Row] = {
+    "control:session_speakers": (
+        "post",
+        lambda o: f"/app/sessions/{o['session'].pk}/speakers/",
+        {**MANAGE_POST, D: 422},  # an empty invitation: the speakers section with its errors
+    ),
+}
+ROWS: dict[str, Row] = {
+    **MATRIX,
+    **{f"{name} ({row[0]})": row for name, row in SECOND_METHODS.items()},
+}
+
+
 def test_every_url_has_an_expected_answer_for_every_role():
     names = set(_names(get_resolver().url_patterns))
     missing = sorted(names - MATRIX.keys())
@@ -534,7 +577,7 @@ def _client(role: str, users: dict[str, Any]) -> tuple[Client, dict[str, str]]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("name", sorted(MATRIX))
+@pytest.mark.parametrize("name", sorted(ROWS))
 def test_answer(name, role):
     users = {
         D: UserFactory(role=Role.ADMIN),
@@ -548,7 +591,7 @@ def test_answer(name, role):
         "team": TeamFactory(),
         "request": AccessRequestFactory(),
         "mail": MailboxMessage.objects.create(
-            to="x@y.example", subject="s", body_text="b", raw="r"
+            to="x@y.example", subject="s", body_text="b", body_html="<p>b</p>", raw=MAIL_RAW
         ),
     }
     objects["event"] = EventFactory()  # owned by an animator who is none of `users`
@@ -572,7 +615,7 @@ def test_answer(name, role):
     objects["export"] = _ready_export(objects["session"])
     objects["published_event"] = EventFactory(published=True)  # no cover image
     SessionFactory(event=objects["published_event"])
-    method, build, expected = MATRIX[name]
+    method, build, expected = ROWS[name]
     status = expected.get(role, expected.get("*"))
     client, headers = _client(role, users)
     kwargs: dict[str, Any] = {}

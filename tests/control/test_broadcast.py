@@ -60,21 +60,21 @@ def test_the_session_page_offers_the_steps_of_the_state(animator, session, state
         started_at=timezone.now() if state in ("live", "ended") else None,
         ended_at=timezone.now() if state == "ended" else None,
     )
-    page = client_for(animator).get(f"/app/sessions/{session.pk}/").content.decode()
+    page = client_for(animator).get(f"/app/sessions/{session.pk}/broadcast/").content.decode()
     assert offered(page, session) == buttons
     assert ('id="broadcast"' in page) is (state != "cancelled")
 
 
 def test_a_session_days_ahead_shows_when_its_broadcast_opens(animator):
     later = SessionFactory(starts_at=timezone.now() + timedelta(days=3), animators=[animator])
-    page = client_for(animator).get(f"/app/sessions/{later.pk}/").content.decode()
+    page = client_for(animator).get(f"/app/sessions/{later.pk}/broadcast/").content.decode()
     assert offered(page, later) == []
     assert "you can open the green room" in page
 
 
 def test_people_who_do_not_manage_the_session_see_no_broadcast_section(session):
     for user in (UserFactory(role=Role.MEMBER), SessionFactory().event.owner):
-        page = client_for(user).get(f"/app/sessions/{session.pk}/").content.decode()
+        page = client_for(user).get(f"/app/sessions/{session.pk}/broadcast/").content.decode()
         assert 'id="broadcast"' not in page
         assert offered(page, session) == []
 
@@ -100,7 +100,7 @@ def test_confirming_each_step_moves_the_session_and_says_so(animator, session):
         ("end", "ended", "The broadcast has ended."),
     ]:
         response = client.post(url(session, action))
-        assert response["Location"] == f"/app/sessions/{session.pk}/"
+        assert response["Location"] == f"/app/sessions/{session.pk}/broadcast/"
         assert _state(session) == state
         page = client.get(response["Location"]).content.decode()
         assert message in page
@@ -118,7 +118,7 @@ def test_ending_from_the_green_room_warns_that_nothing_was_broadcast(animator, s
     page = client.get(url(session, "end")).content.decode()
     assert "never went live" in page
     client.post(url(session, "end"))
-    page = client.get(f"/app/sessions/{session.pk}/").content.decode()
+    page = client.get(f"/app/sessions/{session.pk}/broadcast/").content.decode()
     assert "without having been broadcast" in page
 
 

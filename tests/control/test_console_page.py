@@ -192,9 +192,9 @@ def test_a_step_confirmed_from_the_console_leads_back_to_it(session, animator):
     assert response["Location"] == staff_url(session)
     session.refresh_from_db()
     assert session.state == "live"
-    # Without it, the session page as before.
+    # Without it, the session page's broadcast section.
     response = client.post(f"/app/sessions/{session.pk}/broadcast/end/")
-    assert response["Location"] == f"/app/sessions/{session.pk}/"
+    assert response["Location"] == f"/app/sessions/{session.pk}/broadcast/"
 
 
 # -- The way in -----------------------------------------------------------------------------

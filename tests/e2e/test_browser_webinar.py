@@ -61,6 +61,8 @@ def test_animator_schedules_a_webinar_and_a_guest_speaker_confirms(tmp_path):
             page.wait_for_url("**/app/sessions/*/")
             assert "11:15" in page.locator("main").inner_text()
 
+            page.locator(".antenne-section-nav").get_by_role("link", name="Intervenants").click()
+            page.wait_for_url("**/app/sessions/*/speakers/")
             page.locator("#id_speaker-email").fill("invitee@partenaire.example")
             page.locator("#id_speaker-name").fill("Ina Vitée")
             page.get_by_role("button", name="Envoyer l’invitation").click()

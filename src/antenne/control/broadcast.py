@@ -82,7 +82,7 @@ def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpRespons
     session = selectors.access_managed_session(actor=request.user, pk=pk)
     # Reached from the console (`?from=console`): back to it afterwards, not to the session.
     from_console = "console" in (request.GET.get("from"), request.POST.get("from"))
-    back = "control:session_console" if from_console else "control:session"
+    back = "control:session_console" if from_console else "control:session_live"
     if request.method == "POST":
         try:
             step.do(actor=request.user, session=session)

@@ -9,15 +9,36 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from antenne.accounts.models import Team, User
+from antenne.core import time_zones
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form, ModelMultipleChoiceField
 from antenne.core.permissions import Role
 from antenne.events import covers
 from antenne.events.timeutils import local_to_utc
 
-TIME_ZONES = sorted(zoneinfo.available_timezones())
+
+def searchable(label: Any) -> dict[str, Any]:
+    """A select's attributes for select-search.js: the search field above it, its label and
+    what it announces as people type."""
+    return {
+        "data-searchable": "",
+        "data-search-label": label,
+        "data-search-found": _("Matching options: %(n)s"),
+    }
+
+
+# A list of every animator, with a search field above it.
+ANIMATOR_ATTRS = {**searchable(_("Search an animator")), "size": 6}
 # Seats of a session: far beyond any webinar, far below what the database's integer holds.
 MAX_CAPACITY = 1_000_000
+
+
+def conflicts_context(error: AntenneError) -> list[dict[str, Any]]:
+    """The conflicting sessions of a refused slot, with datetimes for the page to localise."""
+    return [
+        {**c, "starts_at": datetime.fromisoformat(c["starts_at"])}
+        for c in error.data.get("conflicts", [])
+    ]
 
 
 def animator_choices() -> Any:
@@ -75,7 +96,11 @@ class SlotForm(Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     time_zone = forms.ChoiceField(
-        label=_("Time zone"), choices=[(z, z) for z in TIME_ZONES], initial="Europe/Paris"
+        label=_("Time zone"),
+        choices=time_zones.CHOICES,
+        initial="Europe/Paris",
+        help_text=_("Where the session is set; each person sees it in their own time."),
+        widget=forms.Select(attrs=searchable(_("Search a time zone"))),
     )
     duration_minutes = forms.IntegerField(
         label=_("Duration (minutes)"), min_value=1, max_value=1440, initial=60
@@ -83,6 +108,18 @@ class SlotForm(Form):
     confirm_conflicts = forms.BooleanField(
         label=_("I have seen the sessions on or near this slot and confirm it"), required=False
     )
+
+    def __init__(self, *args: Any, current_zone: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A session set before in a zone alias (America/Montreal) keeps it when edited.
+        self.fields["time_zone"].choices = time_zones.choices_with(current_zone)
+        # Asked only once a slot runs into other sessions (`ask_confirmation`); until then a
+        # hidden field carries a confirmation already given.
+        self.fields["confirm_conflicts"].widget = forms.HiddenInput()
+
+    def ask_confirmation(self) -> None:
+        """Show the confirmation box: the slot proposed runs into other sessions."""
+        self.fields["confirm_conflicts"].widget = forms.CheckboxInput()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -115,7 +152,10 @@ class SessionForm(SlotForm):
     animators = ModelMultipleChoiceField(
         label=_("Animators"),
         queryset=User.objects.none(),
-        help_text=_("They can start and end the broadcast."),
+        help_text=_(
+            "They can start and end the broadcast. Ctrl+click or Cmd+click to choose several."
+        ),
+        widget=forms.SelectMultiple(attrs=ANIMATOR_ATTRS),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -124,7 +164,12 @@ class SessionForm(SlotForm):
 
 
 class SessionTeamForm(Form):
-    animators = ModelMultipleChoiceField(label=_("Animators"), queryset=User.objects.none())
+    animators = ModelMultipleChoiceField(
+        label=_("Animators"),
+        queryset=User.objects.none(),
+        help_text=_("Ctrl+click or Cmd+click to choose several."),
+        widget=forms.SelectMultiple(attrs=ANIMATOR_ATTRS),
+    )
     capacity = forms.IntegerField(
         label=_("Capacity"), required=False, min_value=1, max_value=MAX_CAPACITY
     )

@@ -9,22 +9,21 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.html import escape
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from antenne.analytics.selectors import can_view_report
 from antenne.control import event_forms as forms
-from antenne.control.broadcast import broadcast_context
 from antenne.control.questions import QuestionForm
-from antenne.control.reminders import ReminderForm
 from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
+from antenne.core.links import absolute_url
 from antenne.events import permissions as event_permissions
-from antenne.events import pins, selectors, services, speakers
-from antenne.events.models import Session
+from antenne.events import selectors, services
+from antenne.events.models import Event, Session
 
 
 def _page_status(*forms_: Any) -> int:
@@ -81,8 +80,22 @@ def event(request: HttpRequest, pk: int) -> HttpResponse:
             "cancel_form": forms.CancelForm(),
             "questions": found.registration_fields.all(),
             "question_form": QuestionForm(prefix="question"),
+            **share_context(found),
         },
     )
+
+
+def share_context(event: Event) -> dict[str, str]:
+    """The registration page's public link and the code that embeds it (docs/embed.md)."""
+    url = absolute_url(reverse("public:register", args=[event.pk]))
+    title = _("Registration: %(title)s") % {"title": event.title}
+    return {
+        "register_url": url,
+        "embed_code": (
+            f'<iframe src="{escape(url)}?embed=1" title="{escape(title)}" width="100%" '
+            'height="600" loading="lazy"></iframe>'
+        ),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,11 +136,13 @@ def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
     except AntenneError as error:
         messages.error(request, error.message)
     else:
+        if publish:
+            messages.success(
+                request, _("The registration page is published: share its link from here.")
+            )
+            return redirect(reverse("control:event", args=[pk]) + "#share")
         messages.success(
-            request,
-            _("The registration page is published.")
-            if publish
-            else _("The registration page is unpublished."),
+            request, _("The registration page is unpublished: nobody can register any more.")
         )
     return redirect("control:event", pk=pk)
 
@@ -160,7 +175,13 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         except AntenneError as error:
             messages.error(request, _error_with_sessions(error))
         else:
-            messages.success(request, _("The webinar and its coming sessions are cancelled."))
+            messages.success(
+                request,
+                _(
+                    "The webinar and its coming sessions are cancelled; their speakers and "
+                    "registrants are told by email."
+                ),
+            )
     return redirect("control:event", pk=pk)
 
 
@@ -174,14 +195,6 @@ def event_cover(request: HttpRequest, pk: int) -> FileResponse:
 
 
 # --- Sessions -----------------------------------------------------------------------------
-
-
-def _conflicts_context(error: AntenneError) -> list[dict[str, Any]]:
-    """The conflicting sessions of an error, with datetimes for the page to localise."""
-    return [
-        {**c, "starts_at": datetime.fromisoformat(c["starts_at"])}
-        for c in error.data.get("conflicts", [])
-    ]
 
 
 @require_http_methods(["GET", "POST"])
@@ -204,7 +217,9 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
                 confirm_conflicts=data["confirm_conflicts"],
             )
         except AntenneError as error:
-            conflicts = _conflicts_context(error)
+            conflicts = forms.conflicts_context(error)
+            if conflicts:
+                form.ask_confirmation()
             form.add_error(
                 "confirm_conflicts" if error.code == "session.conflict" else None, error.message
             )
@@ -217,183 +232,3 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
         {"form": form, "event": found, "conflicts": conflicts},
         status=_page_status(form),
     )
-
-
-def _session_page(request: HttpRequest, session: Session, **forms_: Any) -> HttpResponse:
-    can_manage = event_permissions.can_manage_session(request.user, session)
-    context = {
-        "session": session,
-        "event": session.event,
-        "can_manage": can_manage,
-        "can_view_report": can_view_report(request.user, session),
-        "checklist": selectors.readiness(session),
-        "dial_in": pins.dial_in_for_session(session),
-        "speakers": session.speakers.all(),
-        "reminders": [
-            (
-                reminder,
-                ReminderForm(
-                    initial=ReminderForm.initial_for(reminder.offset_minutes),
-                    prefix=f"reminder-{reminder.pk}",
-                ),
-            )
-            for reminder in session.reminders.all()
-        ],
-        "reminder_form": ReminderForm(prefix="reminder"),
-        "reschedule_form": forms.SlotForm(
-            initial=forms.SlotForm.initial_for(
-                session.starts_at, session.time_zone, session.duration_minutes
-            ),
-            prefix="slot",
-        ),
-        "team_form": forms.SessionTeamForm(
-            initial={"animators": list(session.animators.all()), "capacity": session.capacity},
-            prefix="team",
-        ),
-        "speaker_form": forms.SpeakerForm(prefix="speaker"),
-        "cancel_form": forms.CancelForm(prefix="cancel"),
-        "conflicts": [],
-        **(broadcast_context(session) if can_manage else {}),
-        **forms_,
-    }
-    return render(
-        request,
-        "control/session.html",
-        context,
-        status=_page_status(*forms_.values()) if forms_ else 200,
-    )
-
-
-@require_GET
-@member_required
-def session(request: HttpRequest, pk: int) -> HttpResponse:
-    return _session_page(request, selectors.access_session(actor=request.user, pk=pk))
-
-
-@require_POST
-@member_required
-def session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_session(actor=request.user, pk=pk)
-    form = forms.SlotForm(request.POST, prefix="slot")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.reschedule_session(
-                actor=request.user,
-                session=found,
-                starts_at=data["starts_at"],
-                time_zone=data["time_zone"],
-                duration_minutes=data["duration_minutes"],
-                confirm_conflicts=data["confirm_conflicts"],
-            )
-        except AntenneError as error:
-            form.add_error(
-                "confirm_conflicts" if error.code == "session.conflict" else None, error.message
-            )
-            return _session_page(
-                request, found, reschedule_form=form, conflicts=_conflicts_context(error)
-            )
-        messages.success(request, _("The session is moved; its speakers are told by email."))
-        return redirect("control:session", pk=pk)
-    return _session_page(request, found, reschedule_form=form)
-
-
-@require_POST
-@member_required
-def session_team(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_session(actor=request.user, pk=pk)
-    form = forms.SessionTeamForm(request.POST, prefix="team")
-    if form.is_valid():
-        try:
-            services.update_session(
-                actor=request.user,
-                session=found,
-                capacity=form.cleaned_data["capacity"],
-                animators=list(form.cleaned_data["animators"]),
-            )
-        except AntenneError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("control:session", pk=pk)
-    return _session_page(request, found, team_form=form)
-
-
-@require_POST
-@member_required
-def session_test_run(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_session(actor=request.user, pk=pk)
-    try:
-        services.mark_test_run(
-            actor=request.user, session=found, done=request.POST.get("done") == "1"
-        )
-    except AntenneError as error:
-        messages.error(request, error.message)
-    return redirect("control:session", pk=pk)
-
-
-@require_POST
-@member_required
-def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_session(actor=request.user, pk=pk)
-    form = forms.CancelForm(request.POST, prefix="cancel")
-    if form.is_valid():
-        try:
-            services.cancel_session(
-                actor=request.user, session=found, message=form.cleaned_data["message"]
-            )
-        except AntenneError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request, _("The session is cancelled; its speakers are told by email.")
-            )
-    return redirect("control:session", pk=pk)
-
-
-@require_POST
-@member_required
-def speaker_add(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.access_managed_session(actor=request.user, pk=pk)
-    form = forms.SpeakerForm(request.POST, prefix="speaker")
-    if form.is_valid():
-        try:
-            speaker = speakers.add_speaker(actor=request.user, session=found, **form.cleaned_data)
-        except AntenneError as error:
-            form.add_error(
-                "email" if error.code in ("speaker.exists", "email.invalid") else None,
-                error.message,
-            )
-        else:
-            messages.success(
-                request, _("%(name)s is invited and has been sent their link.") % {"name": speaker}
-            )
-            return redirect("control:session", pk=pk)
-    return _session_page(request, found, speaker_form=form)
-
-
-SPEAKER_ACTIONS = {
-    "resend": (
-        speakers.resend_speaker_invitation,
-        gettext_lazy("A new link was sent; the previous one no longer works."),
-    ),
-    "revoke": (speakers.revoke_speaker_link, gettext_lazy("The speaker's link no longer works.")),
-    "remove": (speakers.remove_speaker, gettext_lazy("The speaker was removed.")),
-}
-
-
-@require_POST
-@member_required
-def speaker_action(request: HttpRequest, pk: int, speaker_pk: int, action: str) -> HttpResponse:
-    found = selectors.access_managed_session(actor=request.user, pk=pk)
-    speaker = selectors.access_speaker(actor=request.user, session=found, pk=speaker_pk)
-    if action not in SPEAKER_ACTIONS:
-        raise Http404
-    do, done = SPEAKER_ACTIONS[action]
-    try:
-        do(actor=request.user, speaker=speaker)
-    except AntenneError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, str(done))
-    return redirect("control:session", pk=pk)

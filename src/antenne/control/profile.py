@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -13,33 +15,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from antenne.accounts import services
+from antenne.control.event_forms import searchable
 from antenne.control.views import member_required
+from antenne.core import time_zones
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 
-# Offered as suggestions; any IANA zone name may be typed.
-COMMON_TIME_ZONES = (
-    "Europe/Paris",
-    "America/Guadeloupe",
-    "America/Martinique",
-    "America/Cayenne",
-    "America/Miquelon",
-    "Indian/Reunion",
-    "Indian/Mayotte",
-    "Pacific/Noumea",
-    "Pacific/Tahiti",
-    "Pacific/Wallis",
-    "Europe/Brussels",
-    "Europe/Luxembourg",
-    "Europe/Zurich",
-    "Europe/London",
-    "Europe/Lisbon",
-    "Africa/Dakar",
-    "Africa/Abidjan",
-    "America/Montreal",
-    "America/New_York",
-    "UTC",
-)
 FIELD_OF_ERROR = {
     "profile.language_invalid": "language",
     "profile.time_zone_invalid": "time_zone",
@@ -53,25 +34,20 @@ class ProfileForm(Form):
         choices=settings.LANGUAGES,
         help_text=gettext_lazy("Used for the pages and the emails Antenne sends you."),
     )
-    time_zone = forms.CharField(
+    time_zone = forms.ChoiceField(
         label=gettext_lazy("Time zone"),
-        max_length=64,
+        choices=time_zones.CHOICES,
         help_text=gettext_lazy(
-            "Every date and time is shown in this zone. An IANA name, such as Europe/Paris "
-            "or America/Cayenne."
+            "Every date and time is shown in this zone. Type a city to find it, such as Paris "
+            "or Cayenne."
         ),
-        widget=forms.TextInput(
-            attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}
-        ),
+        widget=forms.Select(attrs=searchable(gettext_lazy("Search a time zone"))),
     )
 
-    def clean_time_zone(self) -> str:
-        value = str(self.cleaned_data["time_zone"]).strip()
-        if value not in services.known_time_zones():
-            raise forms.ValidationError(
-                _("Unknown time zone: use a name such as Europe/Paris or America/Cayenne.")
-            )
-        return value
+    def __init__(self, *args: Any, current_zone: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A zone stored before under an alias stays choosable: saving keeps it.
+        self.fields["time_zone"].choices = time_zones.choices_with(current_zone)
 
 
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
@@ -94,6 +70,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = ProfileForm(
         request.POST or None,
+        current_zone=user.time_zone,  # type: ignore[union-attr]
         initial={
             "full_name": user.full_name,  # type: ignore[union-attr]
             "language": user.language,  # type: ignore[union-attr]
@@ -115,6 +92,6 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "control/profile.html",
-        {"form": form, "time_zones": COMMON_TIME_ZONES},
+        {"form": form},
         status=422 if form.errors else 200,
     )

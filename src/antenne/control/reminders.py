@@ -1,6 +1,8 @@
-"""A session's reminders, managed from the session page: list, add, change, remove."""
+"""A session's reminders, managed from its emails section: list, add, change, remove."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -15,6 +17,7 @@ from antenne.control.views import member_required
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
 from antenne.events import selectors
+from antenne.events.models import Session
 from antenne.mailing import reminders
 from antenne.mailing.models import Reminder
 
@@ -44,8 +47,25 @@ class ReminderForm(Form):
         return int(self.cleaned_data["amount"]) * UNITS[self.cleaned_data["unit"]]
 
 
+def reminders_context(session: Session) -> dict[str, Any]:
+    """What the emails section's reminders need: each with its form, and the form to add."""
+    return {
+        "reminders": [
+            (
+                reminder,
+                ReminderForm(
+                    initial=ReminderForm.initial_for(reminder.offset_minutes),
+                    prefix=f"reminder-{reminder.pk}",
+                ),
+            )
+            for reminder in session.reminders.all()
+        ],
+        "reminder_form": ReminderForm(prefix="reminder"),
+    }
+
+
 def _back(session_id: int) -> HttpResponse:
-    return redirect(f"/app/sessions/{session_id}/#reminders")
+    return redirect(f"/app/sessions/{session_id}/emails/#reminders")
 
 
 @require_POST

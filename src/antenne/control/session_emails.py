@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from antenne.accounts.selectors import is_admin
+from antenne.control.reminders import reminders_context
 from antenne.control.views import admin_required, member_required
 from antenne.core.exceptions import AntenneError
 from antenne.core.forms import Form
@@ -103,6 +104,9 @@ def session_emails(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign_form": NewCampaignForm(),
             "campaigns": session.campaigns.all(),
             "summary": _delivery_summary(session.pk),
+            "section": "emails",
+            "can_manage": True,
+            **reminders_context(session),
         },
     )
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +28,9 @@ from antenne.control import forms
 from antenne.core.exceptions import AntenneError, NotFound, PermissionDenied
 from antenne.core.permissions import is_admin, is_member
 from antenne.events import selectors as event_selectors
-from antenne.outbox.models import MailboxMessage
+from antenne.events.models import Session
+from antenne.events.permissions import can_create_events
+from antenne.registrations.models import Registration
 
 # A view, whatever response it returns: the decorators keep its signature.
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
@@ -75,9 +78,37 @@ def _page(request: HttpRequest, items: Any, per_page: int = 50) -> Any:
 @require_GET
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    mine = list(event_selectors.upcoming_sessions_of(actor=request.user))
+    counts = dict(
+        Registration.objects.filter(session__in=mine)
+        .exclude(status=Registration.Status.REVOKED)
+        .values_list("session")
+        .annotate(n=Count("pk"))
+        .values_list("session", "n")
+    )
+    rows = []
+    for session in mine:
+        checklist = event_selectors.readiness(session)
+        rows.append(
+            {
+                "session": session,
+                "registrants": counts.get(session.pk, 0),
+                # The checklist is for before the day; once started it no longer applies.
+                "to_do": [item for item in checklist if not item.ok]
+                if session.state == Session.State.SCHEDULED
+                else None,
+            }
+        )
+    shown = {session.pk for session in mine}
     context: dict[str, Any] = {
-        "attention": event_selectors.sessions_needing_attention(actor=request.user),
-        "my_sessions": event_selectors.upcoming_sessions_of(actor=request.user),
+        # Other coming sessions of the workspace with items to fix (one's own are above).
+        "attention": [
+            (session, red)
+            for session, red in event_selectors.sessions_needing_attention(actor=request.user)
+            if session.pk not in shown
+        ],
+        "my_sessions": rows,
+        "can_create": can_create_events(request.user),
     }
     if is_admin(request.user):
         context["pending_requests"] = selectors.count_pending_access_requests()
@@ -295,23 +326,6 @@ def audit(request: HttpRequest) -> HttpResponse:
         "control/audit.html",
         {"page": _page(request, entries), "filters": filters, "query": query.urlencode()},
     )
-
-
-# --- Mailbox ------------------------------------------------------------------------------
-
-
-@require_GET
-@admin_required
-def mailbox(request: HttpRequest) -> HttpResponse:
-    messages_qs = MailboxMessage.objects.defer("raw", "body_html").order_by("-created_at", "-id")
-    return render(request, "control/mailbox.html", {"page": _page(request, messages_qs)})
-
-
-@require_GET
-@admin_required
-def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(MailboxMessage, pk=pk)
-    return render(request, "control/mailbox_message.html", {"message": message})
 
 
 # --- API tokens (one's own) ---------------------------------------------------------------

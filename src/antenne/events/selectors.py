@@ -163,10 +163,15 @@ class ChecklistItem:
     items: list[str] = field(default_factory=list)
 
 
+def _is_resolved(session: Session, other: Session) -> bool:
+    """A conflict is resolved once an organiser of either session saw it and confirmed."""
+    return other.pk in session.confirmed_conflicts or session.pk in other.confirmed_conflicts
+
+
 def readiness(session: Session) -> list[ChecklistItem]:
-    """What the organisers' checklist asks before the day, item by item."""
+    """What the organisers' checklist asks before the day, item by item: each item says
+    what is to do while it is not done, and what is done once it is."""
     event = session.event
-    session_url = reverse("control:session", args=[session.pk])
     animators = list(session.animators.all())
     speakers = [s for s in session.speakers.all() if s.revoked_at is None]
     pending = [s for s in speakers if s.accepted_at is None]
@@ -175,50 +180,65 @@ def readiness(session: Session) -> list[ChecklistItem]:
         duration_minutes=session.duration_minutes,
         exclude_session_id=session.pk,
     )
-    unresolved = [c for c in report.conflicts if c.session.pk not in session.confirmed_conflicts]
+    unresolved = [c for c in report.conflicts if not _is_resolved(session, c.session)]
     kinds = {"overlap": _("overlaps"), "near": _("close by")}
+    # No speaker is a choice (an animator alone), not an item left to do.
+    if not speakers:
+        speakers_label, speakers_detail = _("No speaker invited"), ""
+    elif pending:
+        speakers_label = _("Get the speakers to confirm")
+        speakers_detail = _("%(accepted)s of %(total)s accepted") % {
+            "accepted": len(speakers) - len(pending),
+            "total": len(speakers),
+        }
+    else:
+        speakers_label, speakers_detail = _("The speakers have confirmed"), ""
+    published = event.published
+    test_run = session.test_run_done_at is not None
     return [
         ChecklistItem(
             "animator",
-            str(_("An animator is assigned")),
+            str(_("An animator is assigned") if animators else _("Assign an animator")),
             bool(animators),
             ", ".join(str(a) for a in animators),
-            f"{session_url}#animators",
+            reverse("control:session_settings", args=[session.pk]) + "#animators",
         ),
         ChecklistItem(
             "speakers",
-            str(_("Speakers are invited and have accepted")),
-            bool(speakers) and not pending,
-            str(
-                _("%(accepted)s of %(total)s accepted")
-                % {
-                    "accepted": len(speakers) - len(pending),
-                    "total": len(speakers),
-                }
-            ),
-            f"{session_url}#speakers",
+            str(speakers_label),
+            not pending,
+            str(speakers_detail),
+            reverse("control:session_speakers", args=[session.pk]),
             [f"{s} — {_('accepted') if s.accepted_at else _('invited')}" for s in speakers],
         ),
         ChecklistItem(
             "conflicts",
-            str(_("No unresolved slot conflict")),
-            not unresolved and not report.over_limit,
+            str(_("Resolve the slot conflicts") if unresolved else _("No slot conflict left")),
+            not unresolved,
             ", ".join(f"{c.session.event.title} ({kinds[c.kind]})" for c in unresolved),
-            f"{session_url}#schedule",
+            reverse("control:session_settings", args=[session.pk]) + "#schedule",
         ),
         ChecklistItem(
             "published",
-            str(_("The registration page is published")),
-            event.published,
+            str(
+                _("The registration page is published")
+                if published
+                else _("Publish the registration page")
+            ),
+            published,
             "",
-            reverse("control:event", args=[event.pk]) + "#publication",
+            reverse("control:event", args=[event.pk]) + ("#share" if published else "#publication"),
         ),
         ChecklistItem(
             "test_run",
-            str(_("A test run in the green room is done")),
-            session.test_run_done_at is not None,
+            str(
+                _("The test run in the green room is done")
+                if test_run
+                else _("Do a test run in the green room")
+            ),
+            test_run,
             "",
-            f"{session_url}#test-run",
+            reverse("control:session_live", args=[session.pk]) + "#test-run",
         ),
     ]
 

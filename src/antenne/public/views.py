@@ -196,7 +196,13 @@ def speaker(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method == "POST":
             found = speakers.accept_speaker_invitation(raw=token)
-            messages.success(request, _("Thank you: the animators know you will speak."))
+            messages.success(
+                request,
+                _(
+                    "Thank you: your participation is confirmed. The animators see it on "
+                    "their session page."
+                ),
+            )
             return redirect("public:speaker", token=token)
         found = speakers.speaker_for_link(raw=token)
     except AntenneError:
