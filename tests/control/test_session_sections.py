@@ -146,7 +146,7 @@ def test_flash_messages_say_who_was_emailed(animator):
     )
     assert response["Location"] == f"/app/sessions/{session.pk}/settings/"
     page = client.get(response["Location"]).content.decode()
-    assert "its 2 registrants and its 1 speaker are told by email" in page
+    assert "An email went to 2 registrants and 1 speaker." in page
     speaker = Speaker.objects.get()
     client.post(f"/app/sessions/{session.pk}/speakers/{speaker.pk}/revoke/")
     emails = OutgoingEmail.objects.count()

@@ -112,25 +112,19 @@ def _told(session: Session, *, registrants: bool) -> str:
     """Who an email went to, as the flash message says it."""
     speakers_n = session.speakers.filter(revoked_at__isnull=True).count()
     registrants_n = registrant_count(session) if registrants else 0
+    registrants_text = ngettext("%(n)s registrant", "%(n)s registrants", registrants_n) % {
+        "n": registrants_n
+    }
+    speakers_text = ngettext("%(n)s speaker", "%(n)s speakers", speakers_n) % {"n": speakers_n}
     if speakers_n and registrants_n:
-        return _("%(registrants)s and %(speakers)s are told by email.") % {
-            "registrants": ngettext("its %(n)s registrant", "its %(n)s registrants", registrants_n)
-            % {"n": registrants_n},
-            "speakers": ngettext("its %(n)s speaker", "its %(n)s speakers", speakers_n)
-            % {"n": speakers_n},
+        return _("An email went to %(registrants)s and %(speakers)s.") % {
+            "registrants": registrants_text,
+            "speakers": speakers_text,
         }
-    if registrants_n:
-        return ngettext(
-            "Its %(n)s registrant is told by email.",
-            "Its %(n)s registrants are told by email.",
-            registrants_n,
-        ) % {"n": registrants_n}
-    if speakers_n:
-        return ngettext(
-            "Its %(n)s speaker is told by email.",
-            "Its %(n)s speakers are told by email.",
-            speakers_n,
-        ) % {"n": speakers_n}
+    if registrants_n or speakers_n:
+        return _("An email went to %(people)s.") % {
+            "people": registrants_text if registrants_n else speakers_text
+        }
     return _("Nobody was emailed: it has no speaker and no registrant yet.")
 
 
