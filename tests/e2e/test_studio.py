@@ -163,6 +163,7 @@ def test_the_studio_runs_a_webinar_from_one_screen(tmp_path):
                 strings["done"]["poll_created"]
             )
             animator.locator("#studio-tab-chat").click()
+            animator.evaluate("window.scrollTo(0, 0)")
             assert_accessible(animator, "studio before going live, 1366 px")
             screenshot(animator, "studio-before-live")
 
@@ -212,6 +213,7 @@ def test_the_studio_runs_a_webinar_from_one_screen(tmp_path):
             assert attendee.call("chat.send", {"text": "Bonjour !"})[0] == "success"
             expect(animator.locator("#studio-tab-qa [data-unread]")).to_be_visible()
             expect(animator.locator("#studio-tab-chat [data-unread]")).to_be_visible()
+            animator.evaluate("window.scrollTo(0, 0)")
             assert_accessible(animator, "studio live with a poll, 1366 px")
             screenshot(animator, "studio-live-poll")
 
@@ -223,7 +225,7 @@ def test_the_studio_runs_a_webinar_from_one_screen(tmp_path):
             assert panel["width"] > 900
             assert animator.evaluate("document.documentElement.scrollWidth") <= 1024
             assert_accessible(animator, "studio live, 1024 px")
-            screenshot(animator, "studio-1024")
+            screenshot(animator, "studio-1024", full_page=True)
             animator.set_viewport_size({"width": 1366, "height": 768})
 
             # The end, in place: the poll still open is closed with its results.
