@@ -127,9 +127,8 @@ def test_the_studio_runs_a_webinar_from_one_screen(tmp_path):
             expect(animator.locator("#studio-pane-chat")).to_be_hidden()
             expect(animator.locator("#studio-tab-backstage [data-unread]")).to_be_hidden()
             expect(animator.locator("#console-backstage-list")).to_contain_text("Je suis prête")
-            expect(speaker_page.locator("#console-backstage-people")).to_contain_text(
-                "Sacha Orateur"
-            )
+            # Who is backstage: the speaker sees the animator, the animator the speaker.
+            expect(speaker_page.locator("#console-backstage-people")).to_contain_text("Camille")
             animator.locator("#console-people-refresh").dispatch_event("click")
             expect(animator.locator("#console-backstage-people")).to_contain_text("Sacha Orateur")
             animator.keyboard.press("Home")
@@ -280,7 +279,7 @@ def test_the_studio_in_english_and_on_a_phone(tmp_path):
             page = context.new_page()
             watch(page, problems)
             page.goto(login_link)
-            page.locator("form button[type=submit]").last.click()
+            page.get_by_role("button", name="Log in").click()
             page.wait_for_url(f"{base}/app/")
             page.goto(f"{base}/app/sessions/{session_id}/room/")
             page.locator("#console-connection[data-connection=connected]").wait_for()
