@@ -294,25 +294,25 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             receives(animator, videos=1)
             assert stats(speaker)["out"], "the speaker sends nothing"
 
-            # The animator goes on stage too, from the studio.
-            animator.locator("#console-publish").click()
-            for page in (animator, speaker):
-                expect(page.locator("#console-stage-tiles figure")).to_have_count(2)
-
-            # Attendees wait; the animator starts from the studio, in place: they stay on
-            # stage, and the attendees decode both without anyone clicking again.
+            # Attendees wait; the animator goes on stage too and starts from the studio, in
+            # place: both stay on stage, and the attendees decode them without anyone
+            # clicking again.
             step[0] = "start"
             alix, bob, chloe = page_for(), page_for(), page_for()
             for page, name in [(alix, "Alix"), (chloe, "Chloé")]:
                 page.goto(f"{links[name]}room/")
                 page.locator("#room-connection[data-connection=connected]").wait_for()
+            animator.locator("#console-publish").click()
+            for page in (animator, speaker):
+                expect(page.locator("#console-stage-tiles figure")).to_have_count(2)
             assert stats(alix)["open"] == 0  # nothing flows to attendees before the start
             studio_url = animator.url
             publishing = animator.evaluate(SENT)  # the animator's camera and microphone
             assert len(publishing) == 1, publishing
             animator.locator("[data-broadcast=start] button").click()
             animator.locator("#studio-dialog-confirm").click()
-            expect(animator.locator("#console-state-badge")).to_have_attribute("data-state", "live")
+            badge = animator.locator("#console-state-badge")
+            expect(badge).to_have_attribute("data-state", "live", timeout=15000)
             delay = decodes(alix, videos=2)  # nobody clicks anything else
             name = engine.get("ANTENNE_MEDIA_ENGINE")
             print(f"{name}: the attendee decodes the stage {delay:.2f} s after the start")
