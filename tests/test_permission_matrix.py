@@ -112,6 +112,14 @@ MATRIX: dict[str, Row] = {
         {"*": 200},
     ),
     "public:event_cover": ("get", lambda o: f"/e/{o['published_event'].pk}/cover", {"*": 404}),
+    # A session's public calendar file (the registration page, no join link) is public.
+    "public:session_ics": (
+        "get",
+        lambda o: (
+            f"/e/{o['published_event'].pk}/s/{o['published_event'].sessions.get().pk}/calendar.ics"
+        ),
+        {"*": 200},
+    ),
     "public:access_request_sent": ("get", lambda o: "/access/request/sent/", {"*": 200}),
     # The emailed link that updates a pending access request: the signed link is its only
     # credential (tests/control/test_access_requests.py covers valid links).

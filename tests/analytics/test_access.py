@@ -277,3 +277,39 @@ def test_dashboards_are_for_the_webinars_managers_and_admins(webinar, people):
         assert client_for(people[who]).get(event_url).status_code == status, who
         expected = 200 if who == "admin" else 403
         assert client_for(people[who]).get("/app/reports/").status_code == expected, who
+
+
+def test_the_api_takes_the_language_and_the_csv_separator(webinar, people):
+    url = f"/api/v1/sessions/{webinar.session.pk}/exports"
+    headers = api(people["animator"])
+    created = Client().post(
+        url,
+        {"format": "csv", "language": "en", "csv_delimiter": "semicolon"},
+        content_type="application/json",
+        **headers,
+    )
+    assert created.status_code == 202
+    got = Client().get(f"/api/v1/exports/{created.json()['id']}", **headers).json()
+    assert (got["language"], got["csv_delimiter"]) == ("en", "semicolon")
+    default = Client().post(url, {"format": "xlsx"}, content_type="application/json", **headers)
+    got = Client().get(f"/api/v1/exports/{default.json()['id']}", **headers).json()
+    assert (got["language"], got["csv_delimiter"]) == ("fr", "semicolon")  # the animator's
+    wrong = Client().post(
+        url, {"format": "csv", "csv_delimiter": "tab"}, content_type="application/json", **headers
+    )
+    assert wrong.status_code == 422
+
+
+def test_the_report_form_offers_the_csv_separator(webinar, people):
+    client = client_for(people["animator"])  # a French page
+    session = webinar.session
+    page = client.get(f"/app/sessions/{session.pk}/report/").content.decode()
+    assert 'name="delimiter" value="semicolon" checked' in page
+    assert 'name="delimiter" value="comma">' in page
+    url = f"/app/sessions/{session.pk}/report/exports/"
+    client.post(url, {"format": "csv", "delimiter": "comma"})
+    export = Export.objects.get(requested_by=people["animator"])
+    assert (export.language, export.delimiter) == ("fr", "comma")
+    refused = client.post(url, {"format": "csv", "delimiter": "tab"}, follow=True)
+    assert refused.status_code == 200
+    assert Export.objects.filter(requested_by=people["animator"]).count() == 1

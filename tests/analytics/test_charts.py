@@ -3,6 +3,7 @@ as a table, text escaped, nothing drawn for no data."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from antenne.analytics import charts
@@ -48,3 +49,22 @@ def test_registrations_become_a_running_total_for_every_day():
         (date(2026, 3, 3), 2),
         (date(2026, 3, 4), 5),
     ]
+
+
+def test_one_point_stands_in_the_middle_with_one_label():
+    """A session with registrations on one day only: one dot, mid-chart, its day written
+    once under it (not twice on top of each other at the left edge)."""
+    chart = charts.line_chart([("07/12/2026", 3)], chart_id="r", title="t", description="d")
+    svg = str(chart.svg)
+    assert svg.count(">07/12/2026<") == 1
+    [(cx, cy)] = re.findall(
+        r'<circle class="antenne-chart__point" cx="([\d.]+)" cy="([\d.]+)"', svg
+    )
+    assert float(cx) == charts.LEFT + (charts.WIDTH - charts.LEFT - charts.RIGHT) / 2
+    assert float(cy) == charts.TOP  # the top of the axis: 3 of 3
+    assert re.search(r'text-anchor="end">3</text>', svg)  # the y axis reads up to 3
+
+
+def test_registrations_run_on_to_the_sessions_day():
+    series = charts.daily_cumulative([["2026-03-01", 2]], until=date(2026, 3, 3))
+    assert series == [(date(2026, 3, 1), 2), (date(2026, 3, 2), 2), (date(2026, 3, 3), 2)]

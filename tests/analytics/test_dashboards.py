@@ -39,9 +39,9 @@ def test_the_report_shows_the_figures_charts_and_sources(webinar, animator):
     assert 'role="img" aria-labelledby="viewers-title viewers-desc"' in page
     assert "peak of 3 at" in shown
     assert "newsletter email mars 2 2" in shown
-    assert "Quand sort le rapport ? Alice Martin 2 answered" in shown
+    assert "Quand sort le rapport ? Alice Martin 2 Answered" in shown
     assert "Utile ? — 2 voters" in shown
-    assert "reminder 2 0 1 0" in shown  # sent, pending, failed, withheld
+    assert "Reminder 2 0 1 0" in shown  # sent, pending, failed, withheld
 
 
 def test_the_report_costs_the_same_queries_whatever_the_audience(
@@ -105,3 +105,16 @@ def test_the_workspace_dashboard_counts_sessions_per_team_and_month(admin):
     assert "Archives 2 0 1 0 0 0 0 0 0 0 0 0 3" in shown
     assert "Budget 0 0 1 0 0 0 0 0 0 0 0 0 1" in shown
     assert "Total 2 0 2 0 0 0 0 0 0 0 0 0 4" in shown
+
+
+def test_the_workspace_dashboards_months_do_not_collide_in_french(admin):
+    """June and July are "juin" and "juil.", not "jui" twice; the full name is there too."""
+    page = client_for(admin).get("/app/reports/")  # French
+    heads = re.findall(r'<th scope="col"><abbr title="([^"]+)">([^<]+)</abbr></th>', text_of(page))
+    assert heads[5:7] == [("juin", "juin"), ("juillet", "juil.")]
+    assert len({short for _full, short in heads}) == 12
+
+
+def text_of(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()

@@ -1,6 +1,8 @@
 """Exports read back as a spreadsheet user would: the CSV files of the ZIP with the csv
 module, the workbook with openpyxl; every column checked against the database (the
-fixture's hand-worked values, conftest.py), formulas neutralised in both formats."""
+fixture's hand-worked values, conftest.py), formulas neutralised in both formats; headers,
+sheet names and labels in the requester's language, times in the session's zone (date
+cells in XLSX), `;` between a French CSV's fields."""
 
 from __future__ import annotations
 
@@ -8,17 +10,20 @@ import csv
 import io
 import re
 import zipfile
-from datetime import UTC
+import zoneinfo
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from openpyxl import load_workbook
 
-from antenne.analytics import rows, services
+from antenne.analytics import columns, rows, services
 from antenne.analytics.exports import write_xlsx
 from antenne.analytics.models import Export
 from antenne.core import actions
+from antenne.core.exceptions import Invalid
 from antenne.core.models import AuditEntry
 from antenne.core.spreadsheet import formula_safe
 from antenne.registrations import services as registrations
@@ -32,12 +37,19 @@ from tests.helpers import drain_tasks
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks are queued on commit
 
 
-def utc(value) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+SHEETS_EN = ["Registrants", "Chat", "Questions", "Polls", "Calls"]
+SHEETS_FR = ["Inscrits", "Discussion", "Questions", "Sondages", "Appels"]
 
 
-def made(animator, session, fmt: str) -> Export:
-    export = services.request_export(actor=animator, session=session, format=fmt)
+def utc(value) -> datetime | str:
+    """A time as the export holds it: in the session's zone (Paris), to the second."""
+    return value.astimezone(PARIS).replace(microsecond=0, tzinfo=None) if value else ""
+
+
+def made(animator, session, fmt: str, **options) -> Export:
+    options.setdefault("language", "en")
+    export = services.request_export(actor=animator, session=session, format=fmt, **options)
     drain_tasks()
     export.refresh_from_db()
     assert export.state == "done", export.error
@@ -48,28 +60,27 @@ def path_of(export: Export) -> Path:
     return Path(settings.EXPORTS_DIR) / export.file_name
 
 
-def read_csv(export: Export) -> dict[str, list[list[str]]]:
+def read_csv(
+    export: Export, names: list[str] = SHEETS_EN, delimiter: str = ","
+) -> dict[str, list[list[str]]]:
+    """The archive's files by sheet code (registrants, chat…), in `names`' order."""
+    codes = ["registrants", "chat", "questions", "polls", "calls"]
     with zipfile.ZipFile(path_of(export)) as archive:
-        assert sorted(archive.namelist()) == [
-            "calls.csv",
-            "chat.csv",
-            "polls.csv",
-            "questions.csv",
-            "registrants.csv",
-        ]
+        assert archive.namelist() == [f"{name}.csv" for name in names]
         sheets = {}
-        for name in archive.namelist():
+        for code, name in zip(codes, archive.namelist(), strict=True):
             raw = archive.read(name)
             assert raw.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8 right
-            sheets[name.removesuffix(".csv")] = list(
-                csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+            sheets[code] = list(
+                csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=delimiter)
             )
     return sheets
 
 
-def read_xlsx(export: Export) -> dict[str, list[list]]:
+def read_xlsx(export: Export, names: list[str] = SHEETS_EN) -> dict[str, list[list]]:
     book = load_workbook(path_of(export))
-    assert book.sheetnames == ["registrants", "chat", "questions", "polls", "calls"]
+    assert book.sheetnames == names
+    codes = dict(zip(names, ["registrants", "chat", "questions", "polls", "calls"], strict=True))
     sheets = {}
     for page in book.worksheets:
         table = []
@@ -78,14 +89,19 @@ def read_xlsx(export: Export) -> dict[str, list[list]]:
                 if isinstance(cell.value, str):
                     assert cell.data_type == "s", (cell.coordinate, cell.value)
             table.append(["" if cell.value is None else cell.value for cell in line])
-        sheets[page.title] = table
+        sheets[codes[page.title]] = table
     return sheets
 
 
+def english(codes: list[str]) -> list[str]:
+    with translation.override("en"):
+        return [columns.label(code, zone="Europe/Paris") for code in codes]
+
+
 def expected_registrants(w) -> tuple[list[str], list[list]]:
-    """The registrants sheet, worked out from the fixture (every column)."""
-    header = [*rows.REGISTRANT_COLUMNS, "Service", "other_answers", "poll 1: Utile ?"]
-    header.append("poll 2: Sujets")
+    """The registrants sheet, worked out from the fixture (every column), in English."""
+    header = [*english(rows.REGISTRANT_COLUMNS), "Service", "Other answers", "Poll 1: Utile ?"]
+    header.append("Poll 2: Sujets")
     start = w.start
     session_cells = [w.session.pk, utc(w.session.starts_at)]
 
@@ -96,8 +112,10 @@ def expected_registrants(w) -> tuple[list[str], list[list]]:
             r.email,
             r.first_name,
             r.last_name,
-            r.status,
-            r.source,
+            {"confirmed": "Confirmed", "waitlisted": "On the waiting list", "revoked": "Revoked"}[
+                r.status
+            ],
+            {"public": "Registration page", "api": "API"}[r.source],
             r.language,
             utc(r.created_at),
             utc(r.consent_at),
@@ -109,7 +127,7 @@ def expected_registrants(w) -> tuple[list[str], list[list]]:
     table = [
         [
             *base(w.alice),
-            "web",
+            "on the web",
             utc(at(start, 0)),
             utc(at(start, 40)),
             2400,
@@ -123,7 +141,7 @@ def expected_registrants(w) -> tuple[list[str], list[list]]:
         ],
         [
             *base(w.bob),
-            "phone",
+            "by telephone",
             utc(at(start, 20)),
             utc(at(start, 50)),
             1800,
@@ -131,7 +149,7 @@ def expected_registrants(w) -> tuple[list[str], list[list]]:
             1,
             1,
             "Mairie",
-            "field_999: oui",  # a boolean answer sent through the API, in French
+            "field_999: yes",  # a boolean answer sent through the API
             "Non",
             "",
         ],
@@ -143,6 +161,8 @@ def expected_registrants(w) -> tuple[list[str], list[list]]:
 
 
 def neutralised(value):
+    if isinstance(value, datetime):
+        return value
     return value if isinstance(value, int) else formula_safe(value)
 
 
@@ -153,21 +173,26 @@ def test_every_column_of_every_sheet_matches_the_database(webinar, animator, fmt
     as_text = fmt == "csv"
 
     def cells(row):
-        return [str(v) if as_text else v for v in map(neutralised, row)]
+        return [
+            (v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, datetime) else str(v))
+            if as_text
+            else v
+            for v in map(neutralised, row)
+        ]
 
     header, table = expected_registrants(webinar)
     assert sheets["registrants"][0] == header
     assert sheets["registrants"][1:] == [cells(row) for row in table]
 
     chat = ChatMessage.objects.filter(session=webinar.session, backstage=False).order_by("pk")
-    assert sheets["chat"][0] == rows.CHAT_COLUMNS
+    assert sheets["chat"][0] == english(rows.CHAT_COLUMNS)
     assert sheets["chat"][1:] == [
         cells(
             [
                 m.pk,
                 utc(m.created_at),
                 m.author_name,
-                m.role,
+                {"attendee": "Attendee", "staff": "Staff"}[m.role],
                 m.registration_id or "",
                 m.text,
                 utc(m.deleted_at),
@@ -178,15 +203,26 @@ def test_every_column_of_every_sheet_matches_the_database(webinar, animator, fmt
     assert len(sheets["chat"]) == 5  # the backstage message is not there
 
     q1, q2 = webinar.questions
-    assert sheets["questions"][0] == rows.QUESTION_COLUMNS
+    assert sheets["questions"][0] == english(rows.QUESTION_COLUMNS)
     assert sheets["questions"][1:] == [
-        cells([q.pk, utc(q.created_at), q.author_name, "no", q.registration_id, q.text, q.state, v])
+        cells(
+            [
+                q.pk,
+                utc(q.created_at),
+                q.author_name,
+                "no",
+                q.registration_id,
+                q.text,
+                {"open": "Open", "answered": "Answered"}[q.state],
+                v,
+            ]
+        )
         for q, v in ((q1, 2), (q2, 0))
     ]
     p1, p2 = webinar.polls
-    assert sheets["polls"][0] == rows.POLL_COLUMNS
+    assert sheets["polls"][0] == english(rows.POLL_COLUMNS)
     assert sheets["polls"][1:] == [
-        cells([p.pk, p.question, multiple, "closed", "", "", option, votes, voters])
+        cells([p.pk, p.question, multiple, "Closed", "", "", option, votes, voters])
         for p, multiple, option, votes, voters in [
             (p1, "no", "Oui", 1, 2),
             (p1, "no", "Non", 1, 2),
@@ -307,11 +343,10 @@ def test_report_page_columns_are_the_files_columns(webinar, animator):
     assert response.status_code == 200
     page = response.content.decode()
     table = page[page.index('id="registrants"') :]
-    shown = re.findall(r'<th scope="col">([^<]*)</th>', table)
-    header, _table = expected_registrants(webinar)
-    assert [h.replace("&#x27;", "'") for h in shown] == header
-    export = made(animator, webinar.session, "csv")
-    assert read_csv(export)["registrants"][0] == shown
+    shown = [h.replace("&#x27;", "'") for h in re.findall(r'<th scope="col">([^<]*)</th>', table)]
+    assert shown[1:3] == ["Adresse électronique", "Prénom"]
+    export = made(animator, webinar.session, "csv", language="fr")
+    assert read_csv(export, SHEETS_FR, ";")["registrants"][0] == shown
 
 
 def test_watch_times_agree_with_the_report(webinar):
@@ -327,9 +362,8 @@ def test_watch_times_agree_with_the_report(webinar):
     stuck = RegistrationFactory(session=session, email="stuck@public.example")
     Presence.objects.create(session=session, registration=stuck, joined_at=at(start, 55))
     fields, polls = [webinar.field], rows.session_polls(session)
-    header = rows.registrant_header(fields, polls)
     got = {
-        row[0]: dict(zip(header, row, strict=True))
+        row[0]: dict(zip(rows.REGISTRANT_COLUMNS, row, strict=False))
         for row in rows.registrant_rows(session, fields=fields, polls=polls)
     }
     expected = per_person(session, now=session.ended_at)
@@ -337,6 +371,65 @@ def test_watch_times_agree_with_the_report(webinar):
         pk: person.watch_seconds for pk, person in expected.items()
     }
     assert got[late.pk]["watch_time_seconds"] == 20 * 60
-    assert got[late.pk]["last_leave"] == utc(at(start, 70))
+    assert got[late.pk]["last_leave"].replace(tzinfo=None) == utc(at(start, 70))
     assert got[stuck.pk]["watch_time_seconds"] == 5 * 60
-    assert got[stuck.pk]["last_leave"] == utc(session.ended_at)
+    assert got[stuck.pk]["last_leave"].replace(tzinfo=None) == utc(session.ended_at)
+
+
+def test_a_french_requester_gets_french_sheets_date_cells_in_the_sessions_zone(webinar, animator):
+    """Read back with openpyxl: French sheet names and headers, times as date cells in the
+    session's zone (Paris), shown day first."""
+    export = made(animator, webinar.session, "xlsx", language="fr")
+    book = load_workbook(path_of(export))
+    assert book.sheetnames == SHEETS_FR
+    page = book["Inscrits"]
+    header = [cell.value for cell in page[1]]
+    assert header[1:5] == ["Adresse électronique", "Prénom", "Nom", "Statut"]
+    alice = next(line for line in page.iter_rows(min_row=2) if line[1].value == webinar.alice.email)
+    registered = alice[header.index(columns.label("registered_at", zone="Europe/Paris"))]
+    assert registered.is_date
+    assert registered.number_format == "dd/mm/yyyy hh:mm:ss"
+    paris = webinar.alice.created_at.astimezone(PARIS).replace(microsecond=0, tzinfo=None)
+    assert registered.value == paris
+    assert registered.value != webinar.alice.created_at.astimezone(UTC).replace(
+        microsecond=0, tzinfo=None
+    )  # not UTC
+    assert any(name.endswith("(Europe/Paris)") for name in header)
+
+
+def test_a_french_csv_starts_with_a_bom_and_separates_fields_with_semicolons(webinar, animator):
+    export = made(animator, webinar.session, "csv", language="fr")
+    assert (export.language, export.delimiter) == ("fr", "semicolon")
+    with zipfile.ZipFile(path_of(export)) as archive:
+        raw = archive.read("Inscrits.csv")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    first_line = raw.decode("utf-8-sig").splitlines()[0]
+    assert ";Adresse électronique;Prénom;Nom;Statut;" in first_line
+    sheets = read_csv(export, SHEETS_FR, ";")
+    alice = next(row for row in sheets["registrants"] if row[1] == webinar.alice.email)
+    assert alice[4] == "Confirmé"
+    # Asked for with commas, a French file has commas.
+    comma = made(animator, webinar.session, "csv", language="fr", delimiter="comma")
+    assert read_csv(comma, SHEETS_FR, ",")["registrants"][0][1] == "Adresse électronique"
+
+
+def test_an_english_requester_gets_commas_by_default(webinar, animator):
+    animator.language = "en"
+    animator.save()
+    export = services.request_export(actor=animator, session=webinar.session, format="csv")
+    assert (export.language, export.delimiter) == ("en", "comma")
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ({"format": "pdf"}, "export.format_invalid"),
+        ({"format": "csv", "language": "de"}, "export.language_invalid"),
+        ({"format": "csv", "delimiter": "tab"}, "export.delimiter_invalid"),
+    ],
+)
+def test_a_wrong_choice_is_refused_with_its_reason(webinar, animator, options, code):
+    with pytest.raises(Invalid) as refused:
+        services.request_export(actor=animator, session=webinar.session, **options)
+    assert refused.value.code == code
+    assert not Export.objects.exists()

@@ -12,7 +12,7 @@ from antenne.analytics.models import SessionSummary
 from antenne.registrations import services as registrations
 from antenne.rooms.models import Presence
 from tests.analytics.conftest import at
-from tests.factories import SessionFactory
+from tests.factories import RegistrationFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,30 @@ def test_the_curve_samples_the_connections_open_each_minute(webinar):
     assert values[at(start, 45)] == 1
     assert values[at(start, 50)] == 0  # Bob left at T+50
     assert len(curve) <= figures.CURVE_POINTS
+
+
+def test_the_chart_peaks_at_the_peak_figure_and_spans_the_broadcast(animator):
+    """A short overlap in a long broadcast (the curve's intervals are longer than a
+    minute): the curve still reaches the peak, and runs from the start to the end."""
+    start = (timezone.now() - timedelta(hours=5)).replace(microsecond=0)
+    end = start + timedelta(hours=3)
+    session = SessionFactory(
+        event__owner=animator, started_at=start, ended_at=end, state="ended", starts_at=start
+    )
+    for joined, left in [(30, 100), (99.9, 100.1), (120, 150)]:  # minutes after the start
+        Presence.objects.create(
+            session=session,
+            registration=RegistrationFactory(session=session),
+            joined_at=start + timedelta(minutes=joined),
+            left_at=start + timedelta(minutes=left),
+        )
+    got = figures.compute(session)
+    assert got["peak_viewers"] == 2
+    moments = [datetime.fromisoformat(moment) for moment, _n in got["curve"]]
+    assert max(n for _moment, n in got["curve"]) == 2
+    assert moments[0] == start  # from the start, though nobody came for 30 minutes
+    assert moments[-1] <= end < moments[-1] + (moments[1] - moments[0])  # to the end
+    assert len(moments) <= figures.CURVE_POINTS
 
 
 def test_peak_counts_a_reconnection_once():

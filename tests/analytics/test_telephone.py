@@ -19,15 +19,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from antenne.analytics import figures, rows, summaries
+from antenne.analytics import columns, figures, rows, summaries
 from antenne.analytics.selectors import gateway_calls
 from antenne.registrations import services as registrations
 from antenne.rooms.models import PhoneCall, Presence
 from tests.analytics.conftest import at, presence
 from tests.analytics.test_dashboards import english, text
-from tests.analytics.test_exports import made, read_csv, read_xlsx, utc
+from tests.analytics.test_exports import SHEETS_FR, made, read_csv, read_xlsx, utc
 from tests.factories import RegistrationFactory, SessionFactory
 
 BOB_NUMBER = "+33 6 •• •• •• 42"
@@ -241,14 +241,21 @@ def expected_calls(calls: list[PhoneCall], bob) -> list[list]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_export_has_one_row_per_call(webinar, animator, calls, stray_calls, fmt):
-    sheets = (read_csv if fmt == "csv" else read_xlsx)(made(animator, webinar.session, fmt))
+    export = made(animator, webinar.session, fmt, language="fr")  # outcomes in French
+    sheets = read_csv(export, SHEETS_FR, ";") if fmt == "csv" else read_xlsx(export, SHEETS_FR)
     table = expected_calls(calls, webinar.bob)
     table[0][5] = "'" + BOB_NUMBER  # a masked number starts with "+": neutralised
     table[1][5] = "'" + table[1][5]
     table[2][5] = "'=2+3"
     if fmt == "csv":
-        table = [[str(cell) for cell in row] for row in table]
-    assert sheets["calls"][0] == rows.CALL_COLUMNS
+        table = [
+            [c.strftime("%Y-%m-%d %H:%M:%S") if isinstance(c, datetime) else str(c) for c in row]
+            for row in table
+        ]
+    with translation.override("fr"):
+        assert sheets["calls"][0] == [
+            columns.label(c, zone="Europe/Paris") for c in rows.CALL_COLUMNS
+        ]
     assert sheets["calls"][1:] == table
 
 

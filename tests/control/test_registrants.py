@@ -89,6 +89,22 @@ def test_list_searches_filters_and_counts(animator, session):
     assert "bob@public.example" not in revoked
 
 
+def test_answers_from_the_registration_page_read_as_label_and_value(animator, session):
+    """The registration page stores {"label", "value"}: the list and the CSV show the
+    answer, never the stored dict."""
+    field = RegistrationField.objects.create(event=session.event, label="Votre service")
+    RegistrationFactory(
+        session=session, answers={field.key: {"label": "Votre service", "value": "DINUM"}}
+    )
+    client = client_for(animator)
+    page = client.get(url(session)).content.decode()
+    assert "Votre service: DINUM" in page
+    assert "{" not in page.split("Votre service:", 1)[1][:40]
+    body = b"".join(client.get(url(session, "export.csv")).streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert rows[1][rows[0].index("Votre service")] == "DINUM"
+
+
 def test_list_is_paginated_with_bounded_queries(animator, session, django_assert_num_queries):
     RegistrationFactory(session=session)
     client = client_for(animator)
@@ -352,6 +368,15 @@ def test_export_is_formula_safe_utf8_with_bom_and_audited(animator, session):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row[4])
     assert b"\r\n" in body
     assert AuditEntry.objects.get(action=actions.REGISTRANTS_EXPORTED).actor == animator
+
+
+def test_the_csv_for_a_french_page_separates_fields_with_semicolons(animator, session):
+    RegistrationFactory(session=session, email="zoe@public.example", last_name="Zoé")
+    body = b"".join(french_client(animator).get(url(session, "export.csv")).streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("email;first_name;last_name;status;")
+    assert lines[1].startswith("zoe@public.example;")
 
 
 def test_export_queries_do_not_grow_with_rows(animator, session, django_assert_num_queries):

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests import peers
+from tests.e2e.look import assert_accessible, screenshot
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.helpers import ANTENNE, antenne_env, antenne_run, links_in
 
@@ -67,7 +68,9 @@ def test_report_charts_and_an_export_downloaded(tmp_path):
         problems: list[str] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_context(accept_downloads=True).new_page()
+            page = browser.new_context(
+                accept_downloads=True, viewport={"width": 1280, "height": 900}
+            ).new_page()
             watch(page, problems)
             page.goto(setup_link)
             page.get_by_label("Votre adresse électronique").fill("cheffe@service.example")
@@ -90,6 +93,8 @@ def test_report_charts_and_an_export_downloaded(tmp_path):
             assert viewers.is_visible()
             assert viewers.locator("title").text_content()
             assert "30" in page.locator(".antenne-figures").inner_text()  # attendees
+            assert_accessible(page, "session report, 1280 px")
+            screenshot(page, "report", full_page=True)
             page.locator("details summary").first.click()
             assert page.locator("details table").first.is_visible()
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
@@ -109,7 +114,8 @@ def test_report_charts_and_an_export_downloaded(tmp_path):
             download.value.save_as(path)
             browser.close()
         book = load_workbook(path)
-        registrants = list(book["registrants"].iter_rows(values_only=True))
+        assert book.sheetnames[0] == "Inscrits"  # the page's language: French
+        registrants = list(book["Inscrits"].iter_rows(values_only=True))
         assert len(registrants) == 41
         assert registrants[1][3] == "'=HYPERLINK(1)"
         assert not problems, problems

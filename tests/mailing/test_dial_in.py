@@ -53,9 +53,10 @@ def confirmation(registration) -> OutgoingEmail:
 
 
 def send_reminders(session) -> None:
-    """Send the day-before and hour-before reminders now."""
+    """Send the day-before and hour-before reminders, each at its time."""
     session.refresh_from_db()
-    assert reminders.dispatch_due_reminders(session.starts_at - timedelta(minutes=60)) == 2
+    assert reminders.dispatch_due_reminders(session.starts_at - timedelta(days=1)) == 1
+    assert reminders.dispatch_due_reminders(session.starts_at - timedelta(minutes=60)) == 1
 
 
 def reminders_to(registration) -> list[OutgoingEmail]:

@@ -48,8 +48,10 @@ def page(response) -> str:
 
 
 def confirmation_text(response) -> str:
-    """The confirmation page's visible message, without the per-request CSRF/nonce bits."""
+    """The confirmation page's visible message, without the per-request CSRF/nonce bits
+    (nor the countdown, which a minute may change between two requests)."""
     text = page(response)
+    text = re.sub(r'role="timer".*?</p>', "", text, flags=re.DOTALL)
     return text[text.index("<h1>") : text.index("</main>")]
 
 

@@ -36,7 +36,7 @@ def line_chart(
     points: Sequence[tuple[str, float]], *, chart_id: str, title: str, description: str
 ) -> Chart:
     """A line over equally spaced points (x label, value), the first, middle and last
-    x labels under the axis."""
+    x labels under the axis; a single point stands in the middle, with its one label."""
     if not points:
         return Chart(SafeString(""), [], True)
     top = max(value for _label, value in points) or 1
@@ -45,14 +45,15 @@ def line_chart(
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = inner_w / max(len(points) - 1, 1)
 
+    def x(index: int) -> float:
+        return LEFT + index * step if len(points) > 1 else LEFT + inner_w / 2
+
     def y(value: float) -> float:
         return TOP + inner_h * (1 - value / scale_top)
 
-    coordinates = " ".join(
-        f"{LEFT + i * step:.1f},{y(value):.1f}" for i, (_label, value) in enumerate(points)
-    )
+    coordinates = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, (_label, value) in enumerate(points))
     base = TOP + inner_h
-    area = f"{LEFT:.1f},{base:.1f} {coordinates} {LEFT + (len(points) - 1) * step:.1f},{base:.1f}"
+    area = f"{x(0):.1f},{base:.1f} {coordinates} {x(len(points) - 1):.1f},{base:.1f}"
     parts: list[SafeString] = [
         format_html(
             '<line class="antenne-chart__grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
@@ -68,13 +69,20 @@ def line_chart(
         for tick in ticks
     ]
     middle = len(points) // 2
-    for index, anchor in ((0, "start"), (middle, "middle"), (len(points) - 1, "end")):
-        if index == middle and middle in (0, len(points) - 1):
+    labels: tuple[tuple[int, str], ...] = (
+        (0, "start"),
+        (middle, "middle"),
+        (len(points) - 1, "end"),
+    )
+    if len(points) == 1:
+        labels = ((0, "middle"),)
+    for index, anchor in labels:
+        if len(points) > 1 and index == middle and middle in (0, len(points) - 1):
             continue
         parts.append(
             format_html(
                 '<text class="antenne-chart__label" x="{}" y="{}" text-anchor="{}">{}</text>',
-                f"{LEFT + index * step:.1f}",
+                f"{x(index):.1f}",
                 HEIGHT - 8,
                 anchor,
                 points[index][0],
@@ -86,7 +94,7 @@ def line_chart(
         parts += [
             format_html(
                 '<circle class="antenne-chart__point" cx="{}" cy="{}" r="4"/>',
-                f"{LEFT + i * step:.1f}",
+                f"{x(i):.1f}",
                 f"{y(value):.1f}",
             )
             for i, (_label, value) in enumerate(points)
@@ -116,13 +124,17 @@ def _thin(points: Sequence[tuple[str, float]]) -> list[tuple[str, Any]]:
     return [points[int(i * every)] for i in range(TABLE_ROWS)] + [points[-1]]
 
 
-def daily_cumulative(per_day: list[list[Any]]) -> list[tuple[date, int]]:
+def daily_cumulative(
+    per_day: list[list[Any]], *, until: date | None = None
+) -> list[tuple[date, int]]:
     """Registrations per day (ISO date, count; days without any missing) as a running
-    total for every day from the first to the last."""
+    total for every day from the first to the last, or on to `until` (the session's day)."""
     if not per_day:
         return []
     counts = {date.fromisoformat(day): n for day, n in per_day}
     first, last = min(counts), max(counts)
+    if until is not None:
+        last = max(last, until)
     total, series = 0, []
     day = first
     while day <= last:

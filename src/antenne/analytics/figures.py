@@ -95,7 +95,9 @@ def viewers(
 ) -> dict[str, Any]:
     """From the attendees' connections (start, end): the exact peak of connections open at
     once and when it was first reached, the average number open over `window` (the
-    broadcast; else first join to last leave), and a curve of at most `points` samples."""
+    broadcast; else first join to last leave), and a curve of at most `points` intervals
+    covering the window and every connection, each the most connections open at once during
+    it: the curve's highest point is the peak, however short the peak was."""
     if not spans:
         return {"peak_viewers": 0, "peak_at": None, "average_viewers": 0.0, "curve": []}
     # Leaves sort before joins at the same instant: a reconnection is not two viewers.
@@ -104,20 +106,28 @@ def viewers(
     start, end = window or (first, last)
     length = (end - start).total_seconds()
     overlap = sum(max(0.0, (min(e, end) - max(s, start)).total_seconds()) for s, e in spans)
-    step = max(timedelta(minutes=1), (last - first) / max(points - 1, 1))
+    begin, finish = min(first, start), max(last, end)
+    step = max(timedelta(minutes=1), (finish - begin) / max(points - 1, 1))
     curve: list[list[Any]] = []
-    peak, peak_at, open_now = 0, first, 0
-    moment = first
-    for when, delta in changes:
-        while moment <= last and moment < when:
-            curve.append([moment.isoformat(), open_now])
-            moment += step
-        open_now += delta
-        if open_now > peak:
-            peak, peak_at = open_now, when
-    while moment <= last:
-        curve.append([moment.isoformat(), open_now])
-        moment += step
+    peak, peak_at, open_now, index = 0, first, 0, 0
+    moment = begin
+    while True:
+        while index < len(changes) and changes[index][0] <= moment:
+            open_now += changes[index][1]
+            if open_now > peak:
+                peak, peak_at = open_now, changes[index][0]
+            index += 1
+        highest, following = open_now, moment + step
+        while index < len(changes) and changes[index][0] < following:
+            open_now += changes[index][1]
+            highest = max(highest, open_now)
+            if open_now > peak:
+                peak, peak_at = open_now, changes[index][0]
+            index += 1
+        curve.append([moment.isoformat(), highest])
+        if following > finish:
+            break
+        moment = following
     return {
         "peak_viewers": peak,
         "peak_at": peak_at.isoformat(),
@@ -127,14 +137,16 @@ def viewers(
 
 
 def _viewers(session: Session) -> dict[str, Any]:
+    """The attendees' figures over the broadcast: from its start to its end (or now while
+    it runs)."""
     until = _until(session)
     rows = Presence.objects.filter(session=session, role=Presence.Role.ATTENDEE).values_list(
         "joined_at", "left_at"
     )
     spans = [(joined, max(joined, left or until)) for joined, left in rows]
     window = None
-    if session.started_at and session.ended_at and session.ended_at > session.started_at:
-        window = (session.started_at, session.ended_at)
+    if session.started_at and until > session.started_at:
+        window = (session.started_at, until)
     return viewers(spans, window=window)
 
 

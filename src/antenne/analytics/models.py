@@ -14,6 +14,10 @@ class Export(models.Model):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "XLSX"
 
+    class Delimiter(models.TextChoices):
+        SEMICOLON = "semicolon", _("Semicolon (;), for a spreadsheet in French")
+        COMMA = "comma", _("Comma (,), for a spreadsheet in English")
+
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting")
         RUNNING = "running", _("In progress")
@@ -32,6 +36,10 @@ class Export(models.Model):
     )
     automatic = models.BooleanField(default=False)
     format = models.CharField(max_length=4, choices=Format.choices)
+    # The language of the file's headers, sheet names and labels, and how its CSV files
+    # separate their fields: the requester's, chosen when asking.
+    language = models.CharField(max_length=8, default="fr")
+    delimiter = models.CharField(max_length=10, choices=Delimiter.choices, default="semicolon")
     state = models.CharField(
         max_length=8, choices=State.choices, default=State.PENDING, db_index=True
     )

@@ -1,5 +1,7 @@
-"""What an export holds, sheet by sheet, as rows of plain cells (text, integers, empty), the
-same for CSV and XLSX and for the report page's preview (whose column names are these).
+"""What an export holds, sheet by sheet, as rows of plain cells (text, integers, times in the
+session's zone, empty), the same for CSV and XLSX and for the report page's preview (whose
+column names are these). Headers, sheet names and the values that are codes in the database
+(status, source, state, role, yes/no) are in the active language (`columns`).
 
 - registrants: one row per registration, with every registration field (custom answers
   included: one column per current question, and `other_answers` for answers to questions
@@ -20,16 +22,19 @@ read: an export made after an erasure does not have them."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db.models import Count, Model, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from antenne.analytics import columns
 from antenne.events.models import Session
 from antenne.registrations.models import Registration, RegistrationField
 from antenne.registrations.selectors import answer_text
@@ -45,74 +50,16 @@ from antenne.rooms.models import (
 from antenne.rooms.polls import results_of
 
 CHUNK = 1000
-Cell = str | int
+Cell = str | int | datetime
 Row = list[Cell]
 
-REGISTRANT_COLUMNS = [
-    "registration_id",
-    "email",
-    "first_name",
-    "last_name",
-    "status",
-    "source",
-    "language",
-    "registered_at",
-    "consent_at",
-    "consent_version",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "session_id",
-    "session_start",
-    "attended",
-    "first_join",
-    "last_leave",
-    "watch_time_seconds",
-    "messages",
-    "questions",
-    "upvotes",
-]
-UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-OTHER_ANSWERS = "other_answers"
-CHAT_COLUMNS = ["message_id", "sent_at", "author", "role", "registration_id", "text", "deleted_at"]
-QUESTION_COLUMNS = [
-    "question_id",
-    "asked_at",
-    "author",
-    "anonymous",
-    "registration_id",
-    "text",
-    "state",
-    "upvotes",
-]
-POLL_COLUMNS = [
-    "poll_id",
-    "question",
-    "multiple",
-    "state",
-    "opened_at",
-    "closed_at",
-    "option",
-    "votes",
-    "voters",
-]
-
-CALL_COLUMNS = [
-    "call_id",
-    "started_at",
-    "joined_at",
-    "ended_at",
-    "outcome",
-    "caller",
-    "registration_id",
-    "registrant",
-    "wrong_pins",
-    "packets_received",
-    "packets_lost",
-    "packets_sent",
-]
+REGISTRANT_COLUMNS = columns.REGISTRANT_COLUMNS
+CHAT_COLUMNS = columns.CHAT_COLUMNS
+QUESTION_COLUMNS = columns.QUESTION_COLUMNS
+POLL_COLUMNS = columns.POLL_COLUMNS
+CALL_COLUMNS = columns.CALL_COLUMNS
+UTM = columns.UTM
+OTHER_ANSWERS = columns.OTHER_ANSWERS
 
 
 @dataclass
@@ -122,8 +69,18 @@ class Sheet:
     rows: Iterator[Row]
 
 
-def utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+def local(value: datetime | None, zone: tzinfo) -> datetime | str:
+    """A time in the session's zone (the writers make it a date cell), or empty."""
+    return value.astimezone(zone).replace(microsecond=0) if value else ""
+
+
+def yes_no(value: bool) -> str:
+    return str(_("yes") if value else _("no"))
+
+
+def header(codes: list[str], session: Session) -> list[str]:
+    """The labels of `codes` in the active language (time columns name the zone)."""
+    return [columns.label(code, zone=session.time_zone) for code in codes]
 
 
 def _count(model: type[Model], **filters: Any) -> Coalesce:
@@ -138,26 +95,22 @@ def _count(model: type[Model], **filters: Any) -> Coalesce:
     return Coalesce(Subquery(rows), 0)
 
 
-def _answer(value: Any) -> str:
-    """An answer as stored by the registration page ({"label", "value"}) or the API (the
-    value itself), as one line of text."""
-    if isinstance(value, dict) and "value" in value:
-        value = value["value"]
-    return answer_text(value)
-
-
 def _other_answers(answers: dict[str, Any], known: set[str]) -> str:
     parts = []
     for key, value in answers.items():
         if key in known:
             continue
         label = value.get("label", key) if isinstance(value, dict) else key
-        parts.append(f"{label}: {_answer(value)}")
+        parts.append(f"{label}: {answer_text(value)}")
     return "; ".join(parts)
 
 
 def _attendance(
-    spans: list[tuple[datetime, datetime | None, str]], until: datetime, *, running: bool
+    spans: list[tuple[datetime, datetime | None, str]],
+    until: datetime,
+    *,
+    running: bool,
+    zone: tzinfo,
 ) -> Row:
     """attended, first_join, last_leave, watch_time_seconds of one person's connections
     (devices overlapping count once; a connection still open counts until `until`, and
@@ -176,15 +129,24 @@ def _attendance(
     total += max(0.0, (end - start).total_seconds())
     still_open = any(left is None for _joined, left, _device in spans)
     last = None if still_open and running else max(left for _j, left in ordered)
-    return ["+".join(reversed(how)), utc(ordered[0][0]), utc(last), int(total)]
-
-
-def registrant_header(fields: list[RegistrationField], polls: list[Poll]) -> list[str]:
     return [
-        *REGISTRANT_COLUMNS,
+        " + ".join(str(columns.ATTENDED[way]) for way in reversed(how)),
+        local(ordered[0][0], zone),
+        local(last, zone),
+        int(total),
+    ]
+
+
+def registrant_header(
+    fields: list[RegistrationField], polls: list[Poll], session: Session
+) -> list[str]:
+    """The registrants sheet's header in the active language: the columns, one per
+    question, the other answers, one per poll."""
+    return [
+        *header(REGISTRANT_COLUMNS, session),
         *(field.label for field in fields),
-        OTHER_ANSWERS,
-        *(f"poll {n}: {poll.question}" for n, poll in enumerate(polls, start=1)),
+        columns.label(OTHER_ANSWERS, zone=session.time_zone),
+        *(columns.poll_column(n, poll.question) for n, poll in enumerate(polls, start=1)),
     ]
 
 
@@ -199,6 +161,7 @@ def registrant_rows(
     """The registrants' rows in registration order; `on_chunk(rows so far)` after each
     chunk."""
     running = session.ended_at is None
+    statuses = dict(Registration.Status.choices)
     until = timezone.now() if running else min(timezone.now(), session.finished_at)
     keys = [field.key for field in fields]
     known = set(keys)
@@ -212,7 +175,8 @@ def registrant_rows(
         )
         .order_by("pk")
     )
-    session_cells: Row = [session.pk, utc(session.starts_at)]
+    zone = zoneinfo.ZoneInfo(session.time_zone)
+    session_cells: Row = [session.pk, local(session.starts_at, zone)]
     done, last_pk = 0, 0
     while limit is None or done < limit:
         size = CHUNK if limit is None else min(CHUNK, limit - done)
@@ -246,19 +210,19 @@ def registrant_rows(
                 r.email,
                 r.first_name,
                 r.last_name,
-                r.status,
-                r.source,
+                str(statuses.get(r.status, r.status)),
+                str(columns.SOURCES.get(r.source, r.source)),
                 r.language,
-                utc(r.created_at),
-                utc(r.consent_at),
+                local(r.created_at, zone),
+                local(r.consent_at, zone),
                 r.consent_version,
                 *(str(utm.get(key, "")) for key in UTM),
                 *session_cells,
-                *_attendance(spans.get(r.pk, []), until, running=running),
+                *_attendance(spans.get(r.pk, []), until, running=running, zone=zone),
                 r.n_messages,
                 r.n_questions,
                 r.n_upvotes,
-                *(_answer(answers.get(key)) for key in keys),
+                *(answer_text(answers.get(key)) for key in keys),
                 _other_answers(answers, known),
                 *(chosen[r.pk] if r.pk in chosen else [""] * len(polls)),
             ]
@@ -279,43 +243,49 @@ def _by_id(queryset: Any) -> Iterator[Any]:
 
 
 def chat_rows(session: Session) -> Iterator[Row]:
+    zone = zoneinfo.ZoneInfo(session.time_zone)
+    roles = dict(Presence.Role.choices)
     for m in _by_id(ChatMessage.objects.filter(session=session, backstage=False)):
         yield [
             m.pk,
-            utc(m.created_at),
+            local(m.created_at, zone),
             m.author_name,
-            m.role,
+            str(roles.get(m.role, m.role)),
             m.registration_id or "",
             m.text,
-            utc(m.deleted_at),
+            local(m.deleted_at, zone),
         ]
 
 
 def question_rows(session: Session) -> Iterator[Row]:
+    zone = zoneinfo.ZoneInfo(session.time_zone)
+    states = dict(Question.State.choices)
     for q in _by_id(Question.objects.filter(session=session)):
         yield [
             q.pk,
-            utc(q.created_at),
+            local(q.created_at, zone),
             q.author_name,
-            "yes" if q.anonymous else "no",
+            yes_no(q.anonymous),
             q.registration_id or "",
             q.text,
-            q.state,
+            str(states.get(q.state, q.state)),
             q.votes,
         ]
 
 
-def poll_rows(polls: list[Poll]) -> Iterator[Row]:
+def poll_rows(polls: list[Poll], session: Session) -> Iterator[Row]:
+    zone = zoneinfo.ZoneInfo(session.time_zone)
+    states = dict(Poll.State.choices)
     results = results_of(polls)
     for poll in polls:
         for option, votes in zip(poll.options, results[poll.pk].counts, strict=False):
             yield [
                 poll.pk,
                 poll.question,
-                "yes" if poll.multiple else "no",
-                poll.state,
-                utc(poll.opened_at),
-                utc(poll.closed_at),
+                yes_no(poll.multiple),
+                str(states.get(poll.state, poll.state)),
+                local(poll.opened_at, zone),
+                local(poll.closed_at, zone),
                 str(option),
                 votes,
                 results[poll.pk].voters,
@@ -343,13 +313,14 @@ def call_rows(session: Session) -> Iterator[Row]:
             "presence__registration__last_name",
         )
     )
+    zone = zoneinfo.ZoneInfo(session.time_zone)
     for call in _by_id(calls):
         registration = call.presence.registration if call.presence else None
         yield [
             call.pk,
-            utc(call.started_at),
-            utc(call.joined_at),
-            utc(call.ended_at),
+            local(call.started_at, zone),
+            local(call.joined_at, zone),
+            local(call.ended_at, zone),
             str(call.get_outcome_display()),
             call.caller_masked,
             registration.pk if registration else "",
@@ -367,17 +338,19 @@ def session_polls(session: Session) -> list[Poll]:
 
 
 def sheets(session: Session, *, on_chunk: Callable[[int], None] | None = None) -> list[Sheet]:
-    """Every sheet of a session's export, rows read lazily as the writer goes."""
+    """Every sheet of a session's export, its names and headers in the active language,
+    rows read lazily as the writer goes."""
     fields = list(RegistrationField.objects.filter(event_id=session.event_id))
     polls = session_polls(session)
+    name = columns.SHEETS
     return [
         Sheet(
-            "registrants",
-            registrant_header(fields, polls),
+            str(name["registrants"]),
+            registrant_header(fields, polls, session),
             registrant_rows(session, fields=fields, polls=polls, on_chunk=on_chunk),
         ),
-        Sheet("chat", CHAT_COLUMNS, chat_rows(session)),
-        Sheet("questions", QUESTION_COLUMNS, question_rows(session)),
-        Sheet("polls", POLL_COLUMNS, poll_rows(polls)),
-        Sheet("calls", CALL_COLUMNS, call_rows(session)),
+        Sheet(str(name["chat"]), header(CHAT_COLUMNS, session), chat_rows(session)),
+        Sheet(str(name["questions"]), header(QUESTION_COLUMNS, session), question_rows(session)),
+        Sheet(str(name["polls"]), header(POLL_COLUMNS, session), poll_rows(polls, session)),
+        Sheet(str(name["calls"]), header(CALL_COLUMNS, session), call_rows(session)),
     ]

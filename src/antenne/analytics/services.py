@@ -1,8 +1,10 @@
 """Writes of the analytics domain: export jobs, from the request to the emailed link.
 
 - `request_export`: anyone who may see the session's report asks for a CSV (a ZIP of CSV
-  files) or XLSX file; the job is a row, run by a background task after commit. Asking
-  again while one's own export of that format is under way returns it.
+  files) or XLSX file, in a language (headers, sheet names, labels; theirs by default) and,
+  for CSV, with a field separator (`;` by default in French, `,` in English); the job is a
+  row, run by a background task after commit. Asking again while one's own export of that
+  kind is under way returns it.
 - `export_when_ended`: when a session ends (`events.lifecycle.end_session`, same
   transaction), an XLSX export for its animators, if ANTENNE_AUTO_EXPORT_ON_END.
 - `run_export` (the task): writes the file in the data dir, progress in the row as it
@@ -63,26 +65,51 @@ def _retention_end(now: Any) -> Any:
     return now + timedelta(days=days) if days else None
 
 
-def request_export(*, actor: Any, session: Session, format: str) -> Export:
-    """Queue an export of `session` in `format` ("csv" or "xlsx") for `actor`."""
+def default_delimiter(language: str) -> str:
+    """A spreadsheet set to French reads `;` (its decimal mark is the comma)."""
+    return Export.Delimiter.SEMICOLON if language == "fr" else Export.Delimiter.COMMA
+
+
+def request_export(
+    *,
+    actor: Any,
+    session: Session,
+    format: str,
+    language: str | None = None,
+    delimiter: str | None = None,
+) -> Export:
+    """Queue an export of `session` in `format` ("csv" or "xlsx") for `actor`, in
+    `language` (else the actor's), CSV fields separated by `delimiter` ("semicolon" or
+    "comma"; else the language's custom)."""
     require_report_access(actor, session)
     if format not in Export.Format.values:
         raise Invalid(_("Choose the CSV or XLSX format."), code="export.format_invalid")
+    languages = [code for code, _name in settings.LANGUAGES]
+    language = language or getattr(actor, "language", "") or settings.LANGUAGE_CODE
+    if language not in languages:
+        raise Invalid(
+            _("Choose the language of the file: French or English."),
+            code="export.language_invalid",
+        )
+    delimiter = delimiter or default_delimiter(language)
+    if delimiter not in Export.Delimiter.values:
+        raise Invalid(
+            _("Choose how the CSV fields are separated: semicolon or comma."),
+            code="export.delimiter_invalid",
+        )
+    wanted = {"format": format, "language": language, "delimiter": delimiter}
     with transaction.atomic():
         running = Export.objects.filter(
             session=session,
-            format=format,
             requested_by=actor,
             state__in=(Export.State.PENDING, Export.State.RUNNING),
+            **wanted,
         ).first()
         if running is not None:
             return running
-        export = Export.objects.create(session=session, requested_by=actor, format=format)
+        export = Export.objects.create(session=session, requested_by=actor, **wanted)
         log_action(
-            export,
-            actions.EXPORT_REQUESTED,
-            actor=actor,
-            data={"session": session.pk, "format": format},
+            export, actions.EXPORT_REQUESTED, actor=actor, data={"session": session.pk, **wanted}
         )
         _enqueue(export.pk)
     return export
@@ -93,7 +120,13 @@ def export_when_ended(session: Session) -> Export | None:
     the transaction that ends it; the task runs after commit)."""
     if not settings.AUTO_EXPORT_ON_END:
         return None
-    export = Export.objects.create(session=session, automatic=True, format=Export.Format.XLSX)
+    export = Export.objects.create(
+        session=session,
+        automatic=True,
+        format=Export.Format.XLSX,
+        language=settings.LANGUAGE_CODE,
+        delimiter=default_delimiter(settings.LANGUAGE_CODE),
+    )
     log_action(
         export,
         actions.EXPORT_REQUESTED,
@@ -190,9 +223,12 @@ def run_export(*, export_id: int) -> str:
         config.private_dir(path.parent)
         config.new_private_file(partial)  # 0600 before a row is written; the writers keep it
         total = Registration.objects.filter(session=session).count()
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(export.language):
             exports.WRITERS[export.format](
-                partial, rows.sheets(session, on_chunk=_progress(export.pk, total))
+                partial,
+                rows.sheets(session, on_chunk=_progress(export.pk, total)),
+                delimiter=export.delimiter,
+                language=export.language,
             )
         partial.replace(path)
     except Exception as error:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest
 from django.urls import reverse
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from antenne.analytics import selectors, services
 from antenne.analytics.models import Export
@@ -25,6 +25,17 @@ ERRORS = schemas.ERRORS
 
 class ExportIn(schemas.Strict):
     format: Literal["csv", "xlsx"]
+    language: Literal["fr", "en"] | None = Field(
+        default=None,
+        description="The language of the headers, sheet names and labels; yours by default.",
+    )
+    csv_delimiter: Literal["semicolon", "comma"] | None = Field(
+        default=None,
+        description=(
+            "How the CSV files separate their fields: `semicolon` (what a spreadsheet set to "
+            "French reads) or `comma`; by default, semicolon for French and comma for English."
+        ),
+    )
 
 
 class ExportCreated(Schema):
@@ -36,6 +47,8 @@ class ExportOut(Schema):
     id: int
     session_id: int
     format: str
+    language: str
+    csv_delimiter: str
     status: str
     progress: int
     rows: int
@@ -51,6 +64,8 @@ def _out(export: Export) -> dict[str, Any]:
         "id": export.pk,
         "session_id": export.session_id,
         "format": export.format,
+        "language": export.language,
+        "csv_delimiter": export.delimiter,
         "status": export.state,
         "progress": export.progress,
         "rows": export.rows,
@@ -68,11 +83,18 @@ def _out(export: Export) -> dict[str, Any]:
 
 @router.post("/sessions/{session_id}/exports", response={202: ExportCreated, **schemas.BODY_ERRORS})
 def request_export(request: HttpRequest, session_id: schemas.Id, body: ExportIn) -> Any:
-    """Ask for an export of the session (`csv`: a ZIP of CSV files; `xlsx`: one workbook);
-    it is prepared in the background and its link emailed to you. Asking again while
-    yours is under way returns it."""
+    """Ask for an export of the session (`csv`: a ZIP of CSV files, UTF-8 with a byte-order
+    mark; `xlsx`: one workbook, times as date cells), headers and sheet names in `language`,
+    times in the session's time zone; it is prepared in the background and its link emailed
+    to you. Asking again while the same export of yours is under way returns it."""
     session = selectors.access_report_session(actor=request.user, pk=session_id)
-    export = services.request_export(actor=request.user, session=session, format=body.format)
+    export = services.request_export(
+        actor=request.user,
+        session=session,
+        format=body.format,
+        language=body.language,
+        delimiter=body.csv_delimiter,
+    )
     return Status(202, {"id": export.pk, "status": export.state})
 
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from antenne.accounts.models import AccessRequest, Team
-from antenne.core import actions
+from antenne.core import action_labels
 from antenne.core.forms import Form
 from antenne.core.permissions import Role
 
@@ -62,7 +62,7 @@ class AccessRequestFilterForm(forms.Form):
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label=_("Action"),
-        choices=[("", _("All actions")), *((code, code) for code in sorted(actions.ALL))],
+        choices=lambda: [("", _("All actions")), *action_labels.choices()],
         required=False,
     )
     actor = forms.CharField(label=_("Actor email"), required=False, max_length=254)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -210,7 +211,9 @@ def registrants_import(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def registrants_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     session = event_selectors.access_managed_session(actor=request.user, pk=pk)
-    lines = csv_io.export_registrants(actor=request.user, session=session)
+    # A spreadsheet in French reads ";" (its decimal mark is the comma); the import reads both.
+    delimiter = ";" if translation.get_language() == "fr" else ","
+    lines = csv_io.export_registrants(actor=request.user, session=session, delimiter=delimiter)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="registrants-{session.pk}.csv"'
     response["Cache-Control"] = "private, no-store"

@@ -16,11 +16,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from antenne.analytics import charts, rows, selectors, services, summaries
+from antenne.analytics import charts, exports, rows, selectors, services, summaries
 from antenne.analytics import figures as session_figures
 from antenne.analytics.models import Export
 from antenne.control.views import member_required
@@ -70,8 +70,11 @@ def _viewers_chart(session: Session, figures: dict[str, Any]) -> charts.Chart:
     )
 
 
-def _registrations_chart(figures: dict[str, Any]) -> charts.Chart:
-    series = charts.daily_cumulative(figures["registrations_per_day"])
+def _registrations_chart(session: Session, figures: dict[str, Any]) -> charts.Chart:
+    """The running total of registrations, day by day, on to the session's day (or today,
+    before it)."""
+    until = min(session.local_start.date(), timezone.localdate(timezone=session.local_start.tzinfo))
+    series = charts.daily_cumulative(figures["registrations_per_day"], until=until)
     points = [(formats.date_format(day, "SHORT_DATE_FORMAT"), n) for day, n in series]
     if not points:
         return charts.line_chart([], chart_id="registrations", title="", description="")
@@ -106,13 +109,13 @@ def _shown(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _preview(session: Session) -> tuple[list[str], list[rows.Row]]:
+def _preview(session: Session) -> tuple[list[str], list[list[str]]]:
+    """The first registrants' rows as the export writes them (times in the session's zone)."""
     fields = list(RegistrationField.objects.filter(event_id=session.event_id))
     polls = rows.session_polls(session)
-    header = rows.registrant_header(fields, polls)
-    return header, list(
-        rows.registrant_rows(session, fields=fields, polls=polls, limit=PREVIEW_ROWS)
-    )
+    header = rows.registrant_header(fields, polls, session)
+    found = rows.registrant_rows(session, fields=fields, polls=polls, limit=PREVIEW_ROWS)
+    return header, [[exports.cell_text(cell) for cell in row] for row in found]
 
 
 @require_GET
@@ -122,7 +125,7 @@ def session_report(request: HttpRequest, pk: int) -> HttpResponse:
     frozen = summaries.frozen_figures(session)
     figures = frozen or session_figures.compute(session)
     header, preview = ([], []) if frozen else _preview(session)
-    exports = selectors.exports_of(session=session)
+    made = selectors.exports_of(session=session)
     return render(
         request,
         "control/reports/session.html",
@@ -132,12 +135,14 @@ def session_report(request: HttpRequest, pk: int) -> HttpResponse:
             "figures": _shown(figures),
             "frozen": frozen is not None,
             "viewers_chart": _viewers_chart(session, figures),
-            "registrations_chart": _registrations_chart(figures),
+            "registrations_chart": _registrations_chart(session, figures),
             "header": header,
             "preview": preview,
-            "exports": exports,
+            "exports": made,
             "formats": Export.Format.choices,
-            "running": any(export.is_running for export in exports),
+            "delimiters": Export.Delimiter.choices,
+            "delimiter": services.default_delimiter(translation.get_language() or ""),
+            "running": any(export.is_running for export in made),
             "can_manage": can_manage_session(request.user, session),
             "phone_on": bool(settings.PHONE_NUMBER),
             "retention_days": settings.RETENTION_DAYS,
@@ -151,7 +156,11 @@ def session_export(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.access_report_session(actor=request.user, pk=pk)
     try:
         services.request_export(
-            actor=request.user, session=session, format=request.POST.get("format", "")
+            actor=request.user,
+            session=session,
+            format=request.POST.get("format", ""),
+            language=translation.get_language(),
+            delimiter=request.POST.get("delimiter") or None,
         )
     except AntenneError as error:
         messages.error(request, error.message)

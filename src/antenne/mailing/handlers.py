@@ -22,8 +22,9 @@ def set_up_session(change: SessionChange) -> None:
 
 def session_moved(change: SessionChange) -> None:
     # Reminders follow the start (their send time is derived); those now past are withheld
-    # rather than sent late.
+    # rather than sent late, those ahead again (a move later) are due again.
     reminders.withhold_overtaken_reminders(change.session)
+    reminders.rearm_reminders_after_move(change.session)
 
 
 def session_cancelled(change: SessionChange) -> None:

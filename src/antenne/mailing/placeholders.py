@@ -45,7 +45,10 @@ REGISTRY: dict[str, Placeholder] = {
         Placeholder("session_time", _("Start time of the session.")),
         Placeholder("time_zone", _("Time zone of the session (e.g. Europe/Paris).")),
         Placeholder("duration", _("Duration of the session, in minutes.")),
-        Placeholder("starts_in", _("When the session starts, from a reminder: “tomorrow”…")),
+        Placeholder(
+            "starts_in",
+            _("In a reminder, the time really left before the start: “in 20 minutes”…"),
+        ),
         Placeholder(
             "join_url", _("The recipient's own link to join (personal: never share it)."), True
         ),

@@ -2,10 +2,17 @@
 the registrants of the moment, and the one-click unsubscribe (RFC 8058) that stops them.
 
 The rules (docs/email.md, "Reminders"):
-- a session gets the default reminders (1 day and 1 hour before) when it is scheduled;
+- a session gets the default reminders (1 day and 1 hour before) when it is scheduled; one
+  whose send time is already past then (a session scheduled less than a day ahead) is
+  withheld at once, reason "too late";
 - moving a session moves its reminders with no write; a pending reminder whose new send time
   is already past (the new start is less than its offset away) is withheld, reason "moved":
-  it is never sent late as if on time;
+  it is never sent late as if on time; a move later makes the reminders whose new send time
+  is ahead due again (withheld or already sent: a sent one named the old time);
+- a reminder goes to the registrants who registered before its send time (someone who
+  registers 30 minutes before the start gets no day-before reminder); when several reminders
+  of a session are due at once (no worker ran for a while), only the last one goes;
+- its words come from the time really left (`texts.starts_in`), never from its offset;
 - cancelling withholds the pending reminders ("cancelled"); a session that starts before a
   reminder's send time withholds the still-pending ones ("started early");
 - dispatch claims a reminder and writes its emails in one transaction, so a crash can never
@@ -14,10 +21,12 @@ The rules (docs/email.md, "Reminders"):
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +50,10 @@ MAX_OFFSET = 30 * 1440
 MOVED = "moved"
 CANCELLED = "cancelled"
 STARTED_EARLY = "started early"
-MISSED = "missed"  # due while the session was no longer ahead (e.g. no worker ran)
+MISSED = "missed"  # due while the session was no longer ahead, or overtaken by a later one
+TOO_LATE = "too late"  # its send time was already past when the session was scheduled
+# Withheld for a time that had passed: a move later makes them due again.
+DUE_AGAIN_AFTER_MOVE = (MOVED, MISSED, TOO_LATE)
 
 # Attendees still wait for the start in these states: reminders go out.
 WAITING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
@@ -50,11 +62,17 @@ WAITING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
 # --- Rules per session ---------------------------------------------------------------------
 
 
-def create_default_reminders(session: Session) -> None:
-    """The default reminders of a newly scheduled session (called by `schedule_session`)."""
-    Reminder.objects.bulk_create(
-        [Reminder(session=session, offset_minutes=offset) for offset in DEFAULT_OFFSETS]
-    )
+def create_default_reminders(session: Session, now: datetime | None = None) -> None:
+    """The default reminders of a newly scheduled session (called by `schedule_session`);
+    those whose send time is already past are withheld ("too late"), never sent late."""
+    now = now or timezone.now()
+    rows = []
+    for offset in DEFAULT_OFFSETS:
+        reminder = Reminder(session=session, offset_minutes=offset)
+        if reminder.send_at <= now:
+            reminder.state, reminder.reason = Reminder.State.WITHHELD, TOO_LATE
+        rows.append(reminder)
+    Reminder.objects.bulk_create(rows)
 
 
 def _check_offset(session: Session, offset_minutes: int, *, reminder: Reminder | None) -> None:
@@ -167,6 +185,29 @@ def withhold_overtaken_reminders(session: Session, now: datetime | None = None) 
     return _withhold(Reminder.objects.filter(pk__in=overtaken), MOVED) if overtaken else 0
 
 
+def rearm_reminders_after_move(session: Session, now: datetime | None = None) -> int:
+    """After a move later: the reminders whose new send time is ahead are due again, those
+    withheld because their time had passed and those already sent (they named the old
+    time). Returns how many."""
+    now = now or timezone.now()
+    if session.state not in WAITING:
+        return 0
+    candidates = Reminder.objects.filter(session=session).filter(
+        Q(state=Reminder.State.SENT)
+        | Q(state=Reminder.State.WITHHELD, reason__in=DUE_AGAIN_AFTER_MOVE)
+    )
+    ids = [
+        r.pk for r in candidates if session.starts_at - timedelta(minutes=r.offset_minutes) > now
+    ]
+    if not ids:
+        return 0
+    Reminder.objects.filter(pk__in=ids).update(
+        state=Reminder.State.PENDING, reason="", sent_at=None, recipients=0
+    )
+    log_action(None, actions.REMINDER_DUE_AGAIN, data={"session": session.pk, "reminders": ids})
+    return len(ids)
+
+
 # --- Dispatch ------------------------------------------------------------------------------
 
 
@@ -196,13 +237,17 @@ def _claim(reminder_id: int, session_id: int, now: datetime) -> Reminder | None:
     return reminder
 
 
-def _send(reminder: Reminder) -> int:
-    """One outbox row per confirmed, subscribed registrant, from the session's own reminder
-    text in each person's language."""
+def _send(reminder: Reminder, now: datetime) -> int:
+    """One outbox row per confirmed, subscribed registrant who registered before the send
+    time, from the session's own reminder text in each person's language, saying the time
+    really left."""
     session = reminder.session
     recipients = session.registrations.filter(
-        status=Registration.Status.CONFIRMED, reminders_unsubscribed_at__isnull=True
+        status=Registration.Status.CONFIRMED,
+        reminders_unsubscribed_at__isnull=True,
+        created_at__lte=reminder.send_at,
     )
+    minutes_left = round((session.starts_at - now).total_seconds() / 60)
     per_language: dict[str, tuple[Any, dict[str, str]]] = {}
     emails = []
     for registration in recipients.iterator():
@@ -212,7 +257,7 @@ def _send(reminder: Reminder) -> int:
             with translation.override(language):
                 values = {
                     **texts.session_values(session, language),
-                    "starts_in": texts.starts_in(reminder.offset_minutes),
+                    "starts_in": texts.starts_in(minutes_left),
                 }
             per_language[language] = (texts.session_text(session, REMINDER, language), values)
         text, values = per_language[language]
@@ -241,13 +286,20 @@ def _send(reminder: Reminder) -> int:
 
 def dispatch_due_reminders(now: datetime | None = None) -> int:
     """Send every due pending reminder (send time ≤ now, session scheduled and ahead): one
-    outbox row per current registrant, written in the transaction that marks the reminder
-    sent. Reminders overtaken by their session's start are withheld. Returns the number of
-    reminders sent. Run every minute by the worker processes; safe to run concurrently."""
+    outbox row per registrant of the moment, written in the transaction that marks the
+    reminder sent. Reminders overtaken by their session's start are withheld, and so are
+    those overtaken by a later reminder due at the same time (only the last one goes).
+    Returns the number of reminders sent. Run every minute by the worker processes; safe to
+    run concurrently."""
     now = now or timezone.now()
-    candidates = Reminder.objects.filter(
-        state=Reminder.State.PENDING, session__starts_at__lte=now + timedelta(minutes=MAX_OFFSET)
-    ).select_related("session")
+    candidates = (
+        Reminder.objects.filter(
+            state=Reminder.State.PENDING,
+            session__starts_at__lte=now + timedelta(minutes=MAX_OFFSET),
+        )
+        .select_related("session")
+        .order_by("offset_minutes", "pk")  # the last due first: it overtakes the others
+    )
     sent = 0
     for reminder in candidates:
         session = reminder.session
@@ -266,7 +318,16 @@ def dispatch_due_reminders(now: datetime | None = None) -> int:
             claimed = _claim(reminder.pk, session.pk, now)
             if claimed is None:
                 continue
-            count = _send(claimed)
+            # Earlier reminders still pending would say the same thing again: they go no more.
+            _withhold(
+                Reminder.objects.filter(
+                    session=session,
+                    offset_minutes__gt=claimed.offset_minutes,
+                    offset_minutes__gte=math.ceil((session.starts_at - now).total_seconds() / 60),
+                ),
+                MISSED,
+            )
+            count = _send(claimed, now)
             Reminder.objects.filter(pk=claimed.pk).update(recipients=count)
             log_action(
                 claimed,

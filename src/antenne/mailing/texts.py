@@ -228,17 +228,46 @@ def save_text(
 # --- Values and rendering -----------------------------------------------------------------
 
 
-def starts_in(offset_minutes: int) -> str:
-    """ "tomorrow", "in 3 days", "in 1 hour", "in 30 minutes" in the active language."""
-    if offset_minutes == 1440:
-        return gettext("tomorrow")
-    if offset_minutes % 1440 == 0:
-        days = offset_minutes // 1440
-        return ngettext("in %(n)d day", "in %(n)d days", days) % {"n": days}
-    if offset_minutes % 60 == 0:
-        hours = offset_minutes // 60
+# The sweeper runs every minute: a reminder sent a minute or two after its time still says
+# "in 1 hour" rather than "in 58 minutes".
+_ROUNDING = 2
+
+
+def _minutes(n: int) -> str:
+    return ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n}
+
+
+def _hours(n: int) -> str:
+    return ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}
+
+
+def starts_in(minutes_left: int) -> str:
+    """The time really left before a start, in words of the active language: "in 20
+    minutes", "in 1 hour", "in 2 hours and 30 minutes", "tomorrow", "in 3 days"…"""
+    minutes_left = max(1, minutes_left)
+    if minutes_left >= 1440 - _ROUNDING:
+        days, hours = divmod(round(minutes_left / 60), 24)
+        if hours == 0:
+            if days == 1:
+                return gettext("tomorrow")
+            return ngettext("in %(n)d day", "in %(n)d days", days) % {"n": days}
+        return gettext("in %(days)s and %(hours)s") % {
+            "days": ngettext("%(n)d day", "%(n)d days", days) % {"n": days},
+            "hours": _hours(hours),
+        }
+    hours, minutes = divmod(minutes_left, 60)
+    if minutes >= 60 - _ROUNDING:
+        hours, minutes = hours + 1, 0
+    elif minutes <= _ROUNDING and hours:
+        minutes = 0
+    if not hours:
+        return ngettext("in %(n)d minute", "in %(n)d minutes", minutes) % {"n": minutes}
+    if not minutes:
         return ngettext("in %(n)d hour", "in %(n)d hours", hours) % {"n": hours}
-    return ngettext("in %(n)d minute", "in %(n)d minutes", offset_minutes) % {"n": offset_minutes}
+    return gettext("in %(hours)s and %(minutes)s") % {
+        "hours": _hours(hours),
+        "minutes": _minutes(minutes),
+    }
 
 
 def session_values(session: Session, language: str) -> dict[str, str]:

@@ -239,4 +239,6 @@ def media_strings() -> dict[str, Any]:
         ),
         "up": _("upload"),
         "down": _("download"),
+        # A track's kind in the media quality table (the engines' codes).
+        "kinds": {"audio": _("sound"), "video": _("picture")},
     }

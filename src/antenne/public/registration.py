@@ -9,6 +9,7 @@ asking too often; a limit on an address limits what is sent to it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from antenne.core import ratelimit
 from antenne.core.exceptions import AntenneError
 from antenne.core.views import rate_limited
 from antenne.events.models import Event, Session, Speaker
+from antenne.public.calendar_links import When, public_calendar_file
 from antenne.public.registration_forms import (
     UTM_KEYS,
     LostLinkForm,
@@ -39,7 +41,9 @@ from antenne.registrations.models import Registration
 
 # The visitor's session remembers, per event, the address they last typed (to say where
 # the email went), and nothing about what it holds.
-SESSION_KEY = "antenne_registered"  # {event id: {"email": ...}}
+SESSION_KEY = "antenne_registered"  # {event id: {"email": ..., "session": id}}
+# The page after registering repeats when the chosen session is, while it is ahead.
+SHOWN_AFTER_REGISTERING = (Session.State.SCHEDULED, Session.State.GREEN_ROOM)
 
 
 def _published_event(event_id: int) -> Event:
@@ -75,14 +79,30 @@ def _open_sessions(event: Event) -> tuple[list[SessionChoice], list[Session]]:
     return choices, full_sessions
 
 
-def _speakers(event: Event) -> list[Speaker]:
+@dataclass(frozen=True)
+class SpeakerCard:
+    """A speaker as the page shows them: no photo is stored, so their initials stand in."""
+
+    name: str
+    title: str
+
+    @property
+    def initials(self) -> str:
+        words = [w for w in self.name.replace("-", " ").split() if w[:1].isalpha()]
+        letters = [words[0][0], words[-1][0]] if len(words) > 1 else [w[0] for w in words]
+        return "".join(letters).upper()
+
+
+def _speakers(event: Event) -> list[SpeakerCard]:
     if not event.show_speakers:
         return []
-    seen: dict[str, Speaker] = {}
+    seen: dict[str, SpeakerCard] = {}
     for speaker in Speaker.objects.filter(session__event=event, revoked_at__isnull=True).exclude(
         session__state=Session.State.CANCELLED
     ):
-        seen.setdefault(normalize_email(speaker.email), speaker)
+        seen.setdefault(
+            normalize_email(speaker.email), SpeakerCard(name=speaker.name, title=speaker.title)
+        )
     return list(seen.values())
 
 
@@ -101,9 +121,9 @@ def _within_limits(request: HttpRequest) -> bool:
     )
 
 
-def _remember(request: HttpRequest, event: Event, email: str) -> None:
+def _remember(request: HttpRequest, event: Event, email: str, session: Session) -> None:
     registered = dict(request.session.get(SESSION_KEY, {}))
-    registered[str(event.pk)] = {"email": normalize_email(email)}
+    registered[str(event.pk)] = {"email": normalize_email(email), "session": session.pk}
     request.session[SESSION_KEY] = registered
 
 
@@ -117,6 +137,7 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
         "event": event,
         "speakers": _speakers(event),
         "choices": choices,
+        "whens": [When(choice.session) for choice in choices],
         "privacy_url": settings.PRIVACY_URL,
         "base_template": "base.html",
     }
@@ -141,7 +162,7 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
         if not _within_limits(request):
             return rate_limited(request)
         if form.is_bot:
-            _remember(request, event, email)
+            _remember(request, event, email, form.chosen.session)
             return redirect("public:registered", event_id=event.pk)
         try:
             self_service.register_from_page(
@@ -173,7 +194,7 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
             else:
                 form.add_error(None, error.message)
         else:
-            _remember(request, event, email)
+            _remember(request, event, email, form.chosen.session)
             return redirect("public:registered", event_id=event.pk)
     if form.has_error("session", "full"):
         context["full"] = True
@@ -189,10 +210,18 @@ def registered(request: HttpRequest, event_id: int) -> HttpResponse:
     remembered = request.session.get(SESSION_KEY, {}).get(str(event.pk))
     if not remembered:
         return redirect("public:register", event_id=event.pk)
+    session = Session.objects.filter(
+        event=event, pk=remembered.get("session"), state__in=SHOWN_AFTER_REGISTERING
+    ).first()
     response = render(
         request,
         "public/registration/registered.html",
-        {"event": event, "email": remembered["email"], "base_template": _base(request)},
+        {
+            "event": event,
+            "email": remembered["email"],
+            "when": When(session) if session else None,
+            "base_template": _base(request),
+        },
     )
     response.headers["Cache-Control"] = "private, no-store"
     return _frameable(response)
@@ -232,6 +261,19 @@ def lost_link_sent(request: HttpRequest, event_id: int) -> HttpResponse:
             {"event": event, "base_template": _base(request)},
         )
     )
+
+
+@require_safe
+def session_ics(request: HttpRequest, event_id: int, session_id: int) -> HttpResponse:
+    """The public calendar file of a session: the registration page, no join link."""
+    event = _published_event(event_id)
+    session = Session.objects.filter(event=event, pk=session_id).select_related("event").first()
+    if session is None:
+        raise Http404
+    response = HttpResponse(public_calendar_file(session), content_type="text/calendar")
+    response.headers["Content-Disposition"] = 'attachment; filename="webinar.ics"'
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @require_safe

@@ -28,6 +28,11 @@ urlpatterns = [
     path("e/<int:event_id>/lost/", registration.lost_link, name="lost_link"),
     path("e/<int:event_id>/lost/sent/", registration.lost_link_sent, name="lost_link_sent"),
     path("e/<int:event_id>/cover", registration.cover, name="event_cover"),
+    path(
+        "e/<int:event_id>/s/<int:session_id>/calendar.ics",
+        registration.session_ics,
+        name="session_ics",
+    ),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("u/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
 ]

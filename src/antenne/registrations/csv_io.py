@@ -352,17 +352,20 @@ def _utc(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
-def csv_lines(rows: Iterable[Iterable[str]], *, bom: bool = True) -> Iterator[str]:
+def csv_lines(
+    rows: Iterable[Iterable[str]], *, bom: bool = True, delimiter: str = ","
+) -> Iterator[str]:
     """RFC 4180 lines (CRLF, minimal quoting), every cell made formula-safe; a UTF-8 BOM
-    first so that Excel reads the accents right."""
-    writer = csv.writer(_Line())
+    first so that Excel reads the accents right; fields separated by `delimiter` (";" for
+    a spreadsheet in French, whose decimal mark is the comma)."""
+    writer = csv.writer(_Line(), delimiter=delimiter)
     if bom:
         yield "\ufeff"
     for row in rows:
         yield writer.writerow([formula_safe(str(cell)) for cell in row])
 
 
-def export_registrants(*, actor: Any, session: Session) -> Iterator[str]:
+def export_registrants(*, actor: Any, session: Session, delimiter: str = ",") -> Iterator[str]:
     """The session's registrations as CSV lines, streamed. Recorded in the audit log."""
     require_session_manager(actor, session)
     fields = list(RegistrationField.objects.filter(event_id=session.event_id))
@@ -392,4 +395,4 @@ def export_registrants(*, actor: Any, session: Session) -> Iterator[str]:
                 *(answer_text(answers.get(field.key)) for field in fields),
             ]
 
-    return csv_lines(rows())
+    return csv_lines(rows(), delimiter=delimiter)

@@ -59,7 +59,11 @@ def registration_fields(*, session: Session) -> list[RegistrationField]:
 
 
 def answer_text(value: Any) -> str:
-    """A custom answer as one line of text (lists joined, booleans as yes/no)."""
+    """A custom answer as one line of text (lists joined, booleans as yes/no). The
+    registration page stores `{"label": question, "value": answer}`, the API the answer
+    itself: both read as the answer."""
+    if isinstance(value, dict):
+        value = value.get("value", "")
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, list | tuple):

@@ -292,7 +292,7 @@ export function createMedia(ctx) {
         const row = document.createElement("tr");
         const cells = [
           person.name || fill(strings.registration, { id: person.presence_id }),
-          `${track.kind} · ${track.direction === "in" ? s.up : s.down}`,
+          `${(s.kinds || {})[track.kind] || track.kind} · ${track.direction === "in" ? s.up : s.down}`,
           kbps(track.bitrate),
           track.fraction_lost == null ? "—" : `${(track.fraction_lost * 100).toFixed(1)} %`,
           track.rtt_ms == null ? "—" : `${Math.round(track.rtt_ms)} ms`,
