@@ -376,7 +376,8 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             # The list is drawn again when the refresh answers: click its new button.
             expect(animator.get_by_role("button", name=remove)).to_be_visible()
             animator.get_by_role("button", name=remove).click()
-            expect(animator.locator("#console-people-messages")).to_contain_text("Chloé")
+            removed = strings["done"]["removed"].replace("%(name)s", "Chloé")
+            expect(animator.locator("#console-people-messages")).to_have_text(removed)
             expect(chloe.locator("#room-stage-self")).to_be_hidden(timeout=15000)
             for page in (alix, bob, chloe):
                 expect(page.locator("#room-stage-tiles figure")).to_have_count(2)

@@ -134,6 +134,8 @@ def console_strings() -> dict[str, Any]:
             "muted": _("%(name)s is muted."),
             "unmuted": _("%(name)s can write again."),
             "invited": _("%(name)s is invited on stage."),
+            "removed": _("%(name)s is no longer on stage."),
+            "withdrawn": _("The invitation of %(name)s is withdrawn."),
         },
         # Most refusals carry the server's own message, in the page's language; these are
         # the page's own checks and the errors made in the page (live-client.js).

@@ -83,8 +83,8 @@ export function createPeople(ctx) {
     }));
     if (person.hand_raised_at || inQueue) add("hand", "hand.lower_for", a.lower_hand, a.lower_hand_label);
     if (!person.stage) add("stage", "stage.invite", a.invite, a.invite_label, strings.done.invited);
-    else if (person.stage === "accepted") add("stage", "stage.remove", a.remove, a.remove_label);
-    else add("stage", "stage.remove", a.withdraw, a.withdraw_label);
+    else if (person.stage === "accepted") add("stage", "stage.remove", a.remove, a.remove_label, strings.done.removed);
+    else add("stage", "stage.remove", a.withdraw, a.withdraw_label, strings.done.withdrawn);
     if (!inQueue) {
       if (person.muted) add("mute", "chat.unmute", a.unmute, a.unmute_label, strings.done.unmuted);
       else add("mute", "chat.mute", a.mute, a.mute_label, strings.done.muted);
