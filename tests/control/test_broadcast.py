@@ -152,3 +152,42 @@ def test_only_the_session_managers_reach_the_steps(session):
 def test_an_unknown_step_is_404(animator, session):
     assert client_for(animator).get(url(session, "pause")).status_code == 404
     assert client_for(animator).post(url(session, "pause")).status_code == 404
+
+
+# -- In place, from the studio ----------------------------------------------------------------
+
+
+def test_the_studio_moves_the_session_in_place_and_learns_the_new_state(animator, session):
+    client = client_for(animator)
+    json_post = {"HTTP_ACCEPT": "application/json"}
+    answer = client.post(url(session, "green-room"), **json_post)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "state": "green_room",
+        "started_at": None,
+        "message": "The green room is open.",
+    }
+    answer = client.post(url(session, "start"), **json_post).json()
+    session.refresh_from_db()
+    assert answer["state"] == "live" == session.state
+    assert answer["started_at"] == session.started_at.isoformat()
+    assert answer["message"] == "The broadcast has started."
+    # No page to go back to, no message left for the next page.
+    assert (
+        "The broadcast has started."
+        not in client.get(f"/app/sessions/{session.pk}/").content.decode()
+    )
+
+
+def test_a_refusal_in_place_says_why_without_an_error_page(animator, session):
+    client = client_for(animator)
+    Session.objects.filter(pk=session.pk).update(state="ended", ended_at=timezone.now())
+    answer = client.post(url(session, "end"), HTTP_ACCEPT="application/json")
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "code": "session.ended",
+        "message": "This session has already ended.",
+    }
+    assert _state(session) == "ended"
+    outsider = client_for(UserFactory(role=Role.MEMBER))
+    assert outsider.post(url(session, "start"), HTTP_ACCEPT="application/json").status_code == 403

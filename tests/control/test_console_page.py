@@ -172,7 +172,7 @@ def test_the_speaker_console_has_fewer_controls_and_joins_with_the_link(session,
         ("ended", set()),
     ],
 )
-def test_staff_get_the_confirmation_pages_the_state_offers(session, animator, state, shown):
+def test_staff_get_the_broadcast_buttons_the_state_offers(session, animator, state, shown):
     Session.objects.filter(pk=session.pk).update(state=state)
     html = client_for(animator).get(staff_url(session)).content.decode()
     links = broadcast_links(html)
@@ -180,7 +180,9 @@ def test_staff_get_the_confirmation_pages_the_state_offers(session, animator, st
     # with the states that offer it.
     assert set(links) == {"green-room", "start", "end"}
     assert {slug for slug, visible in links.items() if visible} == shown
-    assert f'href="/app/sessions/{session.pk}/broadcast/start/?from=console"' in html
+    # Each is a button of the studio, which confirms in a dialog and POSTs there for JSON.
+    assert f'data-url="/app/sessions/{session.pk}/broadcast/start/"' in html
+    assert 'id="studio-dialog"' in html
 
 
 def test_a_step_confirmed_from_the_console_leads_back_to_it(session, animator):

@@ -99,6 +99,11 @@ def connected(page) -> None:
     page.locator("#console-connection[data-connection=connected]").wait_for()
 
 
+def show(page, tab: str) -> None:
+    """Select one of the studio's side-panel tabs (chat, backstage, qa, polls, people…)."""
+    page.locator(f"#studio-tab-{tab}").click()
+
+
 def card(page, list_id: str, text: str):
     return page.locator(f"#{list_id} > li").filter(has_text=text)
 
@@ -191,6 +196,8 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             assert attendee.joined[0] == "success", attendee.joined
 
             # Backstage: both ways, as text; screen readers hear the other side's message.
+            show(animator, "backstage")
+            show(speaker, "backstage")
             field = animator.locator("#console-backstage-text")
             field.fill(HOSTILE)
             field.press("Enter")
@@ -215,6 +222,7 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             assert asked[0] == "success", asked
 
             # Staff see who wrote and asked; the speaker sees neither name.
+            show(animator, "chat")
             message = card(animator, "console-chat-list", "Bonjour la salle")
             expect(message).to_contain_text("Alix")
             registration = strings["registration"].replace("%(id)s", str(registration_id))
@@ -224,9 +232,12 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             )
             assert "Alix" not in card(speaker, "console-chat-list", "Bonjour la salle").inner_text()
             expect(card(animator, "console-hands-list", "Alix")).to_have_count(1)
+            expect(animator.locator("#studio-tab-people [data-unread]")).to_be_visible()
             expect(animator.locator("#console-hands-count")).to_have_text("1")
             raised = strings["announce"]["hand_raised"].replace("%(name)s", "Alix")
             expect(animator.locator("#console-news")).to_contain_text(raised)
+            show(animator, "qa")
+            show(speaker, "qa")
             question = card(animator, "console-qa-list", "Et le replay ?")
             expect(question).to_contain_text("Alix")
             expect(question).to_contain_text(strings["asked_anonymously"])
@@ -240,6 +251,8 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             expect(speaker_question).to_contain_text(strings["question_states"]["answered"])
 
             # The people list: everyone here, and the animator mutes the attendee.
+            show(animator, "people")
+            show(speaker, "people")
             person = card(animator, "console-people-list", "Alix")
             expect(person).to_have_count(1)
             # A guest speaker is named by their link.
@@ -268,6 +281,7 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             expect(speaker.locator("#console-hands-list > li")).to_have_count(0)
 
             # A poll: created as a draft, opened, answered, closed.
+            show(animator, "polls")
             animator.locator("#console-poll-create > summary").click()
             animator.locator("#console-poll-question").fill("Quel format préférez-vous ?")
             animator.locator("#console-poll-add").click()
@@ -280,6 +294,7 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             poll = card(animator, "console-polls-list", "Quel format")
             expect(poll).to_contain_text(strings["poll_states"]["draft"])
             expect(options).to_have_count(2)  # the form is ready for the next one
+            expect(animator.locator("#console-poll-form")).to_be_hidden()  # and closed
             poll.get_by_role("button", name=strings["actions"]["open_poll"]).click()
             opened = attendee.wait_for("poll.opened")
             assert opened["options"] == ["Court", "Long", "Les deux"]
@@ -293,6 +308,8 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
 
             # The speaker's connection drops: a message sent backstage meanwhile is there when
             # it comes back (backstage pushes are not replayed: the console rejoins afresh).
+            show(animator, "backstage")
+            show(speaker, "backstage")
             sockets[-1].close()
             speaker.locator("#console-connection[data-connection=reconnecting]").wait_for()
             field.fill("Pendant la coupure")
@@ -304,19 +321,19 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
             assert joins == [{"speaker_token": guest_link.rstrip("/").rsplit("/", 1)[-1]}] * 2
             expect(card(speaker, "console-qa-list", "Et le replay ?")).to_have_count(1)
 
-            # The animator starts the broadcast through its confirmation page and comes back to
-            # the console; the speaker and the attendee see the room go live.
-            animator.locator("[data-broadcast=start] a").click()
+            # The animator starts the broadcast from the studio, in place (a dialog confirms);
+            # the speaker and the attendee see the room go live.
+            animator.locator("[data-broadcast=start] button").click()
             animator.get_by_role("button", name="Lancer la diffusion maintenant").click()
-            animator.wait_for_url(f"{base}/app/sessions/{session_id}/room/")
-            connected(animator)
+            assert animator.url == f"{base}/app/sessions/{session_id}/room/"
             live = strings["states"]["live"]
             expect(speaker.locator("#console-state-badge")).to_have_text(live)
             expect(animator.locator("#console-state-badge")).to_have_text(live)
             assert attendee.wait_for("state") == {"state": "live"}
             assert animator.locator("[data-broadcast]:visible").count() == 1  # "end" only
             expect(animator.locator("[data-broadcast=end]")).to_be_visible()
-            card(animator, "console-polls-list", "Quel format").wait_for()  # from the snapshot
+            show(animator, "polls")
+            card(animator, "console-polls-list", "Quel format").wait_for()
 
             animator.screenshot(path=str(SCREENSHOTS / "console-staff-1280.png"), full_page=True)
             speaker.screenshot(path=str(SCREENSHOTS / "console-speaker-390.png"), full_page=True)

@@ -2,8 +2,10 @@
 `antenne run` and (for the Janus engine) a real Janus, all inside a network namespace of the
 test's own (ICE leaves loopback out; see tests/netns.py).
 
-A guest speaker publishes from the green room and the animator sees them; the animator
-starts; two attendees receive video frames and audio (read from `getStats()`: frames decoded
+A guest speaker publishes from the green room and the animator sees them; the animator goes
+on stage too and starts the broadcast from the studio, in place: both stay published and the
+attendees waiting decode them within 2 s, nobody clicking again; two attendees receive video
+frames and audio (read from `getStats()`: frames decoded
 and bytes received growing); the speaker shares their screen, which joins the camera on
 stage; an attendee invited on stage accepts and publishes, everyone receives them, then the
 animator removes them and their stream stops; the animator ends and every stream stops on
@@ -188,6 +190,33 @@ def feeds_open(data: Path) -> int:
         ]
 
 
+# Per peer connection of the page (by its index), the bytes it has sent, if it is connected.
+SENT = """async () => {
+  const out = {};
+  for (const [index, pc] of window.__pcs.entries()) {
+    if (pc.connectionState !== "connected") continue;
+    const report = await pc.getStats();
+    let bytes = 0;
+    report.forEach((s) => { if (s.type === "outbound-rtp") bytes += s.bytesSent || 0; });
+    if (bytes) out[index] = bytes;
+  }
+  return out;
+}"""
+
+
+def decodes(page, *, videos: int, timeout: float = 30) -> float:
+    """Seconds until the page has decoded frames of `videos` video streams (a figure printed,
+    not a threshold: timings are not pass/fail in the suite, STYLE.md)."""
+    started = time.monotonic()
+    while True:
+        now = stats(page)
+        if len([v for v in now["in"] if v["kind"] == "video" and v["frames"] > 0]) >= videos:
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"no frames of {videos} videos after {timeout} s: {now}")
+        time.sleep(0.05)
+
+
 def shot(page, name: str) -> None:
     if SCREENSHOTS:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"media-{name}.png"), full_page=True)
@@ -273,15 +302,38 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             receives(animator, videos=1)
             assert stats(speaker)["out"], "the speaker sends nothing"
 
-            # Attendees wait; the animator starts; they receive the speaker.
+            # Attendees wait; the animator goes on stage too and starts from the studio, in
+            # place: both stay on stage, and the attendees decode them without anyone
+            # clicking again.
             step[0] = "start"
             alix, bob, chloe = page_for(), page_for(), page_for()
             chloe.context.add_cookies([{"name": "django_language", "value": "en", "url": base}])
             for page, name in [(alix, "Alix"), (chloe, "Chloé")]:
                 page.goto(f"{links[name]}room/")
                 page.locator("#room-connection[data-connection=connected]").wait_for()
+            animator.locator("#console-publish").click()
+            for page in (animator, speaker):
+                expect(page.locator("#console-stage-tiles figure")).to_have_count(2)
             assert stats(alix)["open"] == 0  # nothing flows to attendees before the start
-            api(netns, base, token, "POST", f"/sessions/{session_id}/start")
+            studio_url = animator.url
+            publishing = animator.evaluate(SENT)  # the animator's camera and microphone
+            assert len(publishing) == 1, publishing
+            animator.locator("[data-broadcast=start] button").click()
+            animator.locator("#studio-dialog-confirm").click()
+            badge = animator.locator("#console-state-badge")
+            expect(badge).to_have_attribute("data-state", "live", timeout=15000)
+            delay = decodes(alix, videos=2)  # nobody clicks anything else
+            name = engine.get("ANTENNE_MEDIA_ENGINE")
+            print(f"{name}: the attendee decodes the stage {delay:.2f} s after the start")
+            assert animator.url == studio_url  # the studio stayed
+            expect(animator.locator("#console-publish")).to_have_attribute("aria-pressed", "true")
+            # The same connection goes on sending: the publication was never interrupted.
+            [(index, sent)] = publishing.items()
+            assert animator.evaluate(SENT).get(index, 0) > sent
+            receives(alix, videos=2)
+            # The animator leaves the stage; the speaker stays.
+            animator.locator("#console-publish").click()
+            expect(alix.locator("#room-stage-tiles figure")).to_have_count(1)
             # Bob comes late, into a broadcast already live.
             bob.goto(f"{links['Bob']}room/")
             for page in (alix, bob):
@@ -317,6 +369,7 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             # Chloé is invited on stage, accepts, is seen; then removed, and her stream stops.
             step[0] = "invited"
             strings = json.loads(animator.locator("#antenne-console-strings").text_content())
+            animator.locator("#studio-tab-people").click()
             invite = strings["actions"]["invite_label"].replace("%(name)s", "Chloé")
             animator.locator("#console-people-refresh").click()
             animator.get_by_role("button", name=invite).click()
@@ -353,7 +406,8 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
             # The list is drawn again when the refresh answers: click its new button.
             expect(animator.get_by_role("button", name=remove)).to_be_visible()
             animator.get_by_role("button", name=remove).click()
-            expect(animator.locator("#console-people-messages")).to_contain_text("Chloé")
+            removed = strings["done"]["removed"].replace("%(name)s", "Chloé")
+            expect(animator.locator("#console-people-messages")).to_have_text(removed)
             expect(chloe.locator("#room-stage-self")).to_be_hidden(timeout=15000)
             for page in (alix, bob, chloe):
                 expect(page.locator("#room-stage-tiles figure")).to_have_count(2)
@@ -365,7 +419,8 @@ def test_the_stage_from_green_room_to_the_end(tmp_path, chromium, netns, engine)
 
             # The end: every stream stops on every page.
             step[0] = "end"
-            api(netns, base, token, "POST", f"/sessions/{session_id}/end")
+            animator.locator("[data-broadcast=end] button").click()
+            animator.locator("#studio-dialog-confirm").click()
             for page in (alix, bob, chloe):
                 expect(page.locator("#room-ended")).to_be_visible()
             for page in (alix, bob, chloe, speaker, animator):

@@ -86,6 +86,7 @@ def test_an_assigned_animator_opens_the_green_room_starts_and_ends(animator):
         "started_at": session.started_at.isoformat(),
         "ended_at": session.ended_at.isoformat(),
         "streams_ended": 0,  # nobody was on stage
+        "polls_closed": 0,
     }
 
 

@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from antenne.events import lifecycle
 from antenne.events.models import Session
 from antenne.live.consumer import ACTIONS  # every feature registered
 from antenne.live.polls import poll_snapshot
@@ -324,3 +325,23 @@ async def test_an_ended_session_or_a_revoked_attendee_cannot_answer(room, animat
     assert await other.answer("poll.vote", vote) == "room.closed"
     assert await sync_to_async(PollVote.objects.count)() == 0
     await leave(revoked, other)
+
+
+async def test_the_polls_still_open_close_when_the_session_ends(room, animator):
+    running = await sync_to_async(make_poll)(room, "open")
+    draft = await sync_to_async(make_poll)(room, "draft", question="Pour plus tard ?")
+    voter = await attendee(room)
+    assert await voter.answer("poll.vote", {"poll_id": running.pk, "choices": [2]}) == "success"
+    await sync_to_async(lifecycle.start_session)(actor=animator, session=room)
+    await sync_to_async(lifecycle.end_session)(actor=animator, session=room)
+    # The attendee's page gets the final results, as for a poll an animator closed.
+    final = await voter.wait("poll.closed", lambda d: d["id"] == running.pk)
+    assert final["state"] == "closed"
+    assert final["results"] == {"counts": [0, 0, 1], "voters": 1}
+    states = await sync_to_async(dict)(Poll.objects.values_list("pk", "state"))
+    assert states == {running.pk: "closed", draft.pk: "draft"}  # a draft stays a draft
+    assert await voter.answer("poll.vote", {"poll_id": running.pk, "choices": [0]}) in (
+        "room.closed",
+        "poll.not_open",
+    )
+    await leave(voter)

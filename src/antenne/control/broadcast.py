@@ -1,5 +1,8 @@
 """A session's broadcast from the back office: open the green room, start, end. Each goes
-through a confirmation page (GET says what will happen, POST does it)."""
+through a confirmation page (GET says what will happen, POST does it). The studio
+(`control.console`) confirms in a dialog of its own and POSTs here with `Accept:
+application/json`: the answer is then JSON (the new state, or the refusal's code and
+message), and the page stays, with whoever is on stage still on it."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +33,7 @@ class Step:
     title: Promise
     button: Promise
     done: Promise
+    explain: Promise  # what happens, said before confirming
 
 
 # URL slug -> step, in the order the session page offers them.
@@ -40,6 +44,10 @@ STEPS = {
         _("Open the green room"),
         _("Open the green room"),
         _("The green room is open."),
+        _(
+            "Speakers and animators can meet in the green room before the start. Attendees "
+            "keep waiting for the broadcast to start."
+        ),
     ),
     "start": Step(
         lifecycle.START,
@@ -47,6 +55,7 @@ STEPS = {
         _("Start the broadcast"),
         _("Start the broadcast now"),
         _("The broadcast has started."),
+        _("The session goes live for everyone and the start time is recorded."),
     ),
     "end": Step(
         lifecycle.END,
@@ -54,6 +63,10 @@ STEPS = {
         _("End the broadcast"),
         _("End the broadcast now"),
         _("The broadcast has ended."),
+        _(
+            "The broadcast stops for everyone and the end time is recorded. An ended session "
+            "cannot be started again."
+        ),
     ),
 }
 SLUGS = {step.transition: slug for slug, step in STEPS.items()}
@@ -73,6 +86,25 @@ def broadcast_context(session: Session) -> dict[str, Any]:
     }
 
 
+def wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _do_in_place(request: HttpRequest, session: Session, step: Step) -> JsonResponse:
+    """The studio's confirmation: the new state (and when it went live), or why not."""
+    try:
+        moved = step.do(actor=request.user, session=session)
+    except AntenneError as error:
+        return JsonResponse({"code": error.code, "message": error.message}, status=error.status)
+    return JsonResponse(
+        {
+            "state": moved.state,
+            "started_at": moved.started_at.isoformat() if moved.started_at else None,
+            "message": str(step.done),
+        }
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @member_required
 def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -83,6 +115,8 @@ def session_broadcast(request: HttpRequest, pk: int, action: str) -> HttpRespons
     # Reached from the console (`?from=console`): back to it afterwards, not to the session.
     from_console = "console" in (request.GET.get("from"), request.POST.get("from"))
     back = "control:session_console" if from_console else "control:session_live"
+    if request.method == "POST" and wants_json(request):
+        return _do_in_place(request, session, step)
     if request.method == "POST":
         try:
             step.do(actor=request.user, session=session)

@@ -4,8 +4,10 @@ Two doors, one page (`templates/control/console.html`, script `static/antenne/co
 `/app/sessions/<pk>/room/` for the session's animators and admins (they join the room's
 WebSocket with their back-office login), and `/speaker/<token>/room/` for a speaker by their
 personal link (`public.speaker_room`), with fewer controls. A GET only renders the page:
-attendance starts when the script joins (docs/live-protocol.md). Start and end stay on the
-back office's confirmation pages (`control:session_broadcast`), which the console links to."""
+attendance starts when the script joins (docs/live-protocol.md). The page is the studio: the
+stage in the centre, the room's tabs beside it, the session's state and timer above. Staff
+open the green room, start and end in place: a dialog confirms, the script POSTs to
+`control:session_broadcast` for JSON, and nobody on stage leaves it."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from antenne.control.broadcast import STEPS
 from antenne.control.views import member_required
 from antenne.events import lifecycle, selectors
 from antenne.events.models import Session
+from antenne.mailing.models import Reminder
 from antenne.media.views import media_strings
 from antenne.rooms.models import Poll, Presence, Question, StageInvitation
 from antenne.rooms.moderation import MAX_SLOW_MODE_SECONDS
@@ -77,6 +80,24 @@ def console_strings() -> dict[str, Any]:
         "poll_results_live": _("Results shown live"),
         "poll_results_at_close": _("Results shown at the close"),
         "option_label": _("Option %(n)s"),
+        "unread": {
+            "one": ngettext("%(count)s new", "%(count)s new", 1),
+            "other": ngettext("%(count)s new", "%(count)s new", 2),
+        },
+        "backstage_nobody": _("nobody else yet"),
+        "test_sound": _(
+            "You should hear a short tone. If not, check your speakers or headphones and their "
+            "volume."
+        ),
+        "timer": {
+            "live": _("On air for %(time)s"),
+            "soon": _("Planned start in %(time)s"),
+            "late": _("Planned start %(time)s ago"),
+        },
+        "broadcast": {
+            slug: {"title": str(step.title), "button": str(step.button), "text": str(step.explain)}
+            for slug, step in STEPS.items()
+        },
         "remove_option": _("Remove option %(n)s"),
         "actions": {
             "delete": _("Delete"),
@@ -113,6 +134,8 @@ def console_strings() -> dict[str, Any]:
             "muted": _("%(name)s is muted."),
             "unmuted": _("%(name)s can write again."),
             "invited": _("%(name)s is invited on stage."),
+            "removed": _("%(name)s is no longer on stage."),
+            "withdrawn": _("The invitation of %(name)s is withdrawn."),
         },
         # Most refusals carry the server's own message, in the page's language; these are
         # the page's own checks and the errors made in the page (live-client.js).
@@ -130,8 +153,9 @@ def console_strings() -> dict[str, Any]:
 
 
 def broadcast_links(session: Session) -> list[dict[str, Any]]:
-    """The back office's confirmation pages (open the green room, start, end), each with the
-    session states in which it is offered: console.js shows them as the state changes."""
+    """The studio's broadcast buttons (open the green room, start, end): the URL its dialog
+    POSTs to for JSON, and the session states in which each is offered (console.js shows
+    them as the state changes)."""
     links = []
     for slug, step in STEPS.items():
         states = [
@@ -144,7 +168,7 @@ def broadcast_links(session: Session) -> list[dict[str, Any]]:
             {
                 "slug": slug,
                 "title": step.title,
-                "url": f"{url}?from=console",
+                "url": url,
                 "states": " ".join(states),
                 "shown": session.state in states,
             }
@@ -168,6 +192,9 @@ def render_console(
             "speaker_token": token,
             "socket_path": f"/ws/room/{session.pk}/",
             "broadcast_links": broadcast_links(session) if staff else [],
+            "pending_reminders": (
+                session.reminders.filter(state=Reminder.State.PENDING).count() if staff else 0
+            ),
             "console_strings": console_strings(),
             "people_refresh_seconds": PEOPLE_REFRESH_SECONDS,
             "max_streams": django_settings.STAGE_MAX_STREAMS,

@@ -53,19 +53,6 @@ class PollVotePayload(Payload):
     choices: list[int] = Field(max_length=polls.MAX_OPTIONS)
 
 
-def poll_data(poll: Poll, results: polls.Results | None) -> dict[str, Any]:
-    """A poll as pages get it; `results` None when this audience may not see them yet."""
-    return {
-        "id": poll.pk,
-        "question": poll.question,
-        "options": list(poll.options),
-        "multiple": poll.multiple,
-        "results_live": poll.results_live,
-        "state": poll.state,
-        "results": results.as_dict() if results is not None else None,
-    }
-
-
 def results_visible(poll: Poll, participant: Participant) -> bool:
     """Speakers and staff always; attendees when the poll shows results live, or once closed."""
     return participant.is_backstage or poll.results_live or poll.state == Poll.State.CLOSED
@@ -82,7 +69,7 @@ async def create(ctx: Context, data: PollCreatePayload) -> dict[str, Any]:
     )
     empty = polls.Results([0] * len(poll.options), 0)
     await publish(
-        ctx.session_id, "poll.created", poll_data(poll, empty), audience=Audience.BACKSTAGE
+        ctx.session_id, "poll.created", polls.poll_data(poll, empty), audience=Audience.BACKSTAGE
     )
     return {"id": poll.pk}
 
@@ -91,7 +78,7 @@ async def create(ctx: Context, data: PollCreatePayload) -> dict[str, Any]:
 async def open_(ctx: Context, data: PollIdPayload) -> dict[str, Any]:
     poll = await sync_to_async(polls.open_poll)(participant=ctx.participant, poll_id=data.poll_id)
     empty = polls.Results([0] * len(poll.options), 0) if poll.results_live else None
-    await publish(ctx.session_id, "poll.opened", poll_data(poll, empty))
+    await publish(ctx.session_id, "poll.opened", polls.poll_data(poll, empty))
     return {"id": poll.pk}
 
 
@@ -102,7 +89,7 @@ async def close(ctx: Context, data: PollIdPayload) -> dict[str, Any]:
         return poll, polls.results_of([poll])[poll.pk]
 
     poll, results = await sync_to_async(write)()
-    await publish(ctx.session_id, "poll.closed", poll_data(poll, results))
+    await publish(ctx.session_id, "poll.closed", polls.poll_data(poll, results))
     return {"id": poll.pk, "results": results.as_dict()}
 
 
@@ -162,7 +149,7 @@ def poll_snapshot(participant: Participant) -> dict[str, Any]:
     answers = polls.answers_of(participant=participant, poll_ids=[poll.pk for poll in found])
     return {
         "polls": [
-            {**poll_data(poll, results.get(poll.pk)), "voted": answers.get(poll.pk)}
+            {**polls.poll_data(poll, results.get(poll.pk)), "voted": answers.get(poll.pk)}
             for poll in found
         ]
     }

@@ -1,8 +1,8 @@
 """What the room does when its session changes (subscribed in `RoomsConfig.ready`): people
-in the room learn the new state at once, and the stage's feeds end with the session. When a
-right to be in the room is withdrawn (a registration, a speaker link, an animator, a member),
-the person leaves the stage in the change's transaction and is put out of the room once it
-commits, in every process (`rooms.revocation`)."""
+in the room learn the new state at once, and the stage's feeds and the polls still open end
+with the session. When a right to be in the room is withdrawn (a registration, a speaker
+link, an animator, a member), the person leaves the stage in the change's transaction and is
+put out of the room once it commits, in every process (`rooms.revocation`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from antenne.events import hooks as events
 from antenne.events.hooks import SessionChange, SpeakerChange, StaffChange
 from antenne.registrations import hooks as registrations
 from antenne.registrations.hooks import RegistrationChange
-from antenne.rooms import push, revocation
+from antenne.rooms import polls, push, revocation
 from antenne.rooms.attendance import close_stale
 from antenne.rooms.stage_media import end_feeds
 
@@ -28,6 +28,14 @@ def end_the_stage(change: SessionChange) -> None:
     """Every stream of the stage ends with the session (the engines are told after commit,
     through the room: `live.hub` → `media.signaling.session_over`)."""
     change.audit["streams_ended"] = len(end_feeds(session_id=change.session.pk, everything=True))
+
+
+def close_the_polls(change: SessionChange) -> None:
+    """Polls still open close with the session; consoles and rooms get their final results."""
+    closed = polls.close_open_polls(session_id=change.session.pk)
+    for poll, results in closed:
+        push.publish_on_commit(change.session.pk, "poll.closed", polls.poll_data(poll, results))
+    change.audit["polls_closed"] = len(closed)
 
 
 def registration_withdrawn(change: RegistrationChange) -> None:
@@ -51,6 +59,7 @@ def member_changed(change: MemberChange) -> None:
 def connect() -> None:
     periodic.register("rooms.close_stale_attendance", close_stale)
     events.SESSION_ENDED.in_transaction(end_the_stage)
+    events.SESSION_ENDED.in_transaction(close_the_polls)
     for hook in (
         events.SESSION_GREEN_ROOM_OPENED,
         events.SESSION_STARTED,

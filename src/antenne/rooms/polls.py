@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -33,6 +34,19 @@ class Results:
 
     def as_dict(self) -> dict[str, object]:
         return {"counts": self.counts, "voters": self.voters}
+
+
+def poll_data(poll: Poll, results: Results | None) -> dict[str, Any]:
+    """A poll as pages get it; `results` None when this audience may not see them yet."""
+    return {
+        "id": poll.pk,
+        "question": poll.question,
+        "options": list(poll.options),
+        "multiple": poll.multiple,
+        "results_live": poll.results_live,
+        "state": poll.state,
+        "results": results.as_dict() if results is not None else None,
+    }
 
 
 def create_poll(
@@ -100,6 +114,23 @@ def close_poll(*, participant: Participant, poll_id: int) -> Poll:
         poll.state, poll.closed_at = Poll.State.CLOSED, timezone.now()
         poll.save(update_fields=["state", "closed_at"])
     return poll
+
+
+def close_open_polls(*, session_id: int) -> list[tuple[Poll, Results]]:
+    """Close every poll of the session still open (the session ended), with their final
+    results. The rows are locked, so an answer cannot slip in after the count."""
+    with transaction.atomic():
+        still_open = list(
+            Poll.objects.select_for_update()
+            .filter(session_id=session_id, state=Poll.State.OPEN)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        for poll in still_open:
+            poll.state, poll.closed_at = Poll.State.CLOSED, now
+        Poll.objects.bulk_update(still_open, ["state", "closed_at"])
+        results = results_of(still_open)
+    return [(poll, results[poll.pk]) for poll in still_open]
 
 
 def clean_choices(poll: Poll, choices: list[int]) -> list[int]:

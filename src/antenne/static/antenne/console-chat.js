@@ -62,6 +62,7 @@ export function createChat(ctx) {
     }
     panel.empty.hidden = true;
     if (stick) panel.list.scrollTop = panel.list.scrollHeight;
+    if (announce && !own.has(data.id)) ctx.notify(name);
     if (announce && data.backstage && !own.has(data.id)) {
       const text = String(data.text ?? "");
       ctx.news(fill(strings.announce.backstage, {

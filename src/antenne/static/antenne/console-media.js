@@ -1,7 +1,9 @@
 // The stage in the console (templates/control/console/_media.html), for speakers and staff:
-// pick a camera and a microphone, see the preview, go on stage and leave it, switch the
-// microphone and camera, share the screen; watch the stage from the green room on; for
-// staff, the media quality of each person (`media.stats`).
+// the device check (pick a camera and a microphone, see the preview and the microphone's
+// level, play a test sound), go on stage and leave it, switch the microphone and camera,
+// share the screen; watch the stage from the green room on; for staff, the media quality of
+// each person (`media.stats`). The publication lives as long as the page: the session's
+// state changing (green room → live) does not touch it.
 
 import { MediaSession, StageView, StageWatcher, qualityLoop } from "./media.js";
 import { el, errorText, fill, showMessage } from "./ui.js";
@@ -26,6 +28,10 @@ export function createMedia(ctx) {
   const empty = $("console-stage-empty");
   const statsBody = $("console-media-stats");
   const statsEmpty = $("console-media-stats-empty");
+  const devices = $("studio-devices");
+  const level = $("studio-level");
+  let audio = null; // the AudioContext of the level meter and the test sound
+  let levelTimer = 0;
   let local = null; // camera + microphone stream (preview, then published)
   let screen = null;
   let feeds = [];
@@ -78,9 +84,57 @@ export function createMedia(ctx) {
     local = await navigator.mediaDevices.getUserMedia({ audio, video });
     preview.srcObject = local;
     preview.hidden = false;
+    measure(local);
     await listDevices(); // labels are known once permission is given
     return local;
   }
+
+  function audioContext() {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "suspended") audio.resume().catch(() => {});
+    return audio;
+  }
+
+  /** The microphone's level on the meter, ten times a second, while the stream lasts. */
+  function measure(stream) {
+    window.clearInterval(levelTimer);
+    const context = audioContext();
+    if (!context || !stream.getAudioTracks().length) return;
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 512;
+    context.createMediaStreamSource(stream).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    levelTimer = window.setInterval(() => {
+      const track = stream.getAudioTracks()[0];
+      if (!track || track.readyState === "ended") {
+        window.clearInterval(levelTimer);
+        level.value = 0;
+        level.textContent = "0";
+        return;
+      }
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const sample of samples) sum += sample * sample;
+      const value = track.enabled ? Math.min(100, Math.round(Math.sqrt(sum / samples.length) * 300)) : 0;
+      level.value = value;
+      level.textContent = String(value);
+    }, 100);
+  }
+
+  /** A short tone, for the person to hear their speakers or headphones. */
+  $("studio-speaker-test").addEventListener("click", () => {
+    const context = audioContext();
+    if (!context) return;
+    const tone = context.createOscillator();
+    const gain = context.createGain();
+    tone.frequency.value = 440;
+    gain.gain.setValueAtTime(0.2, context.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, context.currentTime + 0.8);
+    tone.connect(gain).connect(context.destination);
+    tone.start();
+    tone.stop(context.currentTime + 0.8);
+    showMessage(messages, strings.test_sound, "info");
+  });
 
   function stopStream(stream) {
     if (stream) for (const track of stream.getTracks()) track.stop();
@@ -113,7 +167,10 @@ export function createMedia(ctx) {
     publishButton.disabled = true;
     const work = onStage()
       ? session.unpublish("camera").then(() => { stopStream(local); local = null; preview.srcObject = null; preview.hidden = true; showMessage(messages, s.unpublished, "info"); })
-      : (local ? Promise.resolve(local) : openDevices()).then((stream) => session.publish(stream, "camera")).then(() => showMessage(messages, s.published, "valid"));
+      : (local ? Promise.resolve(local) : openDevices()).then((stream) => session.publish(stream, "camera")).then(() => {
+        showMessage(messages, s.published, "valid");
+        devices.open = false; // the stage shows the person now: the check folds away
+      });
     work.catch(fail).finally(() => {
       publishButton.disabled = false;
       showPublishing();

@@ -19,6 +19,7 @@ export function createPeople(ctx) {
   const updated = $("console-people-updated");
   const messages = $("console-people-messages");
   const refreshButton = $("console-people-refresh");
+  const backstagePeople = $("console-backstage-people");
   const handsList = $("console-hands-list");
   const handsEmpty = $("console-hands-empty");
   const handsCount = $("console-hands-count");
@@ -82,8 +83,8 @@ export function createPeople(ctx) {
     }));
     if (person.hand_raised_at || inQueue) add("hand", "hand.lower_for", a.lower_hand, a.lower_hand_label);
     if (!person.stage) add("stage", "stage.invite", a.invite, a.invite_label, strings.done.invited);
-    else if (person.stage === "accepted") add("stage", "stage.remove", a.remove, a.remove_label);
-    else add("stage", "stage.remove", a.withdraw, a.withdraw_label);
+    else if (person.stage === "accepted") add("stage", "stage.remove", a.remove, a.remove_label, strings.done.removed);
+    else add("stage", "stage.remove", a.withdraw, a.withdraw_label, strings.done.withdrawn);
     if (!inQueue) {
       if (person.muted) add("mute", "chat.unmute", a.unmute, a.unmute_label, strings.done.unmuted);
       else add("mute", "chat.mute", a.mute, a.mute_label, strings.done.muted);
@@ -130,6 +131,9 @@ export function createPeople(ctx) {
     let text = plural(strings.people_count, people.length, plurals);
     if (reply.truncated) text += ` ${fill(strings.people_truncated, { count: people.length })}`;
     summary.textContent = text;
+    // Who is backstage (speakers and organisers connected), for the backstage tab.
+    const backstage = [...new Set(people.filter((p) => p.role !== "attendee").map((p) => `${nameOf(p)} (${strings.roles[p.role] || p.role})`))];
+    backstagePeople.textContent = backstage.length ? backstage.join(", ") : strings.backstage_nobody;
     updated.textContent = fill(strings.people_updated, { time: clock.format(new Date()) });
     // The list is the truth about hands: the queue follows it (a hand goes down with the
     // last connection it was raised on).
@@ -228,6 +232,7 @@ export function createPeople(ctx) {
     if (!hands.has(key)) {
       hands.set(key, { name: nameOf(person), at: Date.now(), event: person });
       renderHands();
+      ctx.notify("people");
       ctx.news(fill(strings.announce.hand_raised, { name: nameOf(person) }));
     }
     refreshSoon();

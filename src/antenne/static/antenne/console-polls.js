@@ -1,5 +1,6 @@
 // The console's polls (staff): create a draft (2 to 10 options, one or several answers,
-// results live or at the close), open it, close it, and watch the results come in.
+// results live or at the close) at any time, before the session too — the form closes once
+// saved — then open it in one click, close it, and watch the results come in.
 // `poll.created` (backstage), `poll.opened`, `poll.results` and `poll.closed` keep each poll
 // by id; staff always get the running results (backstage when attendees may not see them).
 
@@ -175,8 +176,10 @@ export function createPolls(ctx) {
       () => {
         sending = false;
         reset();
-        showMessage(formMessages, strings.done.poll_created, "valid");
-        question.focus();
+        showMessage(formMessages, "");
+        details.open = false;
+        showMessage(listMessages, strings.done.poll_created, "valid");
+        details.querySelector("summary").focus();
       },
       (error) => {
         sending = false;

@@ -70,6 +70,7 @@ export function createQa(ctx) {
   function upsert(data, named) {
     if (data.id == null) return;
     const known = questions.get(data.id);
+    if (!known) ctx.notify("qa");
     if (known && known.named && !named) {
       known.data = { ...known.data, votes: data.votes, state: data.state };
     } else {

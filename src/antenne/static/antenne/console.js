@@ -2,10 +2,11 @@
 // protocol: docs/live-protocol.md). Staff join the room's WebSocket with their back-office
 // login (`join` payload `{}`), a speaker with their personal link (`{speaker_token}`).
 //
-// The page shows the session's state (staff get links to the back office's start and end
-// confirmation pages: nothing starts or ends over the WebSocket), the backstage chat, the
-// room's chat, the raised hands, the people in the room, the questions and, for staff, the
-// polls and the room's settings. The connection (live-client.js) comes back by itself.
+// The page is the studio (console-studio.js): the stage in the centre (console-media.js), a
+// side panel of tabs — the room's chat, the backstage chat, the questions, for staff the
+// polls, the people with the raised hands, for staff the room's settings — and the session's
+// state with its timer; staff start and end in place (a dialog, then a POST for JSON: nothing
+// starts or ends over the WebSocket). The connection (live-client.js) comes back by itself.
 // Server text only ever reaches the page through `textContent`.
 
 import { LiveClient } from "./live-client.js";
@@ -14,6 +15,7 @@ import { createPeople } from "./console-people.js";
 import { createPolls } from "./console-polls.js";
 import { createQa } from "./console-qa.js";
 import { createMedia } from "./console-media.js";
+import { createStudio } from "./console-studio.js";
 import { announcer, errorText, fill, showMessage } from "./ui.js";
 
 const NEWS_EVERY_MS = 3000; // at most one announcement of backstage news per 3 s
@@ -64,6 +66,7 @@ function startConsole(root, strings) {
     clock: new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }),
     plurals: new Intl.PluralRules(lang),
     news: queueNews,
+    notify: () => {},
     client: null,
   };
 
@@ -145,6 +148,14 @@ function startConsole(root, strings) {
     panel.querySelector("[tabindex='-1']").focus();
   }
 
+  const studio = createStudio(ctx, {
+    onState(state, startedAt) {
+      applyState(state, true);
+      studio.stateChanged(state, startedAt);
+      media.stateChanged(state);
+    },
+  });
+  ctx.notify = studio.notify;
   const chat = createChat(ctx);
   const people = createPeople(ctx);
   const qa = createQa(ctx);
@@ -154,7 +165,7 @@ function startConsole(root, strings) {
   const events = {
     "chat.message": (data) => chat.add(data, true),
     "chat.deleted": (data) => chat.removed(data.id),
-    state: (data) => { applyState(data.state, true); media.stateChanged(data.state); },
+    state: (data) => { applyState(data.state, true); studio.stateChanged(data.state); media.stateChanged(data.state); },
     "media.feeds": media.feedsChanged,
     "media.stats": media.statsChanged,
     "room.settings": applySettings,
@@ -193,6 +204,7 @@ function startConsole(root, strings) {
           qa.render(reply.snapshot.qa || {});
           polls.render(reply.snapshot.polls || {});
           applyState(reply.snapshot.state, everJoined);
+          studio.stateChanged(reply.snapshot.state);
         }
         media.joined(reply);
         applySettings(reply.settings);
