@@ -183,6 +183,16 @@ WALK: dict[str, list[State]] = {
         State("session, live", _session("live")),
         State("session, ended", _session("ended")),
     ],
+    "control:session_speakers": [
+        State("speakers, scheduled", lambda d: f"/app/sessions/{d['upcoming']}/speakers/")
+    ],
+    "control:session_live": [
+        State("broadcast, scheduled", lambda d: f"/app/sessions/{d['upcoming']}/broadcast/"),
+        State("broadcast, live", lambda d: f"/app/sessions/{d['live']}/broadcast/"),
+    ],
+    "control:session_settings": [
+        State("settings, scheduled", lambda d: f"/app/sessions/{d['upcoming']}/settings/")
+    ],
     "control:session_broadcast": [
         State("start, too early", lambda d: f"/app/sessions/{d['upcoming']}/broadcast/start/"),
         State("end the broadcast", lambda d: f"/app/sessions/{d['live']}/broadcast/end/"),
@@ -280,7 +290,6 @@ NOT_PAGES = {
     "control:session_team": "POST, back to the session page (errors included)",
     "control:session_test_run": "POST",
     "control:session_cancel": "POST",
-    "control:speaker_add": "POST, back to the session page (errors included)",
     "control:speaker_action": "POST",
     "control:reminder_add": "POST, back to the session page (errors included)",
     "control:reminder_action": "POST",
@@ -292,6 +301,8 @@ NOT_PAGES = {
     "control:registrant_revoke": "POST",
     "control:session_export": "POST, back to the report",
     "control:export_status": "JSON",
+    "control:mailbox_html": "an email's HTML, framed in the mailbox message's page",
+    "control:mailbox_attachment": "a file",
     "control:export_download": "a file",
     "control:calendar_feed_reset": "POST, back to the feed page",
     "control:token_revoke": "POST",

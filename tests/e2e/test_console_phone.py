@@ -86,6 +86,7 @@ def test_the_animator_gives_a_telephone_caller_the_floor(tmp_path):
             page.wait_for_url(f"{base}/app/")
             page.goto(f"{base}/app/sessions/{session_id}/room/")
             connected(page)
+            page.locator("#studio-tab-people").click()  # the people list and raised hands
             # The page's own texts for callers, in its language.
             text = page.locator("#console-people").evaluate("(e) => ({...e.dataset})")
 

@@ -235,6 +235,7 @@ def test_a_caller_hears_the_speaker_and_is_heard_with_the_floor(
             animator.wait_for_url(f"{base}/app/")
             animator.goto(f"{base}/app/sessions/{session_id}/room/")
             animator.locator("#console-connection[data-connection=connected]").wait_for()
+            animator.locator("#studio-tab-people").click()  # the people list and raised hands
             row = animator.locator("#console-people-list li", has_text="Par téléphone").first
             expect(row).to_contain_text("+33 •• 78")
             deadline = time.monotonic() + 30

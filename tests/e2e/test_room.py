@@ -184,7 +184,7 @@ def test_attendees_wait_switch_to_the_room_chat_safely_and_are_thanked(tmp_path)
             animator.wait_for_url(f"{base}/app/")
             animator.goto(f"{base}/app/sessions/{session_id}/broadcast/start/")
             animator.get_by_role("button", name="Lancer la diffusion maintenant").click()
-            animator.wait_for_url(f"{base}/app/sessions/{session_id}/")
+            animator.wait_for_url(f"{base}/app/sessions/{session_id}/broadcast/")
 
             for page in (alix, bob):
                 page.locator("#room-live").wait_for()
