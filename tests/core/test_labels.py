@@ -172,8 +172,9 @@ def test_email_pages_and_the_report_name_kinds_states_and_reasons(admin, session
             assert code not in page, (name, code)
         assert "Registration confirmation" in page, name
         assert "Follow-up ready to review" in page, name
-    assert "started early" not in pages["session"]
-    assert "the session started before it was due" in pages["session"]
+    # The reminders are listed in the session's Emails section.
+    assert "started early" not in pages["emails"]
+    assert "the session started before it was due" in pages["emails"]
     report = pages["report"]
     assert re.search(r"Et après \?\s+Zoé\s+0\s+Open", report)
     assert " open " not in report

@@ -260,7 +260,7 @@ def test_reminders_are_edited_by_the_session_animators_only(animator, member, se
     assert hour.offset_minutes == 30
     client.post(f"/app/reminders/{hour.pk}/remove/")
     assert not session.reminders.filter(pk=hour.pk).exists()
-    page = client.get(f"/app/sessions/{session.pk}/")
+    page = client.get(f"/app/sessions/{session.pk}/emails/")  # the session's Emails section
     assert b'id="reminders"' in page.content
     day = session.reminders.get(offset_minutes=1440)
     assert client_for(member).post(f"/app/reminders/{day.pk}/remove/").status_code == 403
