@@ -111,8 +111,11 @@ async def test_the_clock_sends_fifty_packets_a_second_to_every_call():
     for call in calls:
         assert 95 <= len(call.sent) <= 101
         times = [t for _kind, _data, t in call.sent]
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert max(gaps) < 0.06
+        gaps = sorted(b - a for a, b in itertools.pairwise(times))
+        # A packet every 20 ms; a busy machine may delay one tick (CI saw 78 ms once), and
+        # the clock then catches up, but it never stalls.
+        assert 0.018 <= gaps[len(gaps) // 2] <= 0.022
+        assert gaps[-1] < 0.2
     # Everyone got the same encoded payloads: the mix was encoded once per tick.
     first = [data for _kind, data, _t in calls[0].sent[:12]]
     assert all([data for _kind, data, _t in call.sent[:12]] == first for call in calls)
