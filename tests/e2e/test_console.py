@@ -19,14 +19,13 @@ import sqlite3
 import tempfile
 import time
 from contextlib import ExitStack, closing
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.e2e.test_room import api, demo_animator
+from tests.e2e.test_room import api, demo_animator, webinar_session
 from tests.helpers import antenne_run, links_in, wait_for_mailbox
 
 pytestmark = pytest.mark.e2e
@@ -114,15 +113,7 @@ def test_staff_and_a_speaker_moderate_the_room_from_their_consoles(tmp_path):
 
     with antenne_run(tmp_path) as (_process, base, _banner):
         login_link, token, team_id = demo_animator(base, tmp_path)
-        event = api(base, token, "POST", "/events", {"title": "Console test", "team_id": team_id})
-        start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        session_id = api(
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
+        session_id = webinar_session(base, token, team_id, "Console test", minutes_ahead=10)
         api(
             base,
             token,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_console import CSP_PROBE, SCREENSHOTS, card, connected
-from tests.e2e.test_room import api, demo_animator
+from tests.e2e.test_room import demo_animator, webinar_session
 from tests.helpers import antenne_run
 
 pytestmark = pytest.mark.e2e
@@ -63,15 +63,7 @@ def test_the_animator_gives_a_telephone_caller_the_floor(tmp_path):
 
     with antenne_run(tmp_path) as (_process, base, _banner):
         login_link, token, team_id = demo_animator(base, tmp_path)
-        event = api(base, token, "POST", "/events", {"title": "Phone test", "team_id": team_id})
-        start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        session_id = api(
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
+        session_id = webinar_session(base, token, team_id, "Phone test", minutes_ahead=10)
         caller = phone_caller(tmp_path, session_id, number=NUMBER, hand=True)
 
         problems: list[str] = []

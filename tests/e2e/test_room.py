@@ -53,6 +53,14 @@ def api(base: str, token: str, method: str, path: str, body: dict | None = None)
         return json.loads(response.read() or b"null")
 
 
+def webinar_session(base: str, token: str, team_id: int, title: str, *, minutes_ahead: int) -> int:
+    """A new webinar `title` of the team with one session `minutes_ahead` from now: its id."""
+    event = api(base, token, "POST", "/events", {"title": title, "team_id": team_id})
+    start = (datetime.now(UTC) + timedelta(minutes=minutes_ahead)).isoformat()
+    body = {"starts_at": start, "confirm_conflicts": True}
+    return api(base, token, "POST", f"/events/{event['id']}/sessions", body)["id"]
+
+
 def demo_animator(base: str, data_dir: Path) -> tuple[str, str, int]:
     """The demo workspace with `ANIMATOR` made an admin: (their login link, an API token of
     theirs, the id of the team their webinars go to)."""

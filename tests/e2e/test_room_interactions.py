@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests import peers
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.e2e.test_room import api, demo_animator, room_strings
+from tests.e2e.test_room import api, demo_animator, room_strings, webinar_session
 from tests.helpers import antenne_run
 
 pytestmark = pytest.mark.e2e
@@ -92,15 +91,7 @@ def test_attendees_ask_upvote_vote_raise_hands_react_and_answer_the_stage(tmp_pa
 
     with antenne_run(tmp_path) as (_process, base, _banner):
         login_link, token, team_id = demo_animator(base, tmp_path)
-        event = api(base, token, "POST", "/events", {"title": "Salle active", "team_id": team_id})
-        start = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-        session_id = api(
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
+        session_id = webinar_session(base, token, team_id, "Salle active", minutes_ahead=5)
         links = {}
         for first_name in ("Alix", "Bob"):
             body = {

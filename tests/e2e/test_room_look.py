@@ -9,14 +9,12 @@ English)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from tests import peers
 from tests.e2e.look import assert_accessible, screenshot
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
-from tests.e2e.test_room import api, demo_animator
+from tests.e2e.test_room import api, demo_animator, webinar_session
 from tests.e2e.test_room_interactions import STAFF_SOCKET
 from tests.helpers import antenne_run
 
@@ -66,17 +64,7 @@ def test_the_room_in_every_state_at_1280_and_390_px_passes_axe(tmp_path):
 
     with antenne_run(tmp_path) as (_process, base, _banner):
         login_link, token, team_id = demo_animator(base, tmp_path)
-        event = api(
-            base, token, "POST", "/events", {"title": "Atelier numérique", "team_id": team_id}
-        )
-        start = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-        session_id = api(
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
+        session_id = webinar_session(base, token, team_id, "Atelier numérique", minutes_ahead=10)
         links = {}
         for first_name in ("Alix", "Bob", "Chloé"):
             body = {

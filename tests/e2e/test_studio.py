@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,7 +20,7 @@ from tests import peers
 from tests.e2e.look import assert_accessible, screenshot
 from tests.e2e.test_browser_onboarding import CHROMIUM_ARGS, watch
 from tests.e2e.test_console import CSP_PROBE, SPEAKER, Attendee, speaker_link
-from tests.e2e.test_room import api, demo_animator
+from tests.e2e.test_room import api, demo_animator, webinar_session
 from tests.helpers import antenne_run
 
 pytestmark = pytest.mark.e2e
@@ -49,17 +48,7 @@ def test_the_studio_runs_a_webinar_from_one_screen(tmp_path):
 
     with antenne_run(tmp_path) as (_process, base, _banner):
         login_link, token, team_id = demo_animator(base, tmp_path)
-        event = api(
-            base, token, "POST", "/events", {"title": "Atelier numérique", "team_id": team_id}
-        )
-        start = (datetime.now(UTC) + timedelta(minutes=20)).isoformat()
-        session_id = api(
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
+        session_id = webinar_session(base, token, team_id, "Atelier numérique", minutes_ahead=20)
         api(
             base,
             token,
@@ -247,17 +236,7 @@ def test_the_studio_in_english_and_on_a_phone(tmp_path):
 
     with antenne_run(tmp_path) as (_process, base, _banner):
         login_link, token, team_id = demo_animator(base, tmp_path)
-        event = api(
-            base, token, "POST", "/events", {"title": "Digital workshop", "team_id": team_id}
-        )
-        start = (datetime.now(UTC) + timedelta(minutes=20)).isoformat()
-        session_id = api(
-            base,
-            token,
-            "POST",
-            f"/events/{event['id']}/sessions",
-            {"starts_at": start, "confirm_conflicts": True},
-        )["id"]
+        session_id = webinar_session(base, token, team_id, "Digital workshop", minutes_ahead=20)
         api(
             base,
             token,
